@@ -1,0 +1,128 @@
+// Package config reads Parley's configuration from the environment, with
+// defaults, and validates it at start-up with a clear message.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything Parley reads from the environment.
+type Config struct {
+	Port          int           // PORT: HTTP port (default 3000)
+	Host          string        // HOST: listen address (default all interfaces)
+	DatabaseURL   string        // DATABASE_URL: postgres://… or sqlite:PATH (default sqlite:data/parley.db)
+	SecretKey     string        // PARLEY_SECRET_KEY: key for encrypting provider keys at rest
+	LogLevel      string        // LOG_LEVEL: debug, info, warn, error (default info)
+	LogFormat     string        // LOG_FORMAT: text or json (default text)
+	AdminEmail    string        // PARLEY_ADMIN_EMAIL: creates the first admin headlessly
+	AdminPassword string        // PARLEY_ADMIN_PASSWORD: its password (also read by `operator create`)
+	BodyLimit     int           // PARLEY_BODY_LIMIT: maximum request body in bytes (default 4 MiB)
+	ShutdownGrace time.Duration // PARLEY_SHUTDOWN_GRACE: how long SIGTERM waits for in-flight requests (default 20s)
+	SecureCookies string        // PARLEY_SECURE_COOKIES: auto (Secure over TLS/X-Forwarded-Proto https), always, never
+	TrustProxy    bool          // PARLEY_TRUST_PROXY: trust X-Forwarded-For/Proto from a reverse proxy (default false)
+	DevTemplates  string        // PARLEY_DEV_TEMPLATES: a views/ directory to reload templates from on each request (development)
+}
+
+// Load reads the environment (through getenv, so tests can fake it) and validates.
+func Load(getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := Config{
+		Port:          3000,
+		Host:          strings.TrimSpace(getenv("HOST")),
+		DatabaseURL:   strings.TrimSpace(getenv("DATABASE_URL")),
+		SecretKey:     getenv("PARLEY_SECRET_KEY"),
+		LogLevel:      strings.ToLower(strings.TrimSpace(getenv("LOG_LEVEL"))),
+		LogFormat:     strings.ToLower(strings.TrimSpace(getenv("LOG_FORMAT"))),
+		AdminEmail:    strings.TrimSpace(getenv("PARLEY_ADMIN_EMAIL")),
+		AdminPassword: getenv("PARLEY_ADMIN_PASSWORD"),
+		BodyLimit:     4 << 20,
+		ShutdownGrace: 20 * time.Second,
+		SecureCookies: strings.ToLower(strings.TrimSpace(getenv("PARLEY_SECURE_COOKIES"))),
+		DevTemplates:  strings.TrimSpace(getenv("PARLEY_DEV_TEMPLATES")),
+	}
+	var errs []error
+	if v := strings.TrimSpace(getenv("PORT")); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 0 || p > 65535 {
+			errs = append(errs, fmt.Errorf("PORT must be a number from 0 to 65535, got %q", v))
+		}
+		c.Port = p
+	}
+	if v := strings.TrimSpace(getenv("PARLEY_BODY_LIMIT")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1024 {
+			errs = append(errs, fmt.Errorf("PARLEY_BODY_LIMIT must be a number of bytes of at least 1024, got %q", v))
+		}
+		c.BodyLimit = n
+	}
+	if v := strings.TrimSpace(getenv("PARLEY_SHUTDOWN_GRACE")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("PARLEY_SHUTDOWN_GRACE must be a duration such as 20s, got %q", v))
+		}
+		c.ShutdownGrace = d
+	}
+	if v := strings.TrimSpace(getenv("PARLEY_TRUST_PROXY")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PARLEY_TRUST_PROXY must be true or false, got %q", v))
+		}
+		c.TrustProxy = b
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "text"
+	}
+	if c.SecureCookies == "" {
+		c.SecureCookies = "auto"
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:data/parley.db"
+	}
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+// Validate checks values that have a fixed set of choices.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_FORMAT must be text or json, got %q", c.LogFormat))
+	}
+	switch c.SecureCookies {
+	case "auto", "always", "never":
+	default:
+		errs = append(errs, fmt.Errorf("PARLEY_SECURE_COOKIES must be auto, always or never, got %q", c.SecureCookies))
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite:") {
+		errs = append(errs, errors.New("DATABASE_URL must start with postgres://, postgresql:// or sqlite:"))
+	}
+	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+		errs = append(errs, errors.New("PARLEY_SECRET_KEY must be at least 32 characters"))
+	}
+	if (c.AdminEmail == "") != (c.AdminPassword == "") && c.AdminEmail != "" {
+		errs = append(errs, errors.New("PARLEY_ADMIN_EMAIL needs PARLEY_ADMIN_PASSWORD too"))
+	}
+	return errors.Join(errs...)
+}
+
+// Addr is the listen address.
+func (c Config) Addr() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }

@@ -1,0 +1,39 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoad(t *testing.T) {
+	t.Run("Defaults", func(t *testing.T) {
+		c, err := Load(env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Port != 3000 || c.DatabaseURL != "sqlite:data/parley.db" || c.LogLevel != "info" || c.LogFormat != "text" {
+			t.Errorf("defaults = %+v", c)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"ErrPort", map[string]string{"PORT": "abc"}, "PORT must be a number"},
+		{"ErrDatabaseURL", map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL must start with"},
+		{"ErrLogLevel", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL must be"},
+		{"ErrSecretKeyShort", map[string]string{"PARLEY_SECRET_KEY": "short"}, "PARLEY_SECRET_KEY must be at least 32"},
+		{"ErrAdminWithoutPassword", map[string]string{"PARLEY_ADMIN_EMAIL": "a@b.c"}, "needs PARLEY_ADMIN_PASSWORD"},
+		{"ErrGrace", map[string]string{"PARLEY_SHUTDOWN_GRACE": "soon"}, "PARLEY_SHUTDOWN_GRACE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(env(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Load error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,211 @@
+// Command parley serves the Parley dashboard and runs its maintenance commands.
+//
+//	parley                 serve the dashboard on PORT (default 3000)
+//	parley migrate         apply database migrations
+//	parley seed            load the demo data (idempotent)
+//	parley secret create --name NAME
+//	parley operator create --email E --role R [--name N]   (password from stdin or PARLEY_ADMIN_PASSWORD)
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"parley/app/config"
+	"parley/handlers"
+	"parley/models"
+	"parley/models/store"
+	"parley/seed"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "parley:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `Usage:
+  parley                                  serve the dashboard (same as: parley serve)
+  parley migrate                          apply pending database migrations
+  parley seed                             load the demo data (running it twice changes nothing)
+  parley secret create --name NAME        create an API secret; prints it alone on the last line
+  parley operator create --email E --role R [--name N]
+                                          create an operator; the password is read from stdin
+                                          (or PARLEY_ADMIN_PASSWORD); roles: admin, builder, qa, support
+Configuration comes from the environment: see README.md.`
+
+// run is main without the process: testable with fake args, env and streams.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := newLogger(cfg, stderr)
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	case "serve", "migrate", "seed", "secret", "operator":
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range applied {
+		log.Info("migration applied", "migration", m)
+	}
+
+	switch cmd {
+	case "migrate":
+		v, err := st.SchemaVersion(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "database at schema version %d (%d migration(s) applied now)\n", v, len(applied))
+		return nil
+	case "seed":
+		res, err := seed.Run(ctx, st)
+		if err != nil {
+			return err
+		}
+		if res.Created {
+			fmt.Fprintf(stdout, "demo data loaded: bot %s, dataset %s, skillset %s, conversation %s\n", res.BotID, res.DatasetID, res.SkillsetID, res.ConversationID)
+		} else {
+			fmt.Fprintln(stdout, "demo data already present: nothing changed")
+		}
+		return nil
+	case "secret":
+		return runSecret(ctx, st, args, stdout)
+	case "operator":
+		return runOperator(ctx, st, args, getenv, stdin, stdout)
+	}
+	return serve(ctx, cfg, st, log)
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) error {
+	if cfg.AdminEmail != "" {
+		op, err := st.CreateFirstAdmin(ctx, cfg.AdminEmail, "", cfg.AdminPassword)
+		switch {
+		case err == nil:
+			log.Info("first admin created from PARLEY_ADMIN_EMAIL", "email", op.Email)
+		case models.ErrorCode(err) == models.CodeConflict:
+			// Already set up: nothing to do.
+		default:
+			return fmt.Errorf("PARLEY_ADMIN_EMAIL: %s", models.ErrorMessage(err))
+		}
+	}
+	srv, err := handlers.New(handlers.Options{
+		Store: st, Logger: log, BodyLimit: cfg.BodyLimit, SecureCookies: cfg.SecureCookies,
+		TrustProxy: cfg.TrustProxy, DevTemplates: cfg.DevTemplates, Version: version,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "database", st.Dialect(), "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.App().Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "grace", cfg.ShutdownGrace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func runSecret(ctx context.Context, st *store.Store, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: parley secret create --name NAME")
+	}
+	fs := flag.NewFlagSet("secret create", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	name := fs.String("name", "", "a name that says who uses the secret")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("secret create: %w", err)
+	}
+	if strings.TrimSpace(*name) == "" {
+		return errors.New("secret create: --name is required")
+	}
+	sec, raw, err := st.CreateSecret(ctx, *name, nil)
+	if err != nil {
+		return fmt.Errorf("secret create: %s", models.ErrorMessage(err))
+	}
+	fmt.Fprintf(stdout, "API secret %q created (id %s). It is shown once; store it now:\n%s\n", sec.Name, sec.ID, raw)
+	return nil
+}
+
+func runOperator(ctx context.Context, st *store.Store, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: parley operator create --email E --role R [--name N]")
+	}
+	fs := flag.NewFlagSet("operator create", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	email := fs.String("email", "", "the operator's email")
+	role := fs.String("role", "", "admin, builder, qa or support")
+	name := fs.String("name", "", "the operator's name")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("operator create: %w", err)
+	}
+	pw := getenv("PARLEY_ADMIN_PASSWORD")
+	if pw == "" {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("operator create: read password: %w", err)
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	op, err := st.CreateOperator(ctx, models.Operator{Email: *email, Name: *name, Role: *role}, pw)
+	if err != nil {
+		return fmt.Errorf("operator create: %s", models.ErrorMessage(err))
+	}
+	fmt.Fprintf(stdout, "operator %s created with role %s (id %s)\n", op.Email, op.Role, op.ID)
+	return nil
+}

@@ -1,0 +1,4 @@
+package handlers
+
+// registerConversations registers the conversations routes.
+func (s *Server) registerConversations() {}

@@ -1,0 +1,4 @@
+package handlers
+
+// registerDatasets registers the datasets routes.
+func (s *Server) registerDatasets() {}

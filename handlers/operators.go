@@ -1,0 +1,4 @@
+package handlers
+
+// registerOperators registers the operators routes.
+func (s *Server) registerOperators() {}

@@ -1,0 +1,4 @@
+package handlers
+
+// registerSecrets registers the secrets routes.
+func (s *Server) registerSecrets() {}

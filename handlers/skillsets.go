@@ -1,0 +1,4 @@
+package handlers
+
+// registerSkillsets registers the skillsets routes.
+func (s *Server) registerSkillsets() {}

@@ -1,0 +1,76 @@
+package models
+
+import "time"
+
+// Conversation is an exchange with a bot, or with an inline configuration
+// (backstory, model, dataset, skillset) when it has no bot.
+type Conversation struct {
+	ID          string    `json:"id" gorm:"primaryKey;size:36"`
+	BotID       *string   `json:"botId,omitempty" gorm:"size:36"`
+	Name        string    `json:"name" gorm:"size:200;not null" validate:"max=200"`
+	Description string    `json:"description" gorm:"type:text;not null" validate:"max=4000"`
+	Meta        Meta      `json:"meta"`
+	Model       string    `json:"model" gorm:"size:200;not null" validate:"max=200"`
+	Backstory   string    `json:"backstory" gorm:"type:text;not null" validate:"max=100000"`
+	DatasetID   *string   `json:"datasetId,omitempty" gorm:"size:36"`
+	SkillsetID  *string   `json:"skillsetId,omitempty" gorm:"size:36"`
+	Privacy     bool      `json:"privacy" gorm:"not null"`
+	Moderation  bool      `json:"moderation" gorm:"not null"`
+	ContactID   *string   `json:"contactId,omitempty" gorm:"size:100" validate:"omitempty,max=100"`
+	TaskID      *string   `json:"taskId,omitempty" gorm:"size:100" validate:"omitempty,max=100"`
+	SpaceID     *string   `json:"spaceId,omitempty" gorm:"size:100" validate:"omitempty,max=100"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+	Bot         *Bot      `json:"-" gorm:"foreignKey:BotID"`
+}
+
+// Validate checks the conversation's fields.
+func (c *Conversation) Validate() error { return Validate(c) }
+
+// ConversationFilter narrows a conversation listing.
+type ConversationFilter struct {
+	Page
+	BotID string
+}
+
+// Message types, as ChatBotKit names them.
+const (
+	MessageUser        = "user"
+	MessageBot         = "bot"
+	MessageReasoning   = "reasoning"
+	MessageContext     = "context"
+	MessageInstruction = "instruction"
+	MessageBackstory   = "backstory"
+	MessageActivity    = "activity"
+	MessageCheckpoint  = "checkpoint"
+)
+
+// MessageTypes lists every message type in display order.
+var MessageTypes = []string{MessageUser, MessageBot, MessageReasoning, MessageContext,
+	MessageInstruction, MessageBackstory, MessageActivity, MessageCheckpoint}
+
+// Message is one entry of a conversation's timeline.
+type Message struct {
+	ID             string    `json:"id" gorm:"primaryKey;size:36"`
+	ConversationID string    `json:"conversationId" gorm:"size:36;not null"`
+	Type           string    `json:"type" gorm:"size:20;not null" validate:"required,oneof=user bot reasoning context instruction backstory activity checkpoint"`
+	Text           string    `json:"text" gorm:"type:text;not null" validate:"max=200000"`
+	Meta           Meta      `json:"meta"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
+}
+
+// Validate checks the message's fields.
+func (m *Message) Validate() error { return Validate(m) }
+
+// ConversationSession is a short-lived token scoped to one conversation, so an
+// end user's client can talk to the bot without the operator's secret. Only
+// the token's hash is stored.
+type ConversationSession struct {
+	ID             string     `json:"id" gorm:"primaryKey;size:36"`
+	ConversationID string     `json:"conversationId" gorm:"size:36;not null"`
+	TokenHash      string     `json:"-" gorm:"size:64;not null;uniqueIndex"`
+	ExpiresAt      time.Time  `json:"expiresAt" gorm:"not null"`
+	RevokedAt      *time.Time `json:"revokedAt,omitempty"`
+	CreatedAt      time.Time  `json:"createdAt"`
+}

@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"parley/models"
+)
+
+// CreateConversation validates and inserts a conversation, with optional
+// initial messages, in one transaction. Referenced bot, dataset and skillset must exist.
+func (s *Store) CreateConversation(ctx context.Context, c models.Conversation, msgs []models.Message) (*models.Conversation, error) {
+	c.ID = models.NewID()
+	c.Name = strings.TrimSpace(c.Name)
+	if c.Meta == nil {
+		c.Meta = models.Meta{}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := checkRefs(tx, c); err != nil {
+			return err
+		}
+		if err := tx.Omit("Bot").Create(&c).Error; err != nil {
+			return translate(err, "conversation")
+		}
+		for i := range msgs {
+			msgs[i].ConversationID = c.ID
+			if _, err := s.createMessage(tx, msgs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func checkRefs(tx *gorm.DB, c models.Conversation) error {
+	refs := []struct {
+		id    *string
+		model any
+		field string
+		what  string
+	}{
+		{c.BotID, &models.Bot{}, "botId", "bot"},
+		{c.DatasetID, &models.Dataset{}, "datasetId", "dataset"},
+		{c.SkillsetID, &models.Skillset{}, "skillsetId", "skillset"},
+	}
+	for _, r := range refs {
+		if r.id == nil {
+			continue
+		}
+		if err := checkIDs(tx, r.model, []string{*r.id}, r.field, r.what); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UpdateConversation validates and saves a conversation's fields.
+func (s *Store) UpdateConversation(ctx context.Context, c models.Conversation) (*models.Conversation, error) {
+	c.Name = strings.TrimSpace(c.Name)
+	if c.Meta == nil {
+		c.Meta = models.Meta{}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var cur models.Conversation
+		if err := tx.Select("id", "created_at").First(&cur, "id = ?", c.ID).Error; err != nil {
+			return translate(err, "conversation")
+		}
+		if err := checkRefs(tx, c); err != nil {
+			return err
+		}
+		c.CreatedAt = cur.CreatedAt
+		return translate(tx.Omit("Bot").Save(&c).Error, "conversation")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// FindConversation returns one conversation with its bot, if it still has one.
+func (s *Store) FindConversation(ctx context.Context, id string) (*models.Conversation, error) {
+	if !models.ValidID(id) {
+		return nil, notFound("conversation")
+	}
+	var c models.Conversation
+	if err := s.db.WithContext(ctx).Preload("Bot").First(&c, "id = ?", id).Error; err != nil {
+		return nil, translate(err, "conversation")
+	}
+	return &c, nil
+}
+
+// FindConversations lists conversations, newest first by default, one cursor page at a time.
+func (s *Store) FindConversations(ctx context.Context, f models.ConversationFilter) ([]models.Conversation, string, error) {
+	q := s.db.WithContext(ctx).Model(&models.Conversation{}).Preload("Bot", func(db *gorm.DB) *gorm.DB {
+		return db.Select("id", "name")
+	})
+	if f.BotID != "" {
+		q = q.Where("bot_id = ?", f.BotID)
+	}
+	items, next, err := paginate(q, f.Page, "id", func(c *models.Conversation) string { return c.ID })
+	return items, next, translate(err, "conversations")
+}
+
+// DeleteConversation deletes a conversation with its messages and sessions.
+func (s *Store) DeleteConversation(ctx context.Context, id string) error {
+	if !models.ValidID(id) {
+		return notFound("conversation")
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		for _, q := range []string{
+			"DELETE FROM messages WHERE conversation_id = ?",
+			"DELETE FROM conversation_sessions WHERE conversation_id = ?",
+		} {
+			if err := tx.Exec(q, id).Error; err != nil {
+				return translate(err, "conversation")
+			}
+		}
+		res := tx.Delete(&models.Conversation{}, "id = ?", id)
+		if res.Error != nil {
+			return translate(res.Error, "conversation")
+		}
+		if res.RowsAffected == 0 {
+			return notFound("conversation")
+		}
+		return nil
+	})
+}
+
+// CreateMessage validates and appends a message to an existing conversation.
+func (s *Store) CreateMessage(ctx context.Context, m models.Message) (*models.Message, error) {
+	var out *models.Message
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&models.Conversation{}).Where("id = ?", m.ConversationID).Count(&n).Error; err != nil {
+			return translate(err, "conversation")
+		}
+		if n == 0 {
+			return notFound("conversation")
+		}
+		var err error
+		out, err = s.createMessage(tx, m)
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) createMessage(tx *gorm.DB, m models.Message) (*models.Message, error) {
+	m.ID = models.NewID()
+	if m.Meta == nil {
+		m.Meta = models.Meta{}
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	if err := tx.Create(&m).Error; err != nil {
+		return nil, translate(err, "message")
+	}
+	return &m, nil
+}
+
+// FindMessage returns one message of a conversation.
+func (s *Store) FindMessage(ctx context.Context, conversationID, id string) (*models.Message, error) {
+	if !models.ValidID(id) || !models.ValidID(conversationID) {
+		return nil, notFound("message")
+	}
+	var m models.Message
+	if err := s.db.WithContext(ctx).First(&m, "id = ? AND conversation_id = ?", id, conversationID).Error; err != nil {
+		return nil, translate(err, "message")
+	}
+	return &m, nil
+}
+
+// FindMessages lists a conversation's messages, one cursor page at a time
+// (Order asc reads the timeline forwards; desc gives the latest page first).
+func (s *Store) FindMessages(ctx context.Context, conversationID string, p models.Page) ([]models.Message, string, error) {
+	q := s.db.WithContext(ctx).Model(&models.Message{}).Where("conversation_id = ?", conversationID)
+	items, next, err := paginate(q, p, "id", func(m *models.Message) string { return m.ID })
+	return items, next, translate(err, "messages")
+}
+
+// CountMessages counts a conversation's messages.
+func (s *Store) CountMessages(ctx context.Context, conversationID string) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&models.Message{}).Where("conversation_id = ?", conversationID).Count(&n).Error
+	return n, translate(err, "messages")
+}

@@ -1,0 +1,192 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"parley/models"
+)
+
+// CreateDataset validates and inserts a dataset.
+func (s *Store) CreateDataset(ctx context.Context, d models.Dataset) (*models.Dataset, error) {
+	d.ID = models.NewID()
+	normalizeDataset(&d)
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.db.WithContext(ctx).Create(&d).Error; err != nil {
+		return nil, translate(err, "dataset")
+	}
+	return &d, nil
+}
+
+// UpdateDataset validates and saves every field of the dataset.
+func (s *Store) UpdateDataset(ctx context.Context, d models.Dataset) (*models.Dataset, error) {
+	normalizeDataset(&d)
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var cur models.Dataset
+		if err := tx.Select("id", "created_at").First(&cur, "id = ?", d.ID).Error; err != nil {
+			return translate(err, "dataset")
+		}
+		d.CreatedAt = cur.CreatedAt
+		return translate(tx.Save(&d).Error, "dataset")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+func normalizeDataset(d *models.Dataset) {
+	d.Name = strings.TrimSpace(d.Name)
+	if d.Alias != nil && strings.TrimSpace(*d.Alias) == "" {
+		d.Alias = nil
+	}
+	if d.Visibility == "" {
+		d.Visibility = models.VisibilityPrivate
+	}
+	if d.Meta == nil {
+		d.Meta = models.Meta{}
+	}
+}
+
+// FindDataset returns one dataset.
+func (s *Store) FindDataset(ctx context.Context, id string) (*models.Dataset, error) {
+	if !models.ValidID(id) {
+		return nil, notFound("dataset")
+	}
+	var d models.Dataset
+	if err := s.db.WithContext(ctx).First(&d, "id = ?", id).Error; err != nil {
+		return nil, translate(err, "dataset")
+	}
+	return &d, nil
+}
+
+// FindDatasets lists datasets, newest first by default, one cursor page at a time.
+func (s *Store) FindDatasets(ctx context.Context, p models.Page) ([]models.Dataset, string, error) {
+	items, next, err := paginate(s.db.WithContext(ctx).Model(&models.Dataset{}), p, "id",
+		func(d *models.Dataset) string { return d.ID })
+	return items, next, translate(err, "datasets")
+}
+
+// AllDatasetNames returns up to limit datasets (id and name only, by name), for pickers.
+func (s *Store) AllDatasetNames(ctx context.Context, limit int) ([]models.Dataset, error) {
+	var out []models.Dataset
+	err := s.db.WithContext(ctx).Select("id", "name").Order("name").Limit(limit).Find(&out).Error
+	return out, translate(err, "datasets")
+}
+
+// BotsUsingDataset names the bots a dataset is attached to.
+func (s *Store) BotsUsingDataset(ctx context.Context, id string) ([]models.BotRef, error) {
+	return s.botsUsing(ctx, "bot_datasets", "dataset_id", id)
+}
+
+// DeleteDataset deletes a dataset and its records, detaching it from every bot
+// and conversation that used it (the dashboard names them before confirming).
+func (s *Store) DeleteDataset(ctx context.Context, id string) error {
+	if !models.ValidID(id) {
+		return notFound("dataset")
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		for _, q := range []string{
+			"DELETE FROM bot_datasets WHERE dataset_id = ?",
+			"UPDATE conversations SET dataset_id = NULL WHERE dataset_id = ?",
+			"DELETE FROM dataset_records WHERE dataset_id = ?",
+		} {
+			if err := tx.Exec(q, id).Error; err != nil {
+				return translate(err, "dataset")
+			}
+		}
+		res := tx.Delete(&models.Dataset{}, "id = ?", id)
+		if res.Error != nil {
+			return translate(res.Error, "dataset")
+		}
+		if res.RowsAffected == 0 {
+			return notFound("dataset")
+		}
+		return nil
+	})
+}
+
+// CreateRecord validates and inserts a record into an existing dataset.
+func (s *Store) CreateRecord(ctx context.Context, r models.DatasetRecord) (*models.DatasetRecord, error) {
+	r.ID = models.NewID()
+	if r.Meta == nil {
+		r.Meta = models.Meta{}
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if _, err := s.FindDataset(ctx, r.DatasetID); err != nil {
+		return nil, err
+	}
+	if err := s.db.WithContext(ctx).Create(&r).Error; err != nil {
+		return nil, translate(err, "record")
+	}
+	return &r, nil
+}
+
+// UpdateRecord saves a record's text, source and meta; the record must belong to its dataset.
+func (s *Store) UpdateRecord(ctx context.Context, r models.DatasetRecord) (*models.DatasetRecord, error) {
+	if r.Meta == nil {
+		r.Meta = models.Meta{}
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	cur, err := s.FindRecord(ctx, r.DatasetID, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	cur.Text, cur.Source, cur.Meta = r.Text, r.Source, r.Meta
+	if err := s.db.WithContext(ctx).Save(cur).Error; err != nil {
+		return nil, translate(err, "record")
+	}
+	return cur, nil
+}
+
+// FindRecord returns one record of a dataset.
+func (s *Store) FindRecord(ctx context.Context, datasetID, id string) (*models.DatasetRecord, error) {
+	if !models.ValidID(id) || !models.ValidID(datasetID) {
+		return nil, notFound("record")
+	}
+	var r models.DatasetRecord
+	if err := s.db.WithContext(ctx).First(&r, "id = ? AND dataset_id = ?", id, datasetID).Error; err != nil {
+		return nil, translate(err, "record")
+	}
+	return &r, nil
+}
+
+// FindRecords lists a dataset's records, one cursor page at a time.
+func (s *Store) FindRecords(ctx context.Context, datasetID string, p models.Page) ([]models.DatasetRecord, string, error) {
+	q := s.db.WithContext(ctx).Model(&models.DatasetRecord{}).Where("dataset_id = ?", datasetID)
+	items, next, err := paginate(q, p, "id", func(r *models.DatasetRecord) string { return r.ID })
+	return items, next, translate(err, "records")
+}
+
+// CountRecords counts a dataset's records.
+func (s *Store) CountRecords(ctx context.Context, datasetID string) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&models.DatasetRecord{}).Where("dataset_id = ?", datasetID).Count(&n).Error
+	return n, translate(err, "records")
+}
+
+// DeleteRecord deletes one record of a dataset.
+func (s *Store) DeleteRecord(ctx context.Context, datasetID, id string) error {
+	if !models.ValidID(id) || !models.ValidID(datasetID) {
+		return notFound("record")
+	}
+	res := s.db.WithContext(ctx).Delete(&models.DatasetRecord{}, "id = ? AND dataset_id = ?", id, datasetID)
+	if res.Error != nil {
+		return translate(res.Error, "record")
+	}
+	if res.RowsAffected == 0 {
+		return notFound("record")
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// migration is one step of the schema's history. Steps are never edited once
+// released: a change is a new step. Each uses frozen copies of the structs as
+// they were at that version, never the live models.
+type migration struct {
+	version int
+	name    string
+	up      func(tx *gorm.DB) error
+}
+
+// migrations is the ordered schema history.
+var migrations = []migration{
+	{1, "initial schema", migrate0001},
+}
+
+// schemaMigration records an applied step.
+type schemaMigration struct {
+	Version   int    `gorm:"primaryKey;autoIncrement:false"`
+	Name      string `gorm:"size:200;not null"`
+	AppliedAt time.Time
+}
+
+func (schemaMigration) TableName() string { return "schema_migrations" }
+
+// Migrate applies every pending migration, each in its own transaction, and
+// records it. Running it again is a no-op; concurrent runs (several instances
+// starting at once) apply each step exactly once.
+func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
+	db := s.db.WithContext(ctx)
+	if err := db.Migrator().AutoMigrate(&schemaMigration{}); err != nil {
+		// Two instances may race to create the table; only fail if it is still missing.
+		if !db.Migrator().HasTable(&schemaMigration{}) {
+			return nil, fmt.Errorf("store: migrate: create schema_migrations: %w", err)
+		}
+	}
+	for _, m := range migrations {
+		var done bool
+		err := db.Transaction(func(tx *gorm.DB) error {
+			if s.dialect == Postgres {
+				if err := tx.Exec("SELECT pg_advisory_xact_lock(7245100)").Error; err != nil {
+					return err
+				}
+			}
+			var n int64
+			if err := tx.Model(&schemaMigration{}).Where("version = ?", m.version).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				done = true
+				return nil
+			}
+			if err := m.up(tx); err != nil {
+				return err
+			}
+			return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&schemaMigration{
+				Version: m.version, Name: m.name, AppliedAt: time.Now().UTC(),
+			}).Error
+		})
+		if err != nil {
+			return applied, fmt.Errorf("store: migration %d (%s): %w", m.version, m.name, err)
+		}
+		if !done {
+			applied = append(applied, fmt.Sprintf("%04d %s", m.version, m.name))
+		}
+	}
+	return applied, nil
+}
+
+// SchemaVersion returns the highest applied migration version (0 when none).
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v *int
+	if err := s.db.WithContext(ctx).Model(&schemaMigration{}).Select("MAX(version)").Scan(&v).Error; err != nil {
+		return 0, err
+	}
+	if v == nil {
+		return 0, nil
+	}
+	return *v, nil
+}
+
+// LatestSchemaVersion is the version Migrate brings a database to.
+func LatestSchemaVersion() int { return migrations[len(migrations)-1].version }

@@ -1,0 +1,198 @@
+// Package store keeps Parley's data in SQLite or PostgreSQL through GORM. It is
+// the one place that turns database errors into coded domain errors.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"parley/models"
+)
+
+// Dialect names.
+const (
+	Postgres = "postgres"
+	SQLite   = "sqlite"
+)
+
+// DefaultURL is the embedded default database.
+const DefaultURL = "sqlite:data/parley.db"
+
+// Store is Parley's persistence: every query runs through it.
+type Store struct {
+	db      *gorm.DB
+	dialect string
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// Options tune Open.
+type Options struct {
+	Logger *slog.Logger
+	// MaxOpenConns bounds the pool (0: a default per dialect).
+	MaxOpenConns int
+}
+
+// Open connects to the database named by rawURL: "postgres://…" or
+// "postgresql://…" for PostgreSQL, "sqlite:PATH" (or "sqlite::memory:") for SQLite.
+// An empty URL means DefaultURL. It does not migrate.
+func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	if rawURL == "" {
+		rawURL = DefaultURL
+	}
+	cfg := &gorm.Config{
+		TranslateError: true,
+		NowFunc:        func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		Logger:         logger.Discard,
+		PrepareStmt:    false,
+	}
+	var (
+		dial    gorm.Dialector
+		dialect string
+	)
+	switch {
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		dial, dialect = postgres.Open(rawURL), Postgres
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		dsn, err := sqliteDSN(strings.TrimPrefix(rawURL, "sqlite:"))
+		if err != nil {
+			return nil, err
+		}
+		dial, dialect = sqlite.Open(dsn), SQLite
+	default:
+		return nil, fmt.Errorf("store: DATABASE_URL must start with postgres://, postgresql:// or sqlite: (got %q)", redact(rawURL))
+	}
+	db, err := gorm.Open(dial, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dialect, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	maxOpen := opts.MaxOpenConns
+	if maxOpen == 0 {
+		maxOpen = 20
+		if dialect == SQLite {
+			// One writer at a time in SQLite; readers share WAL snapshots.
+			maxOpen = 8
+		}
+	}
+	sqlDB.SetMaxOpenConns(maxOpen)
+	sqlDB.SetMaxIdleConns(maxOpen)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{db: db, dialect: dialect, Now: func() time.Time { return time.Now().UTC() }}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.Ping(pingCtx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("store: connect %s: %w", dialect, err)
+	}
+	return s, nil
+}
+
+// sqliteDSN builds the driver's DSN: foreign keys on, WAL, a busy timeout and
+// immediate transactions (so writers queue instead of failing on lock upgrade).
+func sqliteDSN(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("store: sqlite: needs a path, like sqlite:data/parley.db")
+	}
+	pragmas := "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_txlock=immediate"
+	if path == ":memory:" {
+		return "file::memory:?cache=shared&" + pragmas, nil
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return "", fmt.Errorf("store: sqlite: create %s: %w", dir, err)
+		}
+	}
+	return "file:" + path + "?" + pragmas + "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)", nil
+}
+
+// redact hides a password in a database URL for error messages and logs.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Dialect returns "postgres" or "sqlite".
+func (s *Store) Dialect() string { return s.dialect }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// DB exposes the GORM handle to sibling packages' tests and to later store
+// extensions; handlers never call it.
+func (s *Store) DB() *gorm.DB { return s.db }
+
+// now returns the store clock in UTC, truncated to what both databases keep.
+func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+// tx runs fn in one transaction.
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(fn)
+}
+
+// translate turns a database error into a coded domain error; what names the thing.
+func translate(err error, what string) error {
+	var me *models.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &me):
+		return err
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return models.Errorf(models.CodeNotFound, "%s not found.", capitalize(what))
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return models.Errorf(models.CodeConflict, "A %s with these details already exists.", what)
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		return models.Errorf(models.CodeInvalid, "The %s refers to something that does not exist.", what)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return models.Errorf(models.CodeUnavailable, "The request was cancelled or timed out.")
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func notFound(what string) error {
+	return models.Errorf(models.CodeNotFound, "%s not found.", capitalize(what))
+}

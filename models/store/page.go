@@ -1,0 +1,31 @@
+package store
+
+import (
+	"gorm.io/gorm"
+
+	"parley/models"
+)
+
+// paginate runs q as one cursor page ordered by the id column (ids are
+// time-ordered). It fetches one row more than asked to know whether a next page
+// exists and returns the cursor for it ("" on the last page).
+func paginate[T any](q *gorm.DB, p models.Page, col string, id func(*T) string) ([]T, string, error) {
+	p = p.Normalize()
+	if p.Cursor != "" {
+		if p.Order == models.OrderAsc {
+			q = q.Where(col+" > ?", p.Cursor)
+		} else {
+			q = q.Where(col+" < ?", p.Cursor)
+		}
+	}
+	var items []T
+	if err := q.Order(col + " " + p.Order).Limit(p.Limit + 1).Find(&items).Error; err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(items) > p.Limit {
+		items = items[:p.Limit]
+		next = id(&items[len(items)-1])
+	}
+	return items, next, nil
+}

@@ -1,0 +1,75 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"parley/models"
+)
+
+// SecretPrefix starts every API secret, so leaked secrets are recognisable.
+const SecretPrefix = "prl_"
+
+// CreateSecret makes a new API secret and returns it with the raw value, which
+// is shown once and never stored (only its SHA-256 hash is).
+func (s *Store) CreateSecret(ctx context.Context, name string, createdByID *string) (*models.APISecret, string, error) {
+	raw := models.NewToken(SecretPrefix)
+	sec := models.APISecret{
+		ID: models.NewID(), Name: strings.TrimSpace(name), Hash: models.HashToken(raw),
+		Prefix: raw[:len(SecretPrefix)+6], CreatedByID: createdByID,
+	}
+	if err := sec.Validate(); err != nil {
+		return nil, "", err
+	}
+	if err := s.db.WithContext(ctx).Omit("CreatedBy").Create(&sec).Error; err != nil {
+		return nil, "", translate(err, "API secret")
+	}
+	return &sec, raw, nil
+}
+
+// FindSecrets lists API secrets (without hashes' use), newest first, one cursor page at a time.
+func (s *Store) FindSecrets(ctx context.Context, p models.Page) ([]models.APISecret, string, error) {
+	q := s.db.WithContext(ctx).Model(&models.APISecret{}).Preload("CreatedBy")
+	items, next, err := paginate(q, p, "id", func(a *models.APISecret) string { return a.ID })
+	return items, next, translate(err, "API secrets")
+}
+
+// FindSecret returns one API secret.
+func (s *Store) FindSecret(ctx context.Context, id string) (*models.APISecret, error) {
+	if !models.ValidID(id) {
+		return nil, notFound("API secret")
+	}
+	var sec models.APISecret
+	if err := s.db.WithContext(ctx).Preload("CreatedBy").First(&sec, "id = ?", id).Error; err != nil {
+		return nil, translate(err, "API secret")
+	}
+	return &sec, nil
+}
+
+// RevokeSecret revokes an API secret; it stops working at once. Revoking twice is harmless.
+func (s *Store) RevokeSecret(ctx context.Context, id string) error {
+	if _, err := s.FindSecret(ctx, id); err != nil {
+		return err
+	}
+	return translate(s.db.WithContext(ctx).Model(&models.APISecret{}).
+		Where("id = ? AND revoked_at IS NULL", id).UpdateColumn("revoked_at", s.now()).Error, "API secret")
+}
+
+// AuthenticateSecret finds the live secret for a raw Bearer value and records its use.
+func (s *Store) AuthenticateSecret(ctx context.Context, raw string) (*models.APISecret, error) {
+	bad := models.Errorf(models.CodeUnauthorized, "Invalid or revoked API secret.")
+	if !strings.HasPrefix(raw, SecretPrefix) {
+		return nil, bad
+	}
+	var sec models.APISecret
+	if err := s.db.WithContext(ctx).First(&sec, "hash = ? AND revoked_at IS NULL", models.HashToken(raw)).Error; err != nil {
+		if models.ErrorCode(translate(err, "secret")) == models.CodeNotFound {
+			return nil, bad
+		}
+		return nil, translate(err, "API secret")
+	}
+	now := s.now()
+	s.db.WithContext(ctx).Model(&models.APISecret{}).Where("id = ?", sec.ID).UpdateColumn("last_used_at", now)
+	sec.LastUsedAt = &now
+	return &sec, nil
+}

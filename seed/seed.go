@@ -1,0 +1,253 @@
+// Package seed loads Parley's demo data — a support bot for the fictional
+// Northwind Cloud Storage, its help-center dataset, its skillset and a sample
+// conversation — so a fresh install has something to try and tests have
+// realistic fixtures. Loading is idempotent: every object is found by a fixed
+// alias (or, for records, abilities and the conversation, by a fixed key
+// inside its parent) before anything is created.
+package seed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"gorm.io/gorm"
+
+	"parley/models"
+	"parley/models/store"
+)
+
+// Fixed keys that make the demo data findable again.
+const (
+	botAlias      = "parley-demo-support"
+	datasetAlias  = "parley-demo-faq"
+	skillsetAlias = "parley-demo-skills"
+	marker        = "parley-demo" // value of meta "seed" on everything seeded
+)
+
+// Result says what Run created or found.
+type Result struct {
+	BotID, DatasetID, SkillsetID, ConversationID string
+	Created                                      bool // false when everything already existed
+}
+
+// Run loads the demo data; running it twice changes nothing (second run returns Created=false and the same ids).
+func Run(ctx context.Context, s *store.Store) (*Result, error) {
+	r := &Result{}
+
+	ds, created, err := ensureDataset(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("seed: create dataset: %w", err)
+	}
+	r.DatasetID, r.Created = ds.ID, r.Created || created
+
+	recordIDs, created, err := ensureRecords(ctx, s, ds.ID)
+	if err != nil {
+		return nil, fmt.Errorf("seed: create records: %w", err)
+	}
+	r.Created = r.Created || created
+
+	ks, created, err := ensureSkillset(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("seed: create skillset: %w", err)
+	}
+	r.SkillsetID, r.Created = ks.ID, r.Created || created
+
+	created, err = ensureAbilities(ctx, s, ks.ID)
+	if err != nil {
+		return nil, fmt.Errorf("seed: create abilities: %w", err)
+	}
+	r.Created = r.Created || created
+
+	bot, created, err := ensureBot(ctx, s, ds.ID, ks.ID)
+	if err != nil {
+		return nil, fmt.Errorf("seed: create bot: %w", err)
+	}
+	r.BotID, r.Created = bot.ID, r.Created || created
+
+	conv, created, err := ensureConversation(ctx, s, bot.ID, ds.ID, recordIDs)
+	if err != nil {
+		return nil, fmt.Errorf("seed: create conversation: %w", err)
+	}
+	r.ConversationID, r.Created = conv.ID, r.Created || created
+
+	return r, nil
+}
+
+// findByAlias returns the row of T with the alias, or nil when there is none.
+func findByAlias[T any](ctx context.Context, s *store.Store, alias string) (*T, error) {
+	var v T
+	err := s.DB().WithContext(ctx).Where("alias = ?", alias).Take(&v).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// findOrCreate looks a top-level object up by alias and creates it when
+// missing. When a concurrent Run created it first (the alias is unique), the
+// conflict is answered by looking it up again.
+func findOrCreate[T any](ctx context.Context, s *store.Store, alias string, create func() (*T, error)) (*T, bool, error) {
+	found, err := findByAlias[T](ctx, s, alias)
+	if err != nil || found != nil {
+		return found, false, err
+	}
+	v, err := create()
+	if models.ErrorCode(err) == models.CodeConflict {
+		found, ferr := findByAlias[T](ctx, s, alias)
+		if ferr == nil && found != nil {
+			return found, false, nil
+		}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+func ensureDataset(ctx context.Context, s *store.Store) (*models.Dataset, bool, error) {
+	return findOrCreate(ctx, s, datasetAlias, func() (*models.Dataset, error) {
+		return s.CreateDataset(ctx, demoDataset())
+	})
+}
+
+// ensureRecords creates the FAQ records the dataset lacks (a record is known by
+// its source) and returns every FAQ record's id by source.
+func ensureRecords(ctx context.Context, s *store.Store, datasetID string) (map[string]string, bool, error) {
+	sources := make([]string, len(faq))
+	for i, f := range faq {
+		sources[i] = f.Source
+	}
+	var have []models.DatasetRecord
+	err := s.DB().WithContext(ctx).Select("id", "source").
+		Where("dataset_id = ? AND source IN ?", datasetID, sources).Order("id").Find(&have).Error
+	if err != nil {
+		return nil, false, err
+	}
+	ids := make(map[string]string, len(faq))
+	for _, r := range have {
+		if _, ok := ids[r.Source]; !ok {
+			ids[r.Source] = r.ID
+		}
+	}
+	created := false
+	for _, f := range faq {
+		if _, ok := ids[f.Source]; ok {
+			continue
+		}
+		r, err := s.CreateRecord(ctx, models.DatasetRecord{
+			DatasetID: datasetID,
+			Text:      f.Text,
+			Source:    f.Source,
+			Meta:      models.Meta{"seed": marker, "title": f.Title},
+		})
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", f.Source, err)
+		}
+		ids[f.Source] = r.ID
+		created = true
+	}
+	return ids, created, nil
+}
+
+func ensureSkillset(ctx context.Context, s *store.Store) (*models.Skillset, bool, error) {
+	return findOrCreate(ctx, s, skillsetAlias, func() (*models.Skillset, error) {
+		return s.CreateSkillset(ctx, demoSkillset())
+	})
+}
+
+// ensureAbilities creates the abilities the skillset lacks (an ability is known by its name).
+func ensureAbilities(ctx context.Context, s *store.Store, skillsetID string) (bool, error) {
+	want := demoAbilities()
+	names := make([]string, len(want))
+	for i, a := range want {
+		names[i] = a.Name
+	}
+	var have []string
+	err := s.DB().WithContext(ctx).Model(&models.Ability{}).
+		Where("skillset_id = ? AND name IN ?", skillsetID, names).Pluck("name", &have).Error
+	if err != nil {
+		return false, err
+	}
+	created := false
+	for _, a := range want {
+		if slices.Contains(have, a.Name) {
+			continue
+		}
+		a.SkillsetID = skillsetID
+		if _, err := s.CreateAbility(ctx, a); err != nil {
+			return false, fmt.Errorf("%s: %w", a.Name, err)
+		}
+		created = true
+	}
+	return created, nil
+}
+
+// ensureBot finds or creates the demo bot and makes sure the demo dataset and
+// skillset are attached to it, keeping any other attachments an operator added.
+func ensureBot(ctx context.Context, s *store.Store, datasetID, skillsetID string) (*models.Bot, bool, error) {
+	found, created, err := findOrCreate(ctx, s, botAlias, func() (*models.Bot, error) {
+		return s.CreateBot(ctx, store.BotInput{
+			Bot:         demoBot(),
+			DatasetIDs:  []string{datasetID},
+			SkillsetIDs: []string{skillsetID},
+		})
+	})
+	if err != nil || created {
+		return found, created, err
+	}
+	bot, err := s.FindBot(ctx, found.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	dsIDs, hasDS := attachedIDs(bot.Datasets, func(d models.Dataset) string { return d.ID }, datasetID)
+	ksIDs, hasKS := attachedIDs(bot.Skillsets, func(k models.Skillset) string { return k.ID }, skillsetID)
+	if hasDS && hasKS {
+		return bot, false, nil
+	}
+	bot, err = s.UpdateBot(ctx, store.BotInput{Bot: *bot, DatasetIDs: dsIDs, SkillsetIDs: ksIDs})
+	if err != nil {
+		return nil, false, fmt.Errorf("attach: %w", err)
+	}
+	return bot, true, nil
+}
+
+// attachedIDs returns the ids of items with want added, and whether want was already there.
+func attachedIDs[T any](items []T, id func(T) string, want string) ([]string, bool) {
+	ids := make([]string, 0, len(items)+1)
+	has := false
+	for _, it := range items {
+		ids = append(ids, id(it))
+		has = has || id(it) == want
+	}
+	if !has {
+		ids = append(ids, want)
+	}
+	return ids, has
+}
+
+// ensureConversation finds the sample conversation by its bot, name and seed
+// marker, or creates it with its messages.
+func ensureConversation(ctx context.Context, s *store.Store, botID, datasetID string, recordIDs map[string]string) (*models.Conversation, bool, error) {
+	var candidates []models.Conversation
+	err := s.DB().WithContext(ctx).Where("bot_id = ? AND name = ?", botID, conversationName).
+		Order("id").Limit(20).Find(&candidates).Error
+	if err != nil {
+		return nil, false, err
+	}
+	for i := range candidates {
+		if candidates[i].Meta["seed"] == marker {
+			return &candidates[i], false, nil
+		}
+	}
+	conv, msgs := demoConversation(botID, datasetID, recordIDs)
+	c, err := s.CreateConversation(ctx, conv, msgs)
+	if err != nil {
+		return nil, false, err
+	}
+	return c, true, nil
+}

@@ -4,8 +4,8 @@ package assets
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"embed"
+	"encoding/hex"
 	"io/fs"
 )
 

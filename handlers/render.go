@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"fmt"
 	"html/template"
 	"net/url"
@@ -80,20 +81,54 @@ func setFlash(c *fiber.Ctx, msg string) {
 	c.Cookie(&fiber.Cookie{Name: flashCookie, Value: url.QueryEscape(msg), Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode, MaxAge: 60})
 }
 
+// layoutPage gives the layout its data from any page struct that embeds Page.
+func (p Page) layoutPage() Page { return p }
+
+type layoutPager interface{ layoutPage() Page }
+
+// layoutData is what the base layout renders: the page's Page and its HTML.
+type layoutData struct {
+	Page
+	Content template.HTML
+}
+
 // render renders a template with status: a full page inside the base layout,
-// or (names under partials/) a fragment alone.
+// or (names under partials/) a fragment alone. The page is rendered to a buffer
+// first, so a template error is a 500 (logged), never half a page.
 func (s *Server) render(c *fiber.Ctx, status int, name string, data any) error {
-	c.Status(status)
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	if strings.HasPrefix(name, "partials/") {
-		return c.Render(name, data)
+	var body bytes.Buffer
+	if err := s.views.Render(&body, name, data); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
 	}
-	return c.Render(name, data, layoutBase)
+	if !strings.HasPrefix(name, "partials/") {
+		lp, ok := data.(layoutPager)
+		if !ok {
+			return fmt.Errorf("render %s: data %T does not embed Page", name, data)
+		}
+		content := template.HTML(body.String()) // #nosec: produced by html/template, already escaped
+		body.Reset()
+		if err := s.views.Render(&body, layoutBase, layoutData{Page: lp.layoutPage(), Content: content}); err != nil {
+			return fmt.Errorf("render %s: %w", layoutBase, err)
+		}
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Status(status).Send(body.Bytes())
+}
+
+// pageURL adds a cursor to a list URL that may already have a query.
+func pageURL(base, cursor string) string {
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "cursor=" + url.QueryEscape(cursor)
 }
 
 func (s *Server) templateFuncs() template.FuncMap {
 	return template.FuncMap{
-		"asset": s.AssetURL,
+		"asset":   s.AssetURL,
+		"pageURL": pageURL,
 		"time": func(t time.Time) string {
 			if t.IsZero() {
 				return ""

@@ -52,14 +52,14 @@ type Route struct {
 
 // Server is the dashboard's HTTP server.
 type Server struct {
-	app        *fiber.App
-	store      *store.Store
-	log        *slog.Logger
-	opts       Options
-	routes     []Route
-	assetHash  map[string]string
-	setupDone  atomic.Bool
-	templateFS fs.FS
+	app       *fiber.App
+	store     *store.Store
+	log       *slog.Logger
+	opts      Options
+	routes    []Route
+	assetHash map[string]string
+	setupDone atomic.Bool
+	views     *html.Engine
 }
 
 // New builds the Fiber app with every route.
@@ -91,10 +91,10 @@ func New(opts Options) (*Server, error) {
 	if err := engine.Load(); err != nil {
 		return nil, fmt.Errorf("handlers: load templates: %w", err)
 	}
+	s.views = engine
 
 	cfg := fiber.Config{
 		AppName:                 "Parley",
-		Views:                   engine,
 		ErrorHandler:            s.handleError,
 		BodyLimit:               opts.BodyLimit,
 		ReadTimeout:             30 * time.Second,

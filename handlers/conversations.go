@@ -1,4 +1,187 @@
 package handlers
 
-// registerConversations registers the conversations routes.
-func (s *Server) registerConversations() {}
+import (
+	"fmt"
+
+	"github.com/gofiber/fiber/v2"
+
+	"parley/models"
+)
+
+// botFilterLimit bounds how many bots the conversation filter offers.
+const botFilterLimit = 100
+
+// registerConversations registers the conversations routes: read-only
+// transcripts for now, and deletion.
+func (s *Server) registerConversations() {
+	s.handle(fiber.MethodGet, "/conversations", models.PermConversationRead, s.handleConversationIndex)
+	s.handle(fiber.MethodGet, "/conversations/:id", models.PermConversationRead, s.handleConversationShow)
+	s.handle(fiber.MethodGet, "/conversations/:id/delete", models.PermConversationWrite, s.handleConversationDeleteConfirm)
+	s.handle(fiber.MethodPost, "/conversations/:id/delete", models.PermConversationWrite, s.handleConversationDelete)
+}
+
+// conversationItem is a conversation with what to show for its bot.
+type conversationItem struct {
+	models.Conversation
+	Title    string
+	BotLabel string // the bot's name, "deleted bot" or "inline configuration"
+	BotLink  string // "/bots/<id>" while the bot exists, else ""
+}
+
+// newConversationItem works out the title and bot label of c. Deleting a bot
+// clears its conversations' bot id, so a conversation without a bot and
+// without an inline configuration of its own is taken to be a deleted bot's.
+func newConversationItem(c models.Conversation) conversationItem {
+	it := conversationItem{Conversation: c, Title: c.Name}
+	if it.Title == "" {
+		it.Title = "Conversation " + shortID(c.ID)
+	}
+	switch {
+	case c.Bot != nil:
+		it.BotLabel, it.BotLink = c.Bot.Name, "/bots/"+c.Bot.ID
+		if it.BotLabel == "" {
+			it.BotLabel = "(unnamed bot)"
+		}
+	case c.BotID == nil && (c.Backstory != "" || c.Model != "" || c.DatasetID != nil || c.SkillsetID != nil):
+		it.BotLabel = "inline configuration"
+	default:
+		it.BotLabel = "deleted bot"
+	}
+	return it
+}
+
+// shortID is the first block of an id, enough to tell conversations apart on a page.
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+type conversationIndexPage struct {
+	Page
+	Conversations []conversationItem
+	Bots          []models.Bot
+	BotID         string
+	Next          string
+	Cursor        string
+	PagerBase     string
+	PagerSep      bool
+}
+
+type conversationShowPage struct {
+	Page
+	Conv     conversationItem
+	Count    int64
+	Messages []models.Message
+	Next     string
+	Cursor   string
+}
+
+// handleConversationIndex handles GET /conversations: newest first, optionally for one bot (?botId=).
+func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
+	p, err := listPage(c)
+	if err != nil {
+		return err
+	}
+	botID := c.Query("botId")
+	if botID != "" && !models.ValidID(botID) {
+		return models.Errorf(models.CodeInvalid, "The bot filter is not valid. Choose a bot from the list.")
+	}
+	ctx := c.UserContext()
+	convs, next, err := s.store.FindConversations(ctx, models.ConversationFilter{Page: p, BotID: botID})
+	if err != nil {
+		return err
+	}
+	bots, _, err := s.store.FindBots(ctx, models.BotFilter{Page: models.Page{Limit: botFilterLimit}})
+	if err != nil {
+		return err
+	}
+	if botID != "" && !hasBot(bots, botID) {
+		// The chosen bot is beyond the first page of bots: still show it as selected.
+		if b, err := s.store.FindBot(ctx, botID); err == nil {
+			bots = append(bots, *b)
+		} else if models.ErrorCode(err) != models.CodeNotFound {
+			return err
+		}
+	}
+	d := conversationIndexPage{Page: s.page(c, "Conversations", "conversations"), Bots: bots, BotID: botID,
+		Next: next, Cursor: p.Cursor, PagerBase: "/conversations"}
+	if botID != "" {
+		d.PagerBase, d.PagerSep = "/conversations?botId="+botID, true
+	}
+	for _, cv := range convs {
+		d.Conversations = append(d.Conversations, newConversationItem(cv))
+	}
+	return s.render(c, fiber.StatusOK, tplConversationsIndex, d)
+}
+
+func hasBot(bots []models.Bot, id string) bool {
+	for _, b := range bots {
+		if b.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// handleConversationShow handles GET /conversations/:id: the transcript, oldest message first.
+func (s *Server) handleConversationShow(c *fiber.Ctx) error {
+	p, err := listPage(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	conv, err := s.store.FindConversation(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	p.Order = models.OrderAsc
+	msgs, next, err := s.store.FindMessages(ctx, conv.ID, p)
+	if err != nil {
+		return err
+	}
+	n, err := s.store.CountMessages(ctx, conv.ID)
+	if err != nil {
+		return err
+	}
+	it := newConversationItem(*conv)
+	return s.render(c, fiber.StatusOK, tplConversationsShow, conversationShowPage{Page: s.page(c, it.Title, "conversations"),
+		Conv: it, Count: n, Messages: msgs, Next: next, Cursor: p.Cursor})
+}
+
+// handleConversationDeleteConfirm handles GET /conversations/:id/delete.
+func (s *Server) handleConversationDeleteConfirm(c *fiber.Ctx) error {
+	conv, err := s.store.FindConversation(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	n, err := s.store.CountMessages(c.UserContext(), conv.ID)
+	if err != nil {
+		return err
+	}
+	it := newConversationItem(*conv)
+	msgs := "1 message"
+	if n != 1 {
+		msgs = fmt.Sprintf("%d messages", n)
+	}
+	return s.render(c, fiber.StatusOK, tplConfirm, confirmPage{
+		Page: s.page(c, "Delete "+it.Title, "conversations"), Heading: fmt.Sprintf("Delete %q?", it.Title),
+		Body: []string{fmt.Sprintf("The conversation and its %s will be deleted. This cannot be undone.", msgs),
+			"Apps and end users talking in it lose it too: their session tokens stop working."},
+		Action: "/conversations/" + conv.ID + "/delete", Button: "Delete conversation", Cancel: "/conversations/" + conv.ID,
+	})
+}
+
+// handleConversationDelete handles POST /conversations/:id/delete.
+func (s *Server) handleConversationDelete(c *fiber.Ctx) error {
+	conv, err := s.store.FindConversation(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteConversation(c.UserContext(), conv.ID); err != nil {
+		return err
+	}
+	setFlash(c, fmt.Sprintf("%s deleted.", newConversationItem(*conv).Title))
+	return redirect(c, "/conversations")
+}

@@ -1,0 +1,222 @@
+package handlers
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+
+	"parley/models"
+)
+
+// Who may call each route, written out by hand: the test fails when the code's
+// permissions drift from this table, or when a route is added without an entry.
+const (
+	anyone    = "public"
+	signedIn  = "admin builder qa support"
+	cfgRead   = "admin builder qa"
+	cfgWrite  = "admin builder"
+	convRead  = "admin builder qa support"
+	convEdit  = "admin builder"
+	adminOnly = "admin"
+)
+
+var routeRoles = map[string]string{
+	"GET /healthz":        anyone,
+	"GET /assets/:hash/*": anyone,
+	"GET /setup":          anyone,
+	"POST /setup":         anyone,
+	"GET /login":          anyone,
+	"POST /login":         anyone,
+	"POST /logout":        signedIn,
+	"GET /":               signedIn,
+
+	"GET /bots":               cfgRead,
+	"GET /bots/:id":           cfgRead,
+	"GET /bots/new":           cfgWrite,
+	"POST /bots":              cfgWrite,
+	"GET /bots/:id/edit":      cfgWrite,
+	"POST /bots/:id":          cfgWrite,
+	"GET /bots/:id/delete":    cfgWrite,
+	"POST /bots/:id/delete":   cfgWrite,
+	"POST /bots/:id/datasets": cfgWrite,
+	"POST /bots/:id/datasets/:datasetId/detach":   cfgWrite,
+	"POST /bots/:id/skillsets":                    cfgWrite,
+	"POST /bots/:id/skillsets/:skillsetId/detach": cfgWrite,
+
+	"GET /datasets":                               cfgRead,
+	"GET /datasets/:id":                           cfgRead,
+	"GET /datasets/new":                           cfgWrite,
+	"POST /datasets":                              cfgWrite,
+	"GET /datasets/:id/edit":                      cfgWrite,
+	"POST /datasets/:id":                          cfgWrite,
+	"GET /datasets/:id/delete":                    cfgWrite,
+	"POST /datasets/:id/delete":                   cfgWrite,
+	"POST /datasets/:id/records":                  cfgWrite,
+	"GET /datasets/:id/records/:recordId/edit":    cfgWrite,
+	"POST /datasets/:id/records/:recordId":        cfgWrite,
+	"GET /datasets/:id/records/:recordId/delete":  cfgWrite,
+	"POST /datasets/:id/records/:recordId/delete": cfgWrite,
+
+	"GET /skillsets":                                  cfgRead,
+	"GET /skillsets/:id":                              cfgRead,
+	"GET /skillsets/new":                              cfgWrite,
+	"POST /skillsets":                                 cfgWrite,
+	"GET /skillsets/:id/edit":                         cfgWrite,
+	"POST /skillsets/:id":                             cfgWrite,
+	"GET /skillsets/:id/delete":                       cfgWrite,
+	"POST /skillsets/:id/delete":                      cfgWrite,
+	"GET /skillsets/:id/abilities/new":                cfgWrite,
+	"POST /skillsets/:id/abilities":                   cfgWrite,
+	"GET /skillsets/:id/abilities/:abilityId/edit":    cfgWrite,
+	"POST /skillsets/:id/abilities/:abilityId":        cfgWrite,
+	"GET /skillsets/:id/abilities/:abilityId/delete":  cfgWrite,
+	"POST /skillsets/:id/abilities/:abilityId/delete": cfgWrite,
+
+	"GET /conversations":             convRead,
+	"GET /conversations/:id":         convRead,
+	"GET /conversations/:id/delete":  convEdit,
+	"POST /conversations/:id/delete": convEdit,
+
+	"GET /operators":             adminOnly,
+	"GET /operators/new":         adminOnly,
+	"POST /operators":            adminOnly,
+	"GET /operators/:id/edit":    adminOnly,
+	"POST /operators/:id":        adminOnly,
+	"GET /operators/:id/delete":  adminOnly,
+	"POST /operators/:id/delete": adminOnly,
+
+	"GET /secrets":             adminOnly,
+	"GET /secrets/new":         adminOnly,
+	"POST /secrets":            adminOnly,
+	"GET /secrets/:id/revoke":  adminOnly,
+	"POST /secrets/:id/revoke": adminOnly,
+}
+
+// fixtures are one of everything, so every route has real ids to work on.
+type fixtures map[string]string
+
+func newFixtures(t *testing.T, a *testApp) fixtures {
+	t.Helper()
+	ctx := context.Background()
+	ds := mustDataset(t, a.store, "Roles dataset")
+	rec, err := a.store.CreateRecord(ctx, models.DatasetRecord{DatasetID: ds.ID, Text: "A record."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := mustSkillset(t, a.store, "Roles skillset")
+	ab, err := a.store.CreateAbility(ctx, models.Ability{SkillsetID: ks.ID, Name: "Clock"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot := mustBot(t, a.store, "Roles bot")
+	if err := a.store.AttachDataset(ctx, bot.ID, ds.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.AttachSkillset(ctx, bot.ID, ks.ID); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := a.store.CreateConversation(ctx, models.Conversation{BotID: &bot.ID}, []models.Message{{Type: models.MessageUser, Text: "hi"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim, err := a.store.CreateOperator(ctx, models.Operator{Email: "victim-" + models.NewID()[24:] + "@example.com", Role: models.RoleSupport}, testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, _, err := a.store.CreateSecret(ctx, "roles", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixtures{"bots": bot.ID, "datasets": ds.ID, "records": rec.ID, "skillsets": ks.ID, "abilities": ab.ID,
+		"conversations": conv.ID, "operators": victim.ID, "secrets": sec.ID}
+}
+
+// fill replaces path parameters with fixture ids.
+func (f fixtures) fill(path string) string {
+	parts := strings.Split(path, "/")
+	for i, p := range parts {
+		switch p {
+		case ":id":
+			parts[i] = f[parts[i-1]]
+		case ":datasetId":
+			parts[i] = f["datasets"]
+		case ":skillsetId":
+			parts[i] = f["skillsets"]
+		case ":recordId":
+			parts[i] = f["records"]
+		case ":abilityId":
+			parts[i] = f["abilities"]
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func TestEveryRouteEveryRole(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		registered := map[string]bool{}
+		for _, r := range a.srv.Routes() {
+			key := r.Method + " " + r.Path
+			registered[key] = true
+			want, ok := routeRoles[key]
+			if !ok {
+				t.Errorf("route %s is not in routeRoles: decide who may call it", key)
+				continue
+			}
+			if r.Public != (want == anyone) {
+				t.Errorf("route %s: public = %v, table says %q", key, r.Public, want)
+			}
+		}
+		for key := range routeRoles {
+			if !registered[key] {
+				t.Errorf("routeRoles lists %s, but no such route is registered", key)
+			}
+		}
+
+		for key, allowed := range routeRoles {
+			if allowed == anyone {
+				continue
+			}
+			method, path, _ := strings.Cut(key, " ")
+			for _, role := range append([]string{"stranger"}, models.Roles...) {
+				t.Run(strings.ReplaceAll(key, "/", "_")+"/"+role, func(t *testing.T) {
+					f := newFixtures(t, a) // fresh ids: allowed POSTs may delete things
+					target := f.fill(path)
+					var c *client
+					if role == "stranger" {
+						c = a.anon()
+						c.get("/login") // a stranger with a valid anonymous CSRF token
+					} else {
+						c = a.as(role)
+					}
+					var r *resp
+					if method == "GET" {
+						r = c.get(target)
+					} else {
+						r = c.post(target, url.Values{})
+					}
+					switch {
+					case role == "stranger":
+						if r.Status != 303 || !strings.HasPrefix(r.Location(), "/login") {
+							t.Errorf("stranger %s %s = %d → %q, want 303 to /login", method, target, r.Status, r.Location())
+						}
+					case !strings.Contains(" "+allowed+" ", " "+role+" "):
+						if r.Status != 403 {
+							t.Errorf("%s %s %s = %d, want 403", role, method, target, r.Status)
+						}
+					default:
+						if r.Status == 403 || r.Status >= 500 || (r.Status == 303 && strings.HasPrefix(r.Location(), "/login") && key != "POST /logout") {
+							t.Errorf("%s %s %s = %d → %q, want it allowed", role, method, target, r.Status, r.Location())
+						}
+						if method == "GET" && r.Status != 200 {
+							t.Errorf("%s GET %s = %d, want the page (200)", role, target, r.Status)
+						}
+						if strings.Contains(r.Body, "html/template") || strings.Contains(r.Body, "<no value>") {
+							t.Errorf("%s GET %s renders a template problem", role, target)
+						}
+					}
+				})
+			}
+		}
+	})
+}

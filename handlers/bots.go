@@ -110,7 +110,7 @@ func (s *Server) renderBotForm(c *fiber.Ctx, status int, b *models.Bot, f botFor
 		Datasets: ds, Skillsets: ks, Action: action, Bot: b})
 }
 
-// parse reads the form into a store input, or returns an invalid-input error.
+// input reads the form into a store input, or returns an invalid-input error.
 func (f *botForm) input() (store.BotInput, error) {
 	f.Name = strings.TrimSpace(f.Name)
 	f.Model = strings.TrimSpace(f.Model)

@@ -30,7 +30,7 @@ func statusOf(code string) int {
 	return fiber.StatusInternalServerError
 }
 
-// fiberCode maps Fiber's own errors (unknown route, body too large, …) to domain errors.
+// fromFiber maps Fiber's own errors (unknown route, body too large, …) to domain errors.
 func fromFiber(fe *fiber.Error) *models.Error {
 	switch fe.Code {
 	case fiber.StatusNotFound:

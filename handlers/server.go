@@ -124,7 +124,7 @@ func (s *Server) App() *fiber.App { return s.app }
 // Routes returns every registered route with its required permission.
 func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
 
-// Handle registers a route that requires perm (or, with perm "", any signed-in operator).
+// handle registers a route that requires perm (or, with perm "", any signed-in operator).
 func (s *Server) handle(method, path string, perm models.Permission, h fiber.Handler) {
 	s.routes = append(s.routes, Route{Method: method, Path: path, Perm: perm})
 	s.app.Add(method, path, s.loadSession, s.requireSetup, s.checkCSRF, s.requireOperator(perm), h)

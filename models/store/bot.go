@@ -112,6 +112,9 @@ func (s *Store) setAttachments(tx *gorm.DB, botID string, datasetIDs, skillsetID
 // maxAttachments bounds how many datasets or skillsets one bot may use.
 const maxAttachments = 50
 
+// maxUsedBy bounds how many bots a "used by" list names.
+const maxUsedBy = 200
+
 // checkIDs makes sure every id names an existing row of model's table.
 func checkIDs(tx *gorm.DB, model any, ids []string, field, what string) error {
 	if len(ids) > maxAttachments {
@@ -223,7 +226,7 @@ func (s *Store) botsUsing(ctx context.Context, table, col, id string) ([]models.
 	var refs []models.BotRef
 	err := s.db.WithContext(ctx).Model(&models.Bot{}).Select("bots.id, bots.name").
 		Joins("JOIN "+table+" j ON j.bot_id = bots.id").Where("j."+col+" = ?", id).
-		Order("bots.name").Limit(maxAttachments).Scan(&refs).Error
+		Order("bots.name").Limit(maxUsedBy).Scan(&refs).Error
 	return refs, translate(err, "bots")
 }
 

@@ -153,6 +153,9 @@ func (s *Store) UpdateOperator(ctx context.Context, o models.Operator, password 
 		hash = h
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.lockOperators(tx); err != nil {
+			return err
+		}
 		var cur models.Operator
 		if err := tx.First(&cur, "id = ?", o.ID).Error; err != nil {
 			return translate(err, "operator")
@@ -184,6 +187,16 @@ func (s *Store) UpdateOperator(ctx context.Context, o models.Operator, password 
 	return s.FindOperator(ctx, o.ID)
 }
 
+// lockOperators serializes changes to roles and status, so two admins demoting
+// each other at once cannot leave Parley without one. SQLite's immediate
+// transactions already serialize writers; PostgreSQL takes a transaction lock.
+func (s *Store) lockOperators(tx *gorm.DB) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return translate(tx.Exec("SELECT pg_advisory_xact_lock(7245102)").Error, "operators")
+}
+
 // lastAdminCheck fails when no other active admin than exceptID exists.
 func lastAdminCheck(tx *gorm.DB, exceptID string) error {
 	var n int64
@@ -203,6 +216,9 @@ func (s *Store) DeleteOperator(ctx context.Context, id string) error {
 		return notFound("operator")
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.lockOperators(tx); err != nil {
+			return err
+		}
 		var cur models.Operator
 		if err := tx.First(&cur, "id = ?", id).Error; err != nil {
 			return translate(err, "operator")

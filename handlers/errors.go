@@ -24,6 +24,8 @@ func statusOf(code string) int {
 		return fiber.StatusForbidden
 	case models.CodeTooManyRequests:
 		return fiber.StatusTooManyRequests
+	case models.CodeTooLarge:
+		return fiber.StatusRequestEntityTooLarge
 	case models.CodeUnavailable:
 		return fiber.StatusServiceUnavailable
 	}
@@ -36,7 +38,7 @@ func fromFiber(fe *fiber.Error) *models.Error {
 	case fiber.StatusNotFound:
 		return models.Errorf(models.CodeNotFound, "Page not found.")
 	case fiber.StatusRequestEntityTooLarge:
-		return models.Errorf(models.CodeInvalid, "The request is too large.")
+		return models.Errorf(models.CodeTooLarge, "The request is too large.")
 	case fiber.StatusMethodNotAllowed:
 		return models.Errorf(models.CodeNotFound, "Page not found.")
 	}
@@ -103,6 +105,8 @@ func apiCode(code string) string {
 		return "FORBIDDEN"
 	case models.CodeTooManyRequests:
 		return "TOO_MANY_REQUESTS"
+	case models.CodeTooLarge:
+		return "PAYLOAD_TOO_LARGE"
 	case models.CodeUnavailable:
 		return "UNAVAILABLE"
 	}

@@ -13,6 +13,7 @@ const (
 	CodeUnauthorized    = "unauthorized"
 	CodeForbidden       = "forbidden"
 	CodeTooManyRequests = "too_many_requests"
+	CodeTooLarge        = "too_large"
 	CodeUnavailable     = "unavailable"
 	CodeInternal        = "internal"
 )

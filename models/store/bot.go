@@ -50,8 +50,8 @@ func (s *Store) UpdateBot(ctx context.Context, in BotInput) (*models.Bot, error)
 			return translate(err, "bot")
 		}
 		b.CreatedAt = cur.CreatedAt
-		if err := tx.Omit("Datasets", "Skillsets").Save(&b).Error; err != nil {
-			return translate(err, "bot")
+		if err := update(tx, &b, b.ID, "bot", "Datasets", "Skillsets"); err != nil {
+			return err
 		}
 		return s.setAttachments(tx, b.ID, in.DatasetIDs, in.SkillsetIDs)
 	})

@@ -81,7 +81,7 @@ func (s *Store) UpdateConversation(ctx context.Context, c models.Conversation) (
 			return err
 		}
 		c.CreatedAt = cur.CreatedAt
-		return translate(tx.Omit("Bot").Save(&c).Error, "conversation")
+		return update(tx, &c, c.ID, "conversation", "Bot")
 	})
 	if err != nil {
 		return nil, err

@@ -34,7 +34,7 @@ func (s *Store) UpdateDataset(ctx context.Context, d models.Dataset) (*models.Da
 			return translate(err, "dataset")
 		}
 		d.CreatedAt = cur.CreatedAt
-		return translate(tx.Save(&d).Error, "dataset")
+		return update(tx, &d, d.ID, "dataset")
 	})
 	if err != nil {
 		return nil, err
@@ -144,8 +144,9 @@ func (s *Store) UpdateRecord(ctx context.Context, r models.DatasetRecord) (*mode
 		return nil, err
 	}
 	cur.Text, cur.Source, cur.Meta = r.Text, r.Source, r.Meta
-	if err := s.db.WithContext(ctx).Save(cur).Error; err != nil {
-		return nil, translate(err, "record")
+	cur.UpdatedAt = s.now()
+	if err := update(s.db.WithContext(ctx), cur, cur.ID, "record"); err != nil {
+		return nil, err
 	}
 	return cur, nil
 }

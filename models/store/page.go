@@ -6,6 +6,24 @@ import (
 	"parley/models"
 )
 
+// update writes every column of an existing row (never inserting, unlike
+// gorm's Save, so a row deleted meanwhile stays deleted) and reports not
+// found when no row has that id. omit names associations to leave alone.
+func update(tx *gorm.DB, model any, id, what string, omit ...string) error {
+	q := tx.Model(model).Where("id = ?", id).Select("*")
+	if len(omit) > 0 {
+		q = q.Omit(omit...)
+	}
+	res := q.Updates(model)
+	if res.Error != nil {
+		return translate(res.Error, what)
+	}
+	if res.RowsAffected == 0 {
+		return notFound(what)
+	}
+	return nil
+}
+
 // paginate runs q as one cursor page ordered by the id column (ids are
 // time-ordered). It fetches one row more than asked to know whether a next page
 // exists and returns the cursor for it ("" on the last page).

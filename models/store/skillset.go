@@ -34,7 +34,7 @@ func (s *Store) UpdateSkillset(ctx context.Context, k models.Skillset) (*models.
 			return translate(err, "skillset")
 		}
 		k.CreatedAt = cur.CreatedAt
-		return translate(tx.Save(&k).Error, "skillset")
+		return update(tx, &k, k.ID, "skillset")
 	})
 	if err != nil {
 		return nil, err
@@ -146,8 +146,9 @@ func (s *Store) UpdateAbility(ctx context.Context, a models.Ability) (*models.Ab
 		return nil, err
 	}
 	a.CreatedAt = cur.CreatedAt
-	if err := s.db.WithContext(ctx).Save(&a).Error; err != nil {
-		return nil, translate(err, "ability")
+	a.UpdatedAt = s.now()
+	if err := update(s.db.WithContext(ctx), &a, a.ID, "ability"); err != nil {
+		return nil, err
 	}
 	return &a, nil
 }
@@ -169,6 +170,13 @@ func (s *Store) FindAbilities(ctx context.Context, skillsetID string, p models.P
 	q := s.db.WithContext(ctx).Model(&models.Ability{}).Where("skillset_id = ?", skillsetID)
 	items, next, err := paginate(q, p, "id", func(a *models.Ability) string { return a.ID })
 	return items, next, translate(err, "abilities")
+}
+
+// CountAbilities counts a skillset's abilities.
+func (s *Store) CountAbilities(ctx context.Context, skillsetID string) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&models.Ability{}).Where("skillset_id = ?", skillsetID).Count(&n).Error
+	return n, translate(err, "abilities")
 }
 
 // DeleteAbility deletes one ability of a skillset.

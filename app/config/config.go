@@ -113,7 +113,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("PARLEY_SECURE_COOKIES must be auto, always or never, got %q", c.SecureCookies))
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite:") {
-		errs = append(errs, errors.New("DATABASE_URL must start with postgres://, postgresql:// or sqlite:"))
+		errs = append(errs, errors.New("DATABASE_URL must start with postgres://, postgresql:// or sqlite: (e.g. sqlite:data/parley.db)"))
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		errs = append(errs, errors.New("PARLEY_SECRET_KEY must be at least 32 characters"))

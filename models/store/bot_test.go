@@ -480,3 +480,88 @@ func TestDeleteBot(t *testing.T) {
 		}
 	})
 }
+
+func TestAttachDetach(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		d := mustDataset(t, s, "Docs")
+		k := mustSkillset(t, s, "Tools")
+		b := mustBot(t, s, store.BotInput{Bot: models.Bot{Name: "Bot"}})
+		find := func(t *testing.T) *models.Bot {
+			t.Helper()
+			got, err := s.FindBot(t.Context(), b.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+
+		t.Run("AttachDataset", func(t *testing.T) {
+			for range 2 { // attaching twice is harmless
+				if err := s.AttachDataset(t.Context(), b.ID, d.ID); err != nil {
+					t.Fatalf("AttachDataset: %v", err)
+				}
+			}
+			if diff := cmp.Diff([]string{d.ID}, datasetIDs(find(t))); diff != "" {
+				t.Errorf("datasets (-want +got):\n%s", diff)
+			}
+		})
+		t.Run("AttachSkillset", func(t *testing.T) {
+			if err := s.AttachSkillset(t.Context(), b.ID, k.ID); err != nil {
+				t.Fatalf("AttachSkillset: %v", err)
+			}
+			if diff := cmp.Diff([]string{k.ID}, skillsetIDs(find(t))); diff != "" {
+				t.Errorf("skillsets (-want +got):\n%s", diff)
+			}
+		})
+		t.Run("ErrUnknownDataset", func(t *testing.T) {
+			wantFieldErrors(t, s.AttachDataset(t.Context(), b.ID, models.NewID()), "datasetId")
+			wantFieldErrors(t, s.AttachDataset(t.Context(), b.ID, "nope"), "datasetId")
+		})
+		t.Run("ErrUnknownSkillset", func(t *testing.T) {
+			wantFieldErrors(t, s.AttachSkillset(t.Context(), b.ID, models.NewID()), "skillsetId")
+		})
+		t.Run("ErrUnknownBot", func(t *testing.T) {
+			wantCode(t, s.AttachDataset(t.Context(), models.NewID(), d.ID), models.CodeNotFound)
+			wantCode(t, s.AttachSkillset(t.Context(), "nope", k.ID), models.CodeNotFound)
+			if n := count(t, s, "bot_datasets", "bot_id <> ?", b.ID); n != 0 {
+				t.Errorf("%d attachments to a bot that does not exist", n)
+			}
+		})
+		t.Run("Detach", func(t *testing.T) {
+			if err := s.DetachDataset(t.Context(), b.ID, d.ID); err != nil {
+				t.Fatalf("DetachDataset: %v", err)
+			}
+			if err := s.DetachSkillset(t.Context(), b.ID, k.ID); err != nil {
+				t.Fatalf("DetachSkillset: %v", err)
+			}
+			got := find(t)
+			if len(got.Datasets) != 0 || len(got.Skillsets) != 0 {
+				t.Errorf("datasets %v, skillsets %v after detaching; want none", datasetIDs(got), skillsetIDs(got))
+			}
+			// The dataset and skillset themselves stay.
+			if _, err := s.FindDataset(t.Context(), d.ID); err != nil {
+				t.Errorf("FindDataset after detaching: %v", err)
+			}
+			if _, err := s.FindSkillset(t.Context(), k.ID); err != nil {
+				t.Errorf("FindSkillset after detaching: %v", err)
+			}
+		})
+		t.Run("ErrDetachNotAttached", func(t *testing.T) {
+			wantCode(t, s.DetachDataset(t.Context(), b.ID, d.ID), models.CodeNotFound)
+			wantCode(t, s.DetachSkillset(t.Context(), b.ID, k.ID), models.CodeNotFound)
+		})
+		t.Run("ErrTooMany", func(t *testing.T) {
+			full := mustBot(t, s, store.BotInput{Bot: models.Bot{Name: "Full"}})
+			for i := range 50 {
+				extra := mustDataset(t, s, "Extra "+strings.Repeat("x", i))
+				if err := s.AttachDataset(t.Context(), full.ID, extra.ID); err != nil {
+					t.Fatalf("AttachDataset #%d: %v", i+1, err)
+				}
+			}
+			wantFieldErrors(t, s.AttachDataset(t.Context(), full.ID, d.ID), "datasetId")
+			if n := count(t, s, "bot_datasets", "bot_id = ?", full.ID); n != 50 {
+				t.Errorf("attachments = %d, want 50", n)
+			}
+		})
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
@@ -45,6 +46,9 @@ func (m *Meta) Scan(src any) error {
 			return fmt.Errorf("meta: %w", err)
 		}
 	}
+	if out == nil { // JSON null
+		out = Meta{}
+	}
 	*m = out
 	return nil
 }
@@ -69,7 +73,7 @@ func (m Meta) String() string {
 // ParseMeta parses a JSON object typed into a form or sent in a request; blank is empty.
 func ParseMeta(field, s string) (Meta, error) {
 	m := Meta{}
-	if len(s) == 0 {
+	if strings.TrimSpace(s) == "" {
 		return m, nil
 	}
 	if len(s) > MaxMetaBytes {

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"parley/models"
@@ -34,7 +35,7 @@ func TestHashToken(t *testing.T) {
 		t.Errorf("HashToken(abc) = %q, want %q", got, want)
 	}
 	tok := models.NewToken("prl_")
-	if models.HashToken(tok) != models.HashToken(tok) {
+	if h1, h2 := models.HashToken(tok), models.HashToken(strings.Clone(tok)); h1 != h2 {
 		t.Error("HashToken is not deterministic")
 	}
 	if models.HashToken(tok) == models.HashToken(tok+"x") {

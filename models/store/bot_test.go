@@ -219,13 +219,11 @@ func TestFindBot(t *testing.T) {
 				wantCode(t, err, models.CodeNotFound)
 			})
 		}
-		t.Run("TimestampsUTC", func(t *testing.T) {
-			got, err := s.FindBot(t.Context(), b.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantUTC(t, s, map[string]time.Time{"CreatedAt": got.CreatedAt, "UpdatedAt": got.UpdatedAt})
-		})
+		got, err := s.FindBot(t.Context(), b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantUTC(t, s, map[string]time.Time{"CreatedAt": got.CreatedAt, "UpdatedAt": got.UpdatedAt})
 	})
 }
 
@@ -563,5 +561,24 @@ func TestAttachDetach(t *testing.T) {
 				t.Errorf("attachments = %d, want 50", n)
 			}
 		})
+	})
+}
+
+func TestCounts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		b := mustBot(t, s, store.BotInput{Bot: models.Bot{Name: "One"}})
+		mustBot(t, s, store.BotInput{Bot: models.Bot{Name: "Two"}})
+		mustDataset(t, s, "Docs")
+		mustConversation(t, s, models.Conversation{BotID: &b.ID, Name: "a"})
+		mustConversation(t, s, models.Conversation{Name: "b"})
+		mustConversation(t, s, models.Conversation{Name: "c"})
+		got, err := s.Counts(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int64{"bots": 2, "datasets": 1, "skillsets": 0, "conversations": 3}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Counts (-want +got):\n%s", diff)
+		}
 	})
 }

@@ -107,13 +107,11 @@ func TestFindDataset(t *testing.T) {
 				wantCode(t, err, models.CodeNotFound)
 			})
 		}
-		t.Run("TimestampsUTC", func(t *testing.T) {
-			got, err := s.FindDataset(t.Context(), d.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantUTC(t, s, map[string]time.Time{"CreatedAt": got.CreatedAt, "UpdatedAt": got.UpdatedAt})
-		})
+		got, err := s.FindDataset(t.Context(), d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantUTC(t, s, map[string]time.Time{"CreatedAt": got.CreatedAt, "UpdatedAt": got.UpdatedAt})
 	})
 }
 

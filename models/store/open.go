@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -64,7 +67,17 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	)
 	switch {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
-		dial, dialect = postgres.Open(rawURL), Postgres
+		pgCfg, err := pgx.ParseConfig(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("store: DATABASE_URL: %v", redactErr(err, rawURL))
+		}
+		// Scan timestamps in UTC whatever the process's time zone is.
+		conn := stdlib.OpenDB(*pgCfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+			c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+				Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+			return nil
+		}))
+		dial, dialect = postgres.New(postgres.Config{Conn: conn}), Postgres
 	case strings.HasPrefix(rawURL, "sqlite:"):
 		dsn, err := sqliteDSN(strings.TrimPrefix(rawURL, "sqlite:"))
 		if err != nil {
@@ -118,7 +131,20 @@ func sqliteDSN(path string) (string, error) {
 			return "", fmt.Errorf("store: sqlite: create %s: %w", dir, err)
 		}
 	}
+	// Escape what a file: URI would read as a query, fragment or escape.
+	path = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 	return "file:" + path + "?" + pragmas + "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)", nil
+}
+
+// redactErr keeps a password that a parse error may quote out of messages.
+func redactErr(err error, raw string) string {
+	msg := err.Error()
+	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return msg
 }
 
 // redact hides a password in a database URL for error messages and logs.

@@ -356,6 +356,19 @@ func TestAbilities(t *testing.T) {
 			wantCode(t, err, models.CodeNotFound)
 			wantCode(t, s.DeleteAbility(t.Context(), a.ID, ab.ID), models.CodeNotFound)
 		})
+		t.Run("CountAbilities", func(t *testing.T) {
+			c := mustSkillset(t, s, "Counted")
+			mustAbility(t, s, c.ID, "1")
+			mustAbility(t, s, c.ID, "2")
+			mustAbility(t, s, b.ID, "elsewhere")
+			n, err := s.CountAbilities(t.Context(), c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 2 {
+				t.Errorf("CountAbilities = %d, want 2", n)
+			}
+		})
 		t.Run("ErrMalformedIDs", func(t *testing.T) {
 			_, err := s.FindAbility(t.Context(), a.ID, "nope")
 			wantCode(t, err, models.CodeNotFound)

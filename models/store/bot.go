@@ -202,23 +202,8 @@ func (s *Store) CountBots(ctx context.Context) (int64, error) {
 // DeleteBot deletes a bot. Its conversations stay readable: they keep their
 // messages and lose only the link to the bot.
 func (s *Store) DeleteBot(ctx context.Context, id string) error {
-	if !models.ValidID(id) {
-		return notFound("bot")
-	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		// Explicit, so behaviour does not depend on the foreign keys alone.
-		if err := tx.Exec("UPDATE conversations SET bot_id = NULL WHERE bot_id = ?", id).Error; err != nil {
-			return translate(err, "bot")
-		}
-		res := tx.Delete(&models.Bot{}, "id = ?", id)
-		if res.Error != nil {
-			return translate(res.Error, "bot")
-		}
-		if res.RowsAffected == 0 {
-			return notFound("bot")
-		}
-		return nil
-	})
+	// Explicit, so behaviour does not depend on the foreign keys alone.
+	return s.deleteRow(ctx, &models.Bot{}, id, "bot", "UPDATE conversations SET bot_id = NULL WHERE bot_id = ?")
 }
 
 // botsUsing names the bots attached to a dataset or skillset (join table and column given).

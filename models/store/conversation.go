@@ -115,27 +115,9 @@ func (s *Store) FindConversations(ctx context.Context, f models.ConversationFilt
 
 // DeleteConversation deletes a conversation with its messages and sessions.
 func (s *Store) DeleteConversation(ctx context.Context, id string) error {
-	if !models.ValidID(id) {
-		return notFound("conversation")
-	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		for _, q := range []string{
-			"DELETE FROM messages WHERE conversation_id = ?",
-			"DELETE FROM conversation_sessions WHERE conversation_id = ?",
-		} {
-			if err := tx.Exec(q, id).Error; err != nil {
-				return translate(err, "conversation")
-			}
-		}
-		res := tx.Delete(&models.Conversation{}, "id = ?", id)
-		if res.Error != nil {
-			return translate(res.Error, "conversation")
-		}
-		if res.RowsAffected == 0 {
-			return notFound("conversation")
-		}
-		return nil
-	})
+	return s.deleteRow(ctx, &models.Conversation{}, id, "conversation",
+		"DELETE FROM messages WHERE conversation_id = ?",
+		"DELETE FROM conversation_sessions WHERE conversation_id = ?")
 }
 
 // CreateMessage validates and appends a message to an existing conversation.

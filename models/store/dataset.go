@@ -89,28 +89,10 @@ func (s *Store) BotsUsingDataset(ctx context.Context, id string) ([]models.BotRe
 // DeleteDataset deletes a dataset and its records, detaching it from every bot
 // and conversation that used it (the dashboard names them before confirming).
 func (s *Store) DeleteDataset(ctx context.Context, id string) error {
-	if !models.ValidID(id) {
-		return notFound("dataset")
-	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		for _, q := range []string{
-			"DELETE FROM bot_datasets WHERE dataset_id = ?",
-			"UPDATE conversations SET dataset_id = NULL WHERE dataset_id = ?",
-			"DELETE FROM dataset_records WHERE dataset_id = ?",
-		} {
-			if err := tx.Exec(q, id).Error; err != nil {
-				return translate(err, "dataset")
-			}
-		}
-		res := tx.Delete(&models.Dataset{}, "id = ?", id)
-		if res.Error != nil {
-			return translate(res.Error, "dataset")
-		}
-		if res.RowsAffected == 0 {
-			return notFound("dataset")
-		}
-		return nil
-	})
+	return s.deleteRow(ctx, &models.Dataset{}, id, "dataset",
+		"DELETE FROM bot_datasets WHERE dataset_id = ?",
+		"UPDATE conversations SET dataset_id = NULL WHERE dataset_id = ?",
+		"DELETE FROM dataset_records WHERE dataset_id = ?")
 }
 
 // CreateRecord validates and inserts a record into an existing dataset.

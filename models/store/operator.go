@@ -29,22 +29,32 @@ func HashPassword(pw string) (string, error) {
 	return string(h), nil
 }
 
-// CreateOperator validates and inserts an operator with a new password.
-func (s *Store) CreateOperator(ctx context.Context, o models.Operator, password string) (*models.Operator, error) {
+// newOperator gives o a new id and normalized fields, validates it and the
+// password, and sets the password's hash.
+func newOperator(o models.Operator, password string) (models.Operator, error) {
 	o.ID = models.NewID()
 	o.Email = models.NormalizeEmail(o.Email)
 	o.Name = strings.TrimSpace(o.Name)
 	if err := o.Validate(); err != nil {
-		return nil, err
+		return o, err
 	}
 	if err := models.CheckPassword("password", password); err != nil {
-		return nil, err
+		return o, err
 	}
 	h, err := HashPassword(password)
 	if err != nil {
-		return nil, err
+		return o, err
 	}
 	o.PasswordHash = h
+	return o, nil
+}
+
+// CreateOperator validates and inserts an operator with a new password.
+func (s *Store) CreateOperator(ctx context.Context, o models.Operator, password string) (*models.Operator, error) {
+	o, err := newOperator(o, password)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.db.WithContext(ctx).Create(&o).Error; err != nil {
 		if models.ErrorCode(translate(err, "operator")) == models.CodeConflict {
 			return nil, models.FieldError("email", "An operator with this email already exists.")
@@ -66,18 +76,10 @@ func (s *Store) SetupNeeded(ctx context.Context) (bool, error) {
 // CreateFirstAdmin creates the first operator, an admin, only while none
 // exists; a second attempt (or a racing one) gets a conflict.
 func (s *Store) CreateFirstAdmin(ctx context.Context, email, name, password string) (*models.Operator, error) {
-	o := models.Operator{ID: models.NewID(), Email: models.NormalizeEmail(email), Name: strings.TrimSpace(name), Role: models.RoleAdmin}
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
-	if err := models.CheckPassword("password", password); err != nil {
-		return nil, err
-	}
-	h, err := HashPassword(password)
+	o, err := newOperator(models.Operator{Email: email, Name: name, Role: models.RoleAdmin}, password)
 	if err != nil {
 		return nil, err
 	}
-	o.PasswordHash = h
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&models.Operator{}).Count(&n).Error; err != nil {

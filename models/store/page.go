@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+
 	"gorm.io/gorm"
 
 	"parley/models"
@@ -22,6 +24,29 @@ func update(tx *gorm.DB, model any, id, what string, omit ...string) error {
 		return notFound(what)
 	}
 	return nil
+}
+
+// deleteRow runs the clean-up statements (each taking the id) and then deletes
+// the row, all in one transaction; no row with that id is not found.
+func (s *Store) deleteRow(ctx context.Context, model any, id, what string, cleanup ...string) error {
+	if !models.ValidID(id) {
+		return notFound(what)
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		for _, q := range cleanup {
+			if err := tx.Exec(q, id).Error; err != nil {
+				return translate(err, what)
+			}
+		}
+		res := tx.Delete(model, "id = ?", id)
+		if res.Error != nil {
+			return translate(res.Error, what)
+		}
+		if res.RowsAffected == 0 {
+			return notFound(what)
+		}
+		return nil
+	})
 }
 
 // paginate runs q as one cursor page ordered by the id column (ids are

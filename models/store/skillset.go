@@ -89,28 +89,10 @@ func (s *Store) BotsUsingSkillset(ctx context.Context, id string) ([]models.BotR
 // DeleteSkillset deletes a skillset and its abilities, detaching it from every
 // bot and conversation that used it.
 func (s *Store) DeleteSkillset(ctx context.Context, id string) error {
-	if !models.ValidID(id) {
-		return notFound("skillset")
-	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		for _, q := range []string{
-			"DELETE FROM bot_skillsets WHERE skillset_id = ?",
-			"UPDATE conversations SET skillset_id = NULL WHERE skillset_id = ?",
-			"DELETE FROM abilities WHERE skillset_id = ?",
-		} {
-			if err := tx.Exec(q, id).Error; err != nil {
-				return translate(err, "skillset")
-			}
-		}
-		res := tx.Delete(&models.Skillset{}, "id = ?", id)
-		if res.Error != nil {
-			return translate(res.Error, "skillset")
-		}
-		if res.RowsAffected == 0 {
-			return notFound("skillset")
-		}
-		return nil
-	})
+	return s.deleteRow(ctx, &models.Skillset{}, id, "skillset",
+		"DELETE FROM bot_skillsets WHERE skillset_id = ?",
+		"UPDATE conversations SET skillset_id = NULL WHERE skillset_id = ?",
+		"DELETE FROM abilities WHERE skillset_id = ?")
 }
 
 // CreateAbility validates and inserts an ability into an existing skillset.

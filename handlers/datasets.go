@@ -17,6 +17,7 @@ func (s *Server) registerDatasets() {
 	s.handle(fiber.MethodGet, "/datasets/new", models.PermConfigWrite, s.handleDatasetNew)
 	s.handle(fiber.MethodPost, "/datasets", models.PermConfigWrite, s.handleDatasetCreate)
 	s.handle(fiber.MethodGet, "/datasets/:id", models.PermConfigRead, s.handleDatasetShow)
+	s.handle(fiber.MethodGet, "/datasets/:id/search", models.PermConfigRead, s.handleDatasetSearch)
 	s.handle(fiber.MethodGet, "/datasets/:id/edit", models.PermConfigWrite, s.handleDatasetEdit)
 	s.handle(fiber.MethodPost, "/datasets/:id", models.PermConfigWrite, s.handleDatasetUpdate)
 	s.handle(fiber.MethodGet, "/datasets/:id/delete", models.PermConfigWrite, s.handleDatasetDeleteConfirm)

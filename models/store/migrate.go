@@ -21,6 +21,7 @@ type migration struct {
 // migrations is the ordered schema history.
 var migrations = []migration{
 	{1, "initial schema", migrate0001},
+	{2, "full-text search on dataset records", migrate0002},
 }
 
 // schemaMigration records an applied step.

@@ -4,6 +4,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -37,6 +39,13 @@ const DefaultURL = "sqlite:data/parley.db"
 type Store struct {
 	db      *gorm.DB
 	dialect string
+	// PostgreSQL only: the connection settings, for the lock pool.
+	pgConfig *pgx.ConnConfig
+	lockOnce sync.Once
+	lockDB   *sql.DB
+	lockErr  error
+	// SQLite only: in-process locks.
+	mem memLocks
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -62,8 +71,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		PrepareStmt:    false,
 	}
 	var (
-		dial    gorm.Dialector
-		dialect string
+		dial     gorm.Dialector
+		dialect  string
+		pgConfig *pgx.ConnConfig
 	)
 	switch {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
@@ -77,7 +87,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 				Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
 			return nil
 		}))
-		dial, dialect = postgres.New(postgres.Config{Conn: conn}), Postgres
+		dial, dialect, pgConfig = postgres.New(postgres.Config{Conn: conn}), Postgres, pgCfg
 	case strings.HasPrefix(rawURL, "sqlite:"):
 		dsn, err := sqliteDSN(strings.TrimPrefix(rawURL, "sqlite:"))
 		if err != nil {
@@ -106,7 +116,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	sqlDB.SetMaxOpenConns(maxOpen)
 	sqlDB.SetMaxIdleConns(maxOpen)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{db: db, dialect: dialect, Now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{db: db, dialect: dialect, pgConfig: pgConfig, Now: func() time.Time { return time.Now().UTC() }}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {
@@ -171,8 +181,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
-// Close closes the connection pool.
+// Close closes the connection pools.
 func (s *Store) Close() error {
+	if s.lockDB != nil {
+		_ = s.lockDB.Close()
+	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err

@@ -92,6 +92,7 @@ type Result struct {
 	Context *models.Message // nil when nothing was retrieved
 	Bot     *models.Message // nil when the turn failed
 	Err     error           // the failure, already recorded as an activity message
+	retry   bool
 }
 
 // config is what answers a conversation: its bot's settings or its inline ones.
@@ -158,8 +159,18 @@ func (e *Engine) Turn(ctx context.Context, conversationID, text string, emit fun
 }
 
 // Reply runs the model for the conversation as it is (its last message being
-// the user's), without adding a user message: "receive" in the API, and retry.
+// the user's), without adding a user message: "receive" in the API.
 func (e *Engine) Reply(ctx context.Context, conversationID string, emit func(Event)) (*Result, error) {
+	return e.reply(ctx, conversationID, false, emit)
+}
+
+// Retry answers the conversation's last user message again, with the bot's
+// current configuration; the earlier answer stays in the timeline.
+func (e *Engine) Retry(ctx context.Context, conversationID string, emit func(Event)) (*Result, error) {
+	return e.reply(ctx, conversationID, true, emit)
+}
+
+func (e *Engine) reply(ctx context.Context, conversationID string, retry bool, emit func(Event)) (*Result, error) {
 	if emit == nil {
 		emit = func(Event) {}
 	}
@@ -172,7 +183,7 @@ func (e *Engine) Reply(ctx context.Context, conversationID string, emit func(Eve
 		return nil, err
 	}
 	defer unlock()
-	return e.answer(ctx, conv, &Result{}, emit)
+	return e.answer(ctx, conv, &Result{retry: retry}, emit)
 }
 
 func (e *Engine) answer(ctx context.Context, conv *models.Conversation, res *Result, emit func(Event)) (*Result, error) {
@@ -188,7 +199,7 @@ func (e *Engine) answer(ctx context.Context, conv *models.Conversation, res *Res
 	cfg := configOf(conv)
 	started := e.opts.Now()
 
-	history, question, err := e.history(ctx, conv.ID)
+	history, question, err := e.history(ctx, conv.ID, res.retry)
 	if err != nil {
 		return nil, err
 	}
@@ -378,7 +389,7 @@ func (e *Engine) runTool(ctx context.Context, convID string, byName map[string]R
 // history returns the prompt messages of the conversation's recent user and
 // bot turns within the token budget (oldest dropped first), and the last user
 // message's text (the question this turn answers).
-func (e *Engine) history(ctx context.Context, convID string) ([]provider.Message, string, error) {
+func (e *Engine) history(ctx context.Context, convID string, retry bool) ([]provider.Message, string, error) {
 	msgs, _, err := e.opts.Store.FindMessages(ctx, convID, models.Page{Limit: models.MaxPageSize, Order: models.OrderDesc})
 	if err != nil {
 		return nil, "", err
@@ -388,6 +399,15 @@ func (e *Engine) history(ctx context.Context, convID string) ([]provider.Message
 		budget   = e.opts.HistoryTokens
 		question string
 	)
+	if retry {
+		// Forget what came after the last user message.
+		for i, m := range msgs {
+			if m.Type == models.MessageUser {
+				msgs = msgs[i:]
+				break
+			}
+		}
+	}
 	for _, m := range msgs { // newest first
 		var role string
 		switch m.Type {
@@ -445,7 +465,7 @@ func (e *Engine) retrieve(ctx context.Context, cfg config, question string) ([]p
 			if d.RecordMaxTokens > 0 && provider.EstimateTokens(text) > d.RecordMaxTokens {
 				text = cutUTF8(text, d.RecordMaxTokens*4)
 			}
-			docs = append(docs, provider.Document{ID: f.Record.ID, Text: text, Source: f.Record.Source, Score: f.Score})
+			docs = append(docs, provider.Document{ID: f.Record.ID, DatasetID: d.ID, Text: text, Source: f.Record.Source, Score: f.Score})
 		}
 		if len(found) > 0 && d.MatchInstruction != "" {
 			match = append(match, d.MatchInstruction)
@@ -547,7 +567,7 @@ func contextMessage(convID, question string, docs []provider.Document) models.Me
 func recordRefs(docs []provider.Document) []map[string]any {
 	out := make([]map[string]any, 0, len(docs))
 	for _, d := range docs {
-		out = append(out, map[string]any{"id": d.ID, "source": d.Source, "score": roundScore(d.Score)})
+		out = append(out, map[string]any{"id": d.ID, "datasetId": d.DatasetID, "source": d.Source, "score": roundScore(d.Score)})
 	}
 	return out
 }

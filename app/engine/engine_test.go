@@ -387,3 +387,38 @@ func TestTurnAcrossEngines(t *testing.T) {
 		})
 	}
 }
+
+func TestRetryKeepsBothAnswers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s, func(n int, req provider.Request) (*provider.Response, error) {
+			return &provider.Response{Text: "answer " + fmt.Sprint(n) + " from: " + req.Messages[0].Content, FinishReason: provider.FinishStop}, nil
+		})
+		if _, err := f.e.Turn(ctx, f.conv.ID, "why?", nil); err != nil {
+			t.Fatal(err)
+		}
+		b := *f.bot
+		b.Backstory = "You are B, revised."
+		if _, err := s.UpdateBot(ctx, store.BotInput{Bot: b}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := f.e.Retry(ctx, f.conv.ID, nil)
+		if err != nil || res.Err != nil {
+			t.Fatal(err, res.Err)
+		}
+		msgs := f.messages(t)
+		if got := types(msgs); got != "user,bot,bot" {
+			t.Fatalf("timeline = %s, want both answers kept", got)
+		}
+		if !strings.Contains(msgs[2].Text, "revised") || strings.Contains(msgs[1].Text, "revised") {
+			t.Errorf("answers = %q / %q", msgs[1].Text, msgs[2].Text)
+		}
+		last := f.p.requests()[1]
+		if got := last.Messages[len(last.Messages)-1]; got.Role != provider.RoleUser || got.Content != "why?" {
+			t.Errorf("retry prompt ends with %+v, want the user's question", got)
+		}
+		if msgs[1].Meta["config"].(map[string]any)["backstorySha"] == msgs[2].Meta["config"].(map[string]any)["backstorySha"] {
+			t.Error("both answers record the same configuration")
+		}
+	})
+}

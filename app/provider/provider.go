@@ -33,7 +33,8 @@ type Message struct {
 // engine also renders documents into the system prompt for providers that
 // only read messages.
 type Document struct {
-	ID     string
+	ID        string
+	DatasetID string
 	Text   string
 	Source string
 	Score  float64 // normalised: higher is better, 0..1

@@ -31,6 +31,8 @@ func (c *Conversation) Validate() error { return Validate(c) }
 type ConversationFilter struct {
 	Page
 	BotID string
+	// Since and Until bound the creation time (zero: unbounded; Until is exclusive).
+	Since, Until time.Time
 }
 
 // Message types, as ChatBotKit names them.

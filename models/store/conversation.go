@@ -109,6 +109,12 @@ func (s *Store) FindConversations(ctx context.Context, f models.ConversationFilt
 	if f.BotID != "" {
 		q = q.Where("bot_id = ?", f.BotID)
 	}
+	if !f.Since.IsZero() {
+		q = q.Where("created_at >= ?", f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("created_at < ?", f.Until.UTC())
+	}
 	items, next, err := paginate(q, f.Page, "id", func(c *models.Conversation) string { return c.ID })
 	return items, next, translate(err, "conversations")
 }
@@ -150,6 +156,32 @@ func (s *Store) createMessage(tx *gorm.DB, m models.Message) (*models.Message, e
 		return nil, translate(err, "message")
 	}
 	return &m, nil
+}
+
+// SetMessageMeta sets one key of a message's meta (e.g. "rating"), keeping
+// the rest; a nil value removes the key.
+func (s *Store) SetMessageMeta(ctx context.Context, conversationID, id, key string, value any) (*models.Message, error) {
+	var out *models.Message
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var m models.Message
+		if err := tx.First(&m, "id = ? AND conversation_id = ?", id, conversationID).Error; err != nil {
+			return translate(err, "message")
+		}
+		if m.Meta == nil {
+			m.Meta = models.Meta{}
+		}
+		if value == nil {
+			delete(m.Meta, key)
+		} else {
+			m.Meta[key] = value
+		}
+		if err := tx.Model(&models.Message{}).Where("id = ?", m.ID).Updates(map[string]any{"meta": m.Meta, "updated_at": s.now()}).Error; err != nil {
+			return translate(err, "message")
+		}
+		out = &m
+		return nil
+	})
+	return out, err
 }
 
 // FindMessage returns one message of a conversation.

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -392,4 +393,50 @@ func reversed(ids []string) []string {
 		out[len(ids)-1-i] = id
 	}
 	return out
+}
+
+func TestSetMessageMetaAndDateFilter(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		conv, err := s.CreateConversation(ctx, models.Conversation{Name: "dates"}, []models.Message{{Type: models.MessageBot, Text: "hi", Meta: models.Meta{"model": "local"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, _, _ := s.FindMessages(ctx, conv.ID, models.Page{})
+		m, err := s.SetMessageMeta(ctx, conv.ID, msgs[0].ID, "rating", map[string]any{"value": -1, "reason": "wrong"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.FindMessage(ctx, conv.ID, m.ID)
+		if got.Meta["model"] != "local" || got.Meta["rating"] == nil {
+			t.Errorf("meta after set = %v", got.Meta)
+		}
+		if _, err := s.SetMessageMeta(ctx, conv.ID, models.NewID(), "rating", 1); models.ErrorCode(err) != models.CodeNotFound {
+			t.Errorf("unknown message: %v", err)
+		}
+		now := time.Now().UTC()
+		for _, tc := range []struct {
+			name         string
+			since, until time.Time
+			want         bool
+		}{
+			{"Today", now.Add(-time.Hour), now.Add(time.Hour), true},
+			{"Yesterday", now.Add(-48 * time.Hour), now.Add(-24 * time.Hour), false},
+			{"Tomorrow", now.Add(24 * time.Hour), time.Time{}, false},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				list, _, err := s.FindConversations(ctx, models.ConversationFilter{Since: tc.since, Until: tc.until})
+				if err != nil {
+					t.Fatal(err)
+				}
+				found := false
+				for _, c := range list {
+					found = found || c.ID == conv.ID
+				}
+				if found != tc.want {
+					t.Errorf("found = %v, want %v", found, tc.want)
+				}
+			})
+		}
+	})
 }

@@ -22,6 +22,11 @@ import (
 	"syscall"
 
 	"parley/app/config"
+	"parley/app/crypto"
+	"parley/app/engine"
+	"parley/app/engine/ability"
+	"parley/app/live"
+	"parley/app/providers"
 	"parley/handlers"
 	"parley/models"
 	"parley/models/store"
@@ -132,9 +137,14 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 			return fmt.Errorf("PARLEY_ADMIN_EMAIL: %s", models.ErrorMessage(err))
 		}
 	}
+	eng, broker, err := buildEngine(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
 	srv, err := handlers.New(handlers.Options{
 		Store: st, Logger: log, BodyLimit: cfg.BodyLimit, SecureCookies: cfg.SecureCookies,
 		TrustProxy: cfg.TrustProxy, DevTemplates: cfg.DevTemplates, Version: version,
+		Engine: eng, Broker: broker,
 	})
 	if err != nil {
 		return err
@@ -159,6 +169,44 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// buildEngine wires encryption, providers, abilities and live events into the
+// conversation engine.
+func buildEngine(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*engine.Engine, *live.Broker, error) {
+	allow, err := ability.ParseAllow(cfg.FetchAllow)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PARLEY_FETCH_ALLOW: %w", err)
+	}
+	key, err := crypto.KeyFor(cfg.SecretKey, cfg.DatabaseURL)
+	if err != nil {
+		log.Warn("provider API keys and vault secrets cannot be stored until PARLEY_SECRET_KEY is set", "reason", err)
+	} else {
+		box, err := crypto.NewBox(key)
+		if err != nil {
+			return nil, nil, err
+		}
+		st.SetBox(box)
+		if err := st.CheckBox(ctx); err != nil {
+			log.Error("secret key check failed: stored provider keys and secrets cannot be read", "error", models.ErrorMessage(err))
+		}
+	}
+	client := ability.NewGuardedClient(ability.GuardOptions{Allow: allow})
+	loader := func(a models.Ability) (engine.Runner, error) {
+		r, err := ability.Parse(a, ability.WithClient(client), ability.WithSecrets(st.VaultValue))
+		if err != nil || r == nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	eng := engine.New(engine.Options{Store: st, Logger: log, Providers: providers.New(st).Resolve, Abilities: loader})
+	broker := live.NewBroker()
+	if st.Dialect() == store.Postgres {
+		if err := broker.Listen(ctx, cfg.DatabaseURL, log); err != nil {
+			return nil, nil, fmt.Errorf("live updates: %w", err)
+		}
+	}
+	return eng, broker, nil
 }
 
 func runSecret(ctx context.Context, st *store.Store, args []string, stdout io.Writer) error {

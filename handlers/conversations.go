@@ -71,11 +71,14 @@ type conversationIndexPage struct {
 
 type conversationShowPage struct {
 	Page
-	Conv     conversationItem
-	Count    int64
-	Messages []models.Message
-	Next     string
-	Cursor   string
+	Conv    conversationItem
+	Count   int64
+	Entries []entryView
+	// Older is the cursor of the page before this one ("" at the start).
+	Older string
+	// Before is set when this page is not the latest.
+	Before string
+	Viewer viewer
 }
 
 // handleConversationIndex handles GET /conversations: newest first, optionally for one bot (?botId=).
@@ -125,19 +128,21 @@ func hasBot(bots []models.Bot, id string) bool {
 	return false
 }
 
-// handleConversationShow handles GET /conversations/:id: the transcript, oldest message first.
+// handleConversationShow handles GET /conversations/:id: the workbench. It
+// shows the latest page of the timeline (older pages load on demand, so a
+// conversation of 10,000 messages opens as fast as one of 10), the chat
+// panel for those who may run the conversation, and follows it live.
 func (s *Server) handleConversationShow(c *fiber.Ctx) error {
-	p, err := listPage(c)
-	if err != nil {
-		return err
-	}
 	ctx := c.UserContext()
 	conv, err := s.store.FindConversation(ctx, c.Params("id"))
 	if err != nil {
 		return err
 	}
-	p.Order = models.OrderAsc
-	msgs, next, err := s.store.FindMessages(ctx, conv.ID, p)
+	before := c.Query("before")
+	if before != "" && !models.ValidID(before) {
+		return models.Errorf(models.CodeInvalid, "The page link is not valid (bad message id). Go back to the latest messages.")
+	}
+	msgs, older, err := s.latestMessages(ctx, conv.ID, before)
 	if err != nil {
 		return err
 	}
@@ -147,7 +152,7 @@ func (s *Server) handleConversationShow(c *fiber.Ctx) error {
 	}
 	it := newConversationItem(*conv)
 	return s.render(c, fiber.StatusOK, tplConversationsShow, conversationShowPage{Page: s.page(c, it.Title, "conversations"),
-		Conv: it, Count: n, Messages: msgs, Next: next, Cursor: p.Cursor})
+		Conv: it, Count: n, Entries: s.entries(c, msgs), Older: older, Before: before, Viewer: viewerOf(c)})
 }
 
 // handleConversationDeleteConfirm handles GET /conversations/:id/delete.

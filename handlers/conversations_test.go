@@ -88,7 +88,7 @@ func TestConversations(t *testing.T) {
 			wantStatus(t, r, 200)
 			wantBody(t, r, "<title>Refund question · Parley</title>", "Helpdesk &lt;b&gt;", "3 messages",
 				`<span class="badge type-user">user</span>`, `<span class="badge type-context">context</span>`, `<span class="badge type-bot">bot</span>`,
-				"Can I get a &lt;refund&gt;?", "<summary>Meta</summary>", "&#34;score&#34;: 0.9")
+				"Can I get a &lt;refund&gt;?", "<summary>Raw meta</summary>", "&#34;score&#34;: 0.9")
 			wantNoBody(t, r, "Can I get a <refund>?", "/conversations/"+conv.ID+"/delete", `href="/bots/`)
 			if got, want := strings.Join(convTimelineTypes(r.Body), ","), "user,context,bot"; got != want {
 				t.Errorf("timeline = %s, want %s", got, want)
@@ -158,29 +158,38 @@ func TestConversationMessagePages(t *testing.T) {
 		conv := convTestConversation(t, a, models.Conversation{Name: "Long chat", Model: "local"}, msgs...)
 		c := a.as(models.RoleSupport)
 
+		// The latest page first; older pages on demand.
 		r := c.get("/conversations/" + conv.ID)
 		wantStatus(t, r, 200)
 		if n := len(convTimelineTypes(r.Body)); n != models.DefaultPageSize {
 			t.Errorf("page 1 has %d messages, want %d", n, models.DefaultPageSize)
 		}
-		wantBody(t, r, "message number 01", "message number 25", "30 messages", "Later messages")
-		wantNoBody(t, r, "message number 26")
-		if i, j := strings.Index(r.Body, "message number 01"), strings.Index(r.Body, "message number 25"); i > j {
+		wantBody(t, r, "message number 06", "message number 30", "30 messages", "Load older messages")
+		wantNoBody(t, r, "message number 05")
+		if i, j := strings.Index(r.Body, "message number 06"), strings.Index(r.Body, "message number 30"); i > j {
 			t.Error("messages are not in time order")
 		}
-		m := regexp.MustCompile(`href="(/conversations/[0-9a-f-]+\?cursor=[0-9a-f-]+)" rel="next">Later messages`).FindStringSubmatch(r.Body)
+		m := regexp.MustCompile(`href="(/conversations/[0-9a-f-]+\?before=[0-9a-f-]+)" hx-get="(/conversations/[0-9a-f-]+/older\?before=[0-9a-f-]+)"`).FindStringSubmatch(r.Body)
 		if m == nil {
-			t.Fatalf("no link to later messages")
+			t.Fatalf("no link to older messages")
 		}
 
+		// Without JavaScript: a page of the older messages.
 		r = c.get(m[1])
 		wantStatus(t, r, 200)
 		if n := len(convTimelineTypes(r.Body)); n != 5 {
-			t.Errorf("page 2 has %d messages, want 5", n)
+			t.Errorf("older page has %d messages, want 5", n)
 		}
-		wantBody(t, r, "message number 26", "message number 30", "First messages")
-		wantNoBody(t, r, "message number 25", "Later messages")
+		wantBody(t, r, "message number 01", "message number 05", "Back to the latest messages")
+		wantNoBody(t, r, "message number 06", "Load older messages")
 
-		wantStatus(t, c.get("/conversations/"+conv.ID+"?cursor=bogus"), 422)
+		// With htmx: a fragment that prepends them to the timeline.
+		r = c.htmxGet(m[2])
+		wantStatus(t, r, 200)
+		wantBody(t, r, `hx-swap-oob="afterbegin:#timeline"`, "message number 01", "message number 05")
+		wantNoBody(t, r, "<html", "message number 06", "Load older messages")
+
+		wantStatus(t, c.get("/conversations/"+conv.ID+"?before=bogus"), 422)
+
 	})
 }

@@ -23,6 +23,8 @@ func (s *Server) registerDatasets() {
 	s.handle(fiber.MethodGet, "/datasets/:id/delete", models.PermConfigWrite, s.handleDatasetDeleteConfirm)
 	s.handle(fiber.MethodPost, "/datasets/:id/delete", models.PermConfigWrite, s.handleDatasetDelete)
 	s.handle(fiber.MethodPost, "/datasets/:id/records", models.PermConfigWrite, s.handleRecordCreate)
+	s.handle(fiber.MethodGet, "/datasets/:id/import", models.PermConfigWrite, s.handleDatasetImportForm)
+	s.handle(fiber.MethodPost, "/datasets/:id/import", models.PermConfigWrite, s.handleDatasetImport)
 	s.handle(fiber.MethodGet, "/datasets/:id/records/:recordId/edit", models.PermConfigWrite, s.handleRecordEdit)
 	s.handle(fiber.MethodPost, "/datasets/:id/records/:recordId", models.PermConfigWrite, s.handleRecordUpdate)
 	s.handle(fiber.MethodGet, "/datasets/:id/records/:recordId/delete", models.PermConfigWrite, s.handleRecordDeleteConfirm)

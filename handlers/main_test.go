@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -21,6 +22,7 @@ import (
 
 func TestMain(m *testing.M) {
 	store.BcryptCost = bcrypt.MinCost
+	sseMaxDuration = 200 * time.Millisecond // event streams end quickly, so tests can read them
 	os.Exit(m.Run())
 }
 
@@ -142,6 +144,14 @@ func (c *client) get(path string) *resp {
 func (c *client) post(path string, form url.Values) *resp {
 	c.a.t.Helper()
 	return c.postWith(path, form, nil)
+}
+
+// htmxGet fetches a fragment the way htmx does.
+func (c *client) htmxGet(path string) *resp {
+	c.a.t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Header.Set("HX-Request", "true")
+	return c.do(req)
 }
 
 // htmx submits a form the way htmx does (HX-Request and the CSRF header).

@@ -40,6 +40,10 @@ const (
 
 	tplConversationsIndex = "pages/conversations/index"
 	tplConversationsShow  = "pages/conversations/show"
+	tplConversationsNew   = "pages/conversations/new"
+	tplTimelineEntry      = "partials/timeline_entry"
+	tplChatEntry          = "partials/chat_entry"
+	tplOlderMessages      = "partials/older_messages"
 
 	tplOperatorsIndex = "pages/operators/index"
 	tplOperatorsForm  = "pages/operators/form"

@@ -18,6 +18,8 @@ const (
 	cfgWrite  = "admin builder"
 	convRead  = "admin builder qa support"
 	convEdit  = "admin builder"
+	convRun   = "admin builder qa"
+	convRate  = "admin builder qa support"
 	adminOnly = "admin"
 )
 
@@ -54,6 +56,8 @@ var routeRoles = map[string]string{
 	"GET /datasets/:id/delete":                    cfgWrite,
 	"POST /datasets/:id/delete":                   cfgWrite,
 	"POST /datasets/:id/records":                  cfgWrite,
+	"GET /datasets/:id/import":                    cfgWrite,
+	"POST /datasets/:id/import":                   cfgWrite,
 	"GET /datasets/:id/records/:recordId/edit":    cfgWrite,
 	"POST /datasets/:id/records/:recordId":        cfgWrite,
 	"GET /datasets/:id/records/:recordId/delete":  cfgWrite,
@@ -74,10 +78,19 @@ var routeRoles = map[string]string{
 	"GET /skillsets/:id/abilities/:abilityId/delete":  cfgWrite,
 	"POST /skillsets/:id/abilities/:abilityId/delete": cfgWrite,
 
-	"GET /conversations":             convRead,
-	"GET /conversations/:id":         convRead,
-	"GET /conversations/:id/delete":  convEdit,
-	"POST /conversations/:id/delete": convEdit,
+	"GET /conversations/new":                           convRun,
+	"POST /conversations":                              convRun,
+	"POST /conversations/:id/turns":                    convRun,
+	"POST /conversations/:id/retry":                    convRun,
+	"POST /conversations/:id/restart":                  convRun,
+	"POST /conversations/:id/messages/:messageId/vote": convRate,
+	"GET /conversations/:id/messages/:messageId":       convRead,
+	"GET /conversations/:id/older":                     convRead,
+	"GET /conversations/:id/events":                    convRead,
+	"GET /conversations":                               convRead,
+	"GET /conversations/:id":                           convRead,
+	"GET /conversations/:id/delete":                    convEdit,
+	"POST /conversations/:id/delete":                   convEdit,
 
 	"GET /operators":             adminOnly,
 	"GET /operators/new":         adminOnly,
@@ -92,6 +105,22 @@ var routeRoles = map[string]string{
 	"POST /secrets":            adminOnly,
 	"GET /secrets/:id/revoke":  adminOnly,
 	"POST /secrets/:id/revoke": adminOnly,
+
+	"GET /providers":             adminOnly,
+	"GET /providers/new":         adminOnly,
+	"POST /providers":            adminOnly,
+	"GET /providers/:id/edit":    adminOnly,
+	"POST /providers/:id":        adminOnly,
+	"GET /providers/:id/delete":  adminOnly,
+	"POST /providers/:id/delete": adminOnly,
+	"POST /providers/:id/test":   adminOnly,
+	"GET /vault":                 adminOnly,
+	"GET /vault/new":             adminOnly,
+	"POST /vault":                adminOnly,
+	"GET /vault/:id/edit":        adminOnly,
+	"POST /vault/:id":            adminOnly,
+	"GET /vault/:id/delete":      adminOnly,
+	"POST /vault/:id/delete":     adminOnly,
 }
 
 // fixtures are one of everything, so every route has real ids to work on.
@@ -129,7 +158,11 @@ func newFixtures(t *testing.T, a *testApp) fixtures {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixtures{"bots": bot.ID, "datasets": ds.ID, "records": rec.ID, "skillsets": ks.ID, "abilities": ab.ID,
+	msgs, _, err := a.store.FindMessages(ctx, conv.ID, models.Page{})
+	if err != nil || len(msgs) == 0 {
+		t.Fatal(err)
+	}
+	return fixtures{"messages": msgs[0].ID, "bots": bot.ID, "datasets": ds.ID, "records": rec.ID, "skillsets": ks.ID, "abilities": ab.ID,
 		"conversations": conv.ID, "operators": victim.ID, "secrets": sec.ID}
 }
 
@@ -148,6 +181,8 @@ func (f fixtures) fill(path string) string {
 			parts[i] = f["records"]
 		case ":abilityId":
 			parts[i] = f["abilities"]
+		case ":messageId":
+			parts[i] = f["messages"]
 		}
 	}
 	return strings.Join(parts, "/")
@@ -182,7 +217,11 @@ func TestEveryRouteEveryRole(t *testing.T) {
 			for _, role := range append([]string{"stranger"}, models.Roles...) {
 				t.Run(strings.ReplaceAll(key, "/", "_")+"/"+role, func(t *testing.T) {
 					f := newFixtures(t, a) // fresh ids: allowed POSTs may delete things
+					addProviderFixtures(t, a, f)
 					target := f.fill(path)
+					if key == "GET /conversations/:id/older" {
+						target += "?before=" + f["messages"]
+					}
 					var c *client
 					if role == "stranger" {
 						c = a.anon()

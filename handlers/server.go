@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +19,10 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/gofiber/template/html/v2"
 
+	"parley/app/engine"
+	"parley/app/live"
+	"parley/app/provider"
+	"parley/app/provider/local"
 	"parley/assets"
 	"parley/models"
 	"parley/models/store"
@@ -38,6 +43,9 @@ type Options struct {
 	DevTemplates string
 	// Version is shown in the footer.
 	Version string
+	// Engine runs conversation turns; Broker carries their live events.
+	Engine *engine.Engine
+	Broker *live.Broker
 }
 
 // Route is one registered route and the permission it requires; the role
@@ -60,6 +68,15 @@ type Server struct {
 	assetHash map[string]string
 	setupDone atomic.Bool
 	views     *html.Engine
+	engine    *engine.Engine
+	broker    *live.Broker
+	// baseCtx lives as long as the server: background turns and event streams use it.
+	baseCtx context.Context
+	stop    context.CancelFunc
+	// streams ends live event streams first on shutdown, so they do not hold it up.
+	streams     context.Context
+	stopStreams context.CancelFunc
+	turns       sync.WaitGroup
 }
 
 // New builds the Fiber app with every route.
@@ -73,7 +90,15 @@ func New(opts Options) (*Server, error) {
 	if opts.SecureCookies == "" {
 		opts.SecureCookies = "auto"
 	}
-	s := &Server{store: opts.Store, log: opts.Logger, opts: opts}
+	if opts.Broker == nil {
+		opts.Broker = live.NewBroker()
+	}
+	if opts.Engine == nil {
+		opts.Engine = engine.New(engine.Options{Store: opts.Store, Logger: opts.Logger, Providers: LocalOnly})
+	}
+	s := &Server{store: opts.Store, log: opts.Logger, opts: opts, engine: opts.Engine, broker: opts.Broker}
+	s.baseCtx, s.stop = context.WithCancel(context.Background())
+	s.streams, s.stopStreams = context.WithCancel(s.baseCtx)
 	hashes, err := assets.Hashes()
 	if err != nil {
 		return nil, fmt.Errorf("handlers: hash assets: %w", err)
@@ -118,6 +143,14 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
+// LocalOnly resolves every model to the built-in offline provider; the app
+// wires a resolver that knows the configured providers.
+func LocalOnly(_ context.Context, _ string) (provider.Provider, string, error) {
+	return localProvider, "local", nil
+}
+
+var localProvider = local.New()
+
 // App returns the Fiber app (for Listen, Shutdown and app.Test).
 func (s *Server) App() *fiber.App { return s.app }
 
@@ -148,12 +181,14 @@ func (s *Server) routesSetup() {
 	s.handle(fiber.MethodPost, "/logout", "", s.handleLogout)
 
 	s.handle(fiber.MethodGet, "/", "", s.handleHome)
+	s.registerWorkbench()
 	s.registerBots()
 	s.registerDatasets()
 	s.registerSkillsets()
 	s.registerConversations()
 	s.registerOperators()
 	s.registerSecrets()
+	s.registerProviders()
 
 	s.app.Use(s.loadSession, func(c *fiber.Ctx) error {
 		return models.Errorf(models.CodeNotFound, "There is no page at %s.", c.Path())
@@ -206,9 +241,19 @@ func (s *Server) AssetURL(path string) string {
 	return "/assets/" + s.assetHash[path] + "/" + path
 }
 
-// Shutdown drains in-flight requests, waiting at most until ctx ends.
+// Shutdown ends live event streams, drains in-flight requests and lets running
+// turns finish (their user messages are already stored), waiting at most until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return s.app.ShutdownWithContext(ctx)
+	s.stopStreams()
+	turnsDone := make(chan struct{})
+	go func() { s.turns.Wait(); close(turnsDone) }()
+	err := s.app.ShutdownWithContext(ctx)
+	select {
+	case <-turnsDone:
+	case <-ctx.Done():
+	}
+	s.stop()
+	return err
 }
 
 func requestID(c *fiber.Ctx) string {

@@ -26,6 +26,7 @@ type Config struct {
 	SecureCookies string        // PARLEY_SECURE_COOKIES: auto (Secure over TLS/X-Forwarded-Proto https), always, never
 	TrustProxy    bool          // PARLEY_TRUST_PROXY: trust X-Forwarded-For/Proto from a reverse proxy (default false)
 	DevTemplates  string        // PARLEY_DEV_TEMPLATES: a views/ directory to reload templates from on each request (development)
+	FetchAllow    string        // PARLEY_FETCH_ALLOW: hosts, host:port or CIDRs that abilities may fetch although private (comma-separated)
 }
 
 // Load reads the environment (through getenv, so tests can fake it) and validates.
@@ -46,7 +47,9 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownGrace: 20 * time.Second,
 		SecureCookies: strings.ToLower(strings.TrimSpace(getenv("PARLEY_SECURE_COOKIES"))),
 		DevTemplates:  strings.TrimSpace(getenv("PARLEY_DEV_TEMPLATES")),
+		FetchAllow:    strings.TrimSpace(getenv("PARLEY_FETCH_ALLOW")),
 	}
+
 	var errs []error
 	if v := strings.TrimSpace(getenv("PORT")); v != "" {
 		p, err := strconv.Atoi(v)

@@ -35,9 +35,9 @@ type Message struct {
 type Document struct {
 	ID        string
 	DatasetID string
-	Text   string
-	Source string
-	Score  float64 // normalised: higher is better, 0..1
+	Text      string
+	Source    string
+	Score     float64 // normalised: higher is better, 0..1
 }
 
 // Tool is an ability offered to the model; Parameters is a JSON Schema object.

@@ -22,6 +22,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "initial schema", migrate0001},
 	{2, "full-text search on dataset records", migrate0002},
+	{3, "providers and secrets", migrate0003},
 }
 
 // schemaMigration records an applied step.

@@ -46,6 +46,9 @@ type Store struct {
 	lockErr  error
 	// SQLite only: in-process locks.
 	mem memLocks
+	// box encrypts provider keys and vault secrets (SetBox).
+	boxMu sync.RWMutex
+	box   Sealer
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }

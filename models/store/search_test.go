@@ -345,8 +345,9 @@ func TestMigrateIndexesExistingRecords(t *testing.T) {
 				t.Fatalf("undo migration 2: %s: %v", q, err)
 			}
 		}
-		if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
-			t.Fatalf("SchemaVersion = %d, %v; want 1", v, err)
+		var n int64
+		if err := s.DB().Table("schema_migrations").Where("version = 2").Count(&n).Error; err != nil || n != 0 {
+			t.Fatalf("migration 2 still recorded (%d rows, %v)", n, err)
 		}
 		atV1 := mustRecord(t, s, d.ID, "Telescope nights are on Fridays at the observatory.")
 		edited := mustRecord(t, s, d.ID, "Draft text.")

@@ -1,0 +1,245 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"parley/app/importer"
+	"parley/models"
+)
+
+// Templates of the import: the page, and the form alone, which htmx swaps in
+// after a failed upload.
+const (
+	tplDatasetImport     = "pages/datasets/import"
+	tplDatasetImportForm = "partials/import_form"
+)
+
+// importSlack is the part of the request body kept for the multipart framing
+// and the form's other fields: a file may use the rest of the body limit.
+const importSlack = 64 << 10
+
+// importForm is the import form's fields other than the file. Numbers are
+// read as text, so a typo is a message next to its field.
+type importForm struct {
+	Format       string `form:"format"`
+	TextColumn   string `form:"textColumn" validate:"max=200"`
+	SourceColumn string `form:"sourceColumn" validate:"max=200"`
+	ChunkSize    string `form:"chunkSize"`
+	Overlap      string `form:"overlap"`
+}
+
+// importFormat is one choice of the format menu.
+type importFormat struct {
+	Value, Label string
+}
+
+// importFormats are the format menu's choices; "" reads the file's extension.
+var importFormats = []importFormat{
+	{"", "From the file name (.txt, .md, .csv, .json, .jsonl)"},
+	{importer.FormatText, "Plain text"},
+	{importer.FormatMarkdown, "Markdown"},
+	{importer.FormatCSV, "CSV"},
+	{importer.FormatJSON, "JSON (an array of objects)"},
+	{importer.FormatJSONL, "JSON Lines (one object per line)"},
+}
+
+// importOptionFields maps importer options to the form fields that set them.
+var importOptionFields = map[string]string{
+	"Format":       "format",
+	"TextColumn":   "textColumn",
+	"SourceColumn": "sourceColumn",
+	"MaxChars":     "chunkSize",
+	"OverlapChars": "overlap",
+}
+
+// importView is what the import form shows.
+type importView struct {
+	Dataset  *models.Dataset
+	Form     importForm
+	Errors   map[string]string
+	Formats  []importFormat
+	MaxBytes int64
+	MaxSize  string // MaxBytes for people, e.g. "3.9 MB"
+}
+
+// importPage is the import page's data, and the form fragment's (which uses
+// only the CSRF token of its Page).
+type importPage struct {
+	Page
+	importView
+}
+
+// importMaxBytes is the largest file an import accepts: the importer's own
+// limit, or less when the server's body limit is lower.
+func (s *Server) importMaxBytes() int64 {
+	limit := int64(s.opts.BodyLimit)
+	limit = max(limit-importSlack, limit/2)
+	return min(int64(importer.DefaultMaxBytes), limit)
+}
+
+// newImportForm is the form as it first shows, with the default chunking.
+func newImportForm() importForm {
+	return importForm{ChunkSize: strconv.Itoa(importer.DefaultMaxChars), Overlap: strconv.Itoa(importer.DefaultOverlapChars)}
+}
+
+// renderImport renders the import form: a fragment for htmx, a page otherwise.
+func (s *Server) renderImport(c *fiber.Ctx, status int, d *models.Dataset, f importForm, errs map[string]string) error {
+	limit := s.importMaxBytes()
+	v := importView{Dataset: d, Form: f, Errors: errs, Formats: importFormats, MaxBytes: limit, MaxSize: importer.FormatBytes(limit)}
+	if c.Get("HX-Request") == "true" {
+		return s.render(c, status, tplDatasetImportForm, importPage{Page: Page{CSRF: csrfToken(c)}, importView: v})
+	}
+	return s.render(c, status, tplDatasetImport, importPage{Page: s.page(c, "Import records into "+d.Name, "datasets"), importView: v})
+}
+
+// handleDatasetImportForm handles GET /datasets/:id/import.
+func (s *Server) handleDatasetImportForm(c *fiber.Ctx) error {
+	d, err := s.store.FindDataset(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return s.renderImport(c, fiber.StatusOK, d, newImportForm(), nil)
+}
+
+// options checks the form and returns the importer's options, or the
+// messages of the fields at fault.
+func (f *importForm) options() (importer.Options, map[string]string) {
+	f.Format = strings.TrimSpace(f.Format)
+	f.TextColumn = strings.TrimSpace(f.TextColumn)
+	f.SourceColumn = strings.TrimSpace(f.SourceColumn)
+	errs := map[string]string{}
+	if err := models.Validate(f); err != nil {
+		for k, v := range models.ErrorFields(err) {
+			errs[k] = v
+		}
+	}
+	known := false
+	for _, x := range importFormats {
+		known = known || x.Value == f.Format
+	}
+	if !known {
+		errs["format"] = "Choose one of the formats listed."
+	}
+	opts := importer.Options{Format: f.Format, TextColumn: f.TextColumn, SourceColumn: f.SourceColumn}
+	opts.MaxChars = importNumber(errs, "chunkSize", f.ChunkSize, importer.DefaultMaxChars, importer.MinMaxChars, importer.MaxTextChars,
+		"Max chunk size")
+	if _, bad := errs["chunkSize"]; !bad {
+		opts.OverlapChars = importNumber(errs, "overlap", f.Overlap, min(importer.DefaultOverlapChars, opts.MaxChars/2), 0, opts.MaxChars/2,
+			"Overlap")
+		if opts.OverlapChars == 0 {
+			opts.OverlapChars = -1 // the importer reads 0 as its default
+		}
+	}
+	return opts, errs
+}
+
+// importNumber reads a whole number field (blank: def) that must lie in lo..hi.
+func importNumber(errs map[string]string, field, s string, def, lo, hi int, label string) int {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		errs[field] = fmt.Sprintf("%s must be a whole number from %d to %d.", label, lo, hi)
+		return def
+	}
+	return n
+}
+
+// handleDatasetImport handles POST /datasets/:id/import: a multipart upload
+// of one file, parsed into records and written all at once. A malformed file
+// is answered with the line or row at fault and writes nothing; the form
+// keeps the choices made (a browser keeps the chosen file only with htmx).
+func (s *Server) handleDatasetImport(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	d, err := s.store.FindDataset(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	var f importForm
+	if err := c.BodyParser(&f); err != nil {
+		return badForm(err)
+	}
+	opts, errs := f.options()
+	status := fiber.StatusUnprocessableEntity
+	maxBytes := s.importMaxBytes()
+	fh, err := c.FormFile("file")
+	switch {
+	case err != nil || fh.Filename == "":
+		errs["file"] = "Choose a file to import."
+	case fh.Size > maxBytes:
+		errs["file"] = fmt.Sprintf("File too large (max %s): %s is %s.", importer.FormatBytes(maxBytes), importer.BaseName(fh.Filename), importer.FormatBytes(fh.Size))
+		status = fiber.StatusRequestEntityTooLarge
+	}
+	if len(errs) > 0 {
+		return s.renderImport(c, status, d, f, errs)
+	}
+
+	name := importer.BaseName(fh.Filename)
+	file, err := fh.Open()
+	if err != nil {
+		return fmt.Errorf("import: open upload: %w", err)
+	}
+	defer file.Close()
+	opts.MaxBytes = maxBytes
+	parsed, err := importer.Parse(name, file, opts)
+	if err != nil {
+		var (
+			pe *importer.ParseError
+			oe *importer.OptionError
+		)
+		switch {
+		case errors.As(err, &oe):
+			field := importOptionFields[oe.Option]
+			if field == "" {
+				field = "file"
+			}
+			errs[field] = importMessage(oe.Message)
+		case errors.As(err, &pe):
+			errs["file"] = importMessage(pe.Error())
+			if errors.Is(err, importer.ErrTooLarge) {
+				errs["file"] = fmt.Sprintf("File too large (max %s).", importer.FormatBytes(maxBytes))
+				status = fiber.StatusRequestEntityTooLarge
+			}
+		default:
+			return err
+		}
+		errs["form"] = fmt.Sprintf("Nothing was imported from %s. Correct what is marked below and import it again.", name)
+		return s.renderImport(c, status, d, f, errs)
+	}
+
+	recs := make([]models.DatasetRecord, len(parsed))
+	for i, r := range parsed {
+		recs[i] = models.DatasetRecord{Text: r.Text, Source: r.Source, Meta: models.Meta(r.Meta)}
+	}
+	n, err := s.store.ImportRecords(ctx, d.ID, recs)
+	if err != nil {
+		if models.ErrorCode(err) != models.CodeInvalid {
+			return err
+		}
+		errs["file"] = models.ErrorMessage(err)
+		errs["form"] = fmt.Sprintf("Nothing was imported from %s. Correct what is marked below and import it again.", name)
+		return s.renderImport(c, fiber.StatusUnprocessableEntity, d, f, errs)
+	}
+	setFlash(c, fmt.Sprintf("Imported %s from %s.", recordsPhrase(int64(n)), name))
+	return redirect(c, "/datasets/"+d.ID)
+}
+
+// importMessage starts a message with a capital letter and ends it with a full stop.
+func importMessage(msg string) string {
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		return msg
+	}
+	msg = strings.ToUpper(msg[:1]) + msg[1:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
+}

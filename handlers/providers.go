@@ -1,0 +1,432 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"parley/app/provider"
+	"parley/app/providers"
+	"parley/models"
+)
+
+// Templates of the Providers pages and the vault of secrets for abilities.
+// The "Test connection" fragment is defined in pages/providers/test.html.
+const (
+	tplProvidersIndex  = "pages/providers/index"
+	tplProvidersForm   = "pages/providers/form"
+	tplProvidersDelete = "pages/providers/delete"
+	tplProviderTest    = "partials/provider_test"
+	tplVaultIndex      = "pages/providers/vault_index"
+	tplVaultForm       = "pages/providers/vault_form"
+)
+
+// maxTestModels bounds the model names a connection test lists.
+const maxTestModels = 100
+
+// registerProviders registers the Providers and vault routes (admins only).
+func (s *Server) registerProviders() {
+	s.handle(fiber.MethodGet, "/providers", models.PermAdmin, s.handleProviderIndex)
+	s.handle(fiber.MethodGet, "/providers/new", models.PermAdmin, s.handleProviderNew)
+	s.handle(fiber.MethodPost, "/providers", models.PermAdmin, s.handleProviderCreate)
+	s.handle(fiber.MethodGet, "/providers/:id/edit", models.PermAdmin, s.handleProviderEdit)
+	s.handle(fiber.MethodPost, "/providers/:id", models.PermAdmin, s.handleProviderUpdate)
+	s.handle(fiber.MethodGet, "/providers/:id/delete", models.PermAdmin, s.handleProviderDeleteConfirm)
+	s.handle(fiber.MethodPost, "/providers/:id/delete", models.PermAdmin, s.handleProviderDelete)
+	s.handle(fiber.MethodPost, "/providers/:id/test", models.PermAdmin, s.handleProviderTest)
+
+	s.handle(fiber.MethodGet, "/vault", models.PermAdmin, s.handleVaultIndex)
+	s.handle(fiber.MethodGet, "/vault/new", models.PermAdmin, s.handleVaultNew)
+	s.handle(fiber.MethodPost, "/vault", models.PermAdmin, s.handleVaultCreate)
+	s.handle(fiber.MethodGet, "/vault/:id/edit", models.PermAdmin, s.handleVaultEdit)
+	s.handle(fiber.MethodPost, "/vault/:id", models.PermAdmin, s.handleVaultUpdate)
+	s.handle(fiber.MethodGet, "/vault/:id/delete", models.PermAdmin, s.handleVaultDeleteConfirm)
+	s.handle(fiber.MethodPost, "/vault/:id/delete", models.PermAdmin, s.handleVaultDelete)
+}
+
+// providerForm is the body of the new and edit provider forms. APIKey is
+// never rendered back: blank keeps the stored key when editing.
+type providerForm struct {
+	Name           string `form:"name"`
+	Kind           string `form:"kind"`
+	BaseURL        string `form:"baseUrl"`
+	APIKey         string `form:"apiKey"`
+	RemoveKey      bool   `form:"removeKey"`
+	DefaultModel   string `form:"defaultModel"`
+	TimeoutSeconds string `form:"timeoutSeconds"`
+}
+
+// provider is the model the form describes (ID and key aside).
+func (f providerForm) provider() models.Provider {
+	n, err := strconv.Atoi(strings.TrimSpace(f.TimeoutSeconds))
+	if err != nil {
+		n = 0 // reported as out of range, next to the field
+	}
+	return models.Provider{Name: f.Name, Kind: f.Kind, BaseURL: f.BaseURL, DefaultModel: f.DefaultModel, TimeoutSeconds: n}
+}
+
+func providerFormOf(p *models.Provider) providerForm {
+	return providerForm{Name: p.Name, Kind: p.Kind, BaseURL: p.BaseURL, DefaultModel: p.DefaultModel,
+		TimeoutSeconds: strconv.Itoa(p.TimeoutSeconds)}
+}
+
+type providerFormPage struct {
+	Page
+	Form   providerForm
+	Errors map[string]string
+	Action string
+	Edited *models.Provider // nil on the new form
+	Kinds  []string
+	Test   *providerTest // a connection test's result (without JavaScript)
+}
+
+type providerIndexPage struct {
+	Page
+	Providers []models.Provider
+	Next      string
+	Cursor    string
+}
+
+type providerDeletePage struct {
+	Page
+	Provider *models.Provider
+	Bots     []models.BotRef
+}
+
+// providerTest is a "Test connection" result: the models the endpoint
+// serves, or why it could not be reached.
+type providerTest struct {
+	Provider *models.Provider
+	Models   []string
+	More     int    // models not listed
+	Error    string // fit for the user; never the key
+	// DefaultMissing: the endpoint does not list the provider's default model.
+	DefaultMissing bool
+}
+
+// handleProviderIndex handles GET /providers.
+func (s *Server) handleProviderIndex(c *fiber.Ctx) error {
+	p, err := listPage(c)
+	if err != nil {
+		return err
+	}
+	list, next, err := s.store.FindProviders(c.UserContext(), p)
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, tplProvidersIndex, providerIndexPage{Page: s.page(c, "Providers", "providers"),
+		Providers: list, Next: next, Cursor: p.Cursor})
+}
+
+// handleProviderNew handles GET /providers/new.
+func (s *Server) handleProviderNew(c *fiber.Ctx) error {
+	f := providerForm{Kind: models.ProviderKindOpenAI, TimeoutSeconds: strconv.Itoa(models.DefaultProviderTimeout)}
+	return s.renderProviderForm(c, fiber.StatusOK, nil, f, nil, nil)
+}
+
+// renderProviderForm renders the new (p nil) or edit form. The API key typed
+// is never sent back, not even after a validation error.
+func (s *Server) renderProviderForm(c *fiber.Ctx, status int, p *models.Provider, f providerForm, errs map[string]string, test *providerTest) error {
+	f.APIKey = ""
+	d := providerFormPage{Form: f, Errors: errs, Action: "/providers", Edited: p, Kinds: models.ProviderKinds, Test: test}
+	title := "New provider"
+	if p != nil {
+		title, d.Action = "Provider "+p.Name, "/providers/"+p.ID
+	}
+	d.Page = s.page(c, title, "providers")
+	return s.render(c, status, tplProvidersForm, d)
+}
+
+// providerFormError re-renders the form for errors the admin can fix there:
+// field errors (422), and encryption not being set up (503).
+func (s *Server) providerFormError(c *fiber.Ctx, p *models.Provider, f providerForm, err error) error {
+	if fields := models.ErrorFields(err); fields != nil {
+		return s.renderProviderForm(c, fiber.StatusUnprocessableEntity, p, f, fields, nil)
+	}
+	if models.ErrorCode(err) == models.CodeUnavailable {
+		return s.renderProviderForm(c, fiber.StatusServiceUnavailable, p, f, map[string]string{"form": models.ErrorMessage(err)}, nil)
+	}
+	return err
+}
+
+// handleProviderCreate handles POST /providers.
+func (s *Server) handleProviderCreate(c *fiber.Ctx) error {
+	var f providerForm
+	if err := c.BodyParser(&f); err != nil {
+		return badForm(err)
+	}
+	p, err := s.store.CreateProvider(c.UserContext(), f.provider(), f.APIKey)
+	if err != nil {
+		return s.providerFormError(c, nil, f, err)
+	}
+	setFlash(c, fmt.Sprintf("Provider %q created. Bots use it with the model %s. Test the connection below.", p.Name, p.Model(modelHint(p))))
+	return redirect(c, "/providers/"+p.ID+"/edit")
+}
+
+// modelHint is the model to show in examples: the default, or a placeholder.
+func modelHint(p *models.Provider) string {
+	if p.DefaultModel != "" {
+		return p.DefaultModel
+	}
+	return "MODEL"
+}
+
+// handleProviderEdit handles GET /providers/:id/edit.
+func (s *Server) handleProviderEdit(c *fiber.Ctx) error {
+	p, err := s.store.FindProvider(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return s.renderProviderForm(c, fiber.StatusOK, p, providerFormOf(p), nil, nil)
+}
+
+// handleProviderUpdate handles POST /providers/:id. A blank API key keeps the
+// stored one; "Remove key" deletes it.
+func (s *Server) handleProviderUpdate(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	cur, err := s.store.FindProvider(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	var f providerForm
+	if err := c.BodyParser(&f); err != nil {
+		return badForm(err)
+	}
+	var newKey *string
+	switch key := strings.TrimSpace(f.APIKey); {
+	case f.RemoveKey && key != "":
+		return s.renderProviderForm(c, fiber.StatusUnprocessableEntity, cur, f,
+			map[string]string{"apiKey": "Enter a new key or remove the key, not both."}, nil)
+	case f.RemoveKey:
+		newKey = &key
+	case key != "":
+		newKey = &f.APIKey
+	}
+	in := f.provider()
+	in.ID = cur.ID
+	p, err := s.store.UpdateProvider(ctx, in, newKey)
+	if err != nil {
+		return s.providerFormError(c, cur, f, err)
+	}
+	setFlash(c, fmt.Sprintf("Provider %q saved.", p.Name))
+	return redirect(c, "/providers")
+}
+
+// handleProviderDeleteConfirm handles GET /providers/:id/delete: a
+// confirmation, or, while bots use the provider, the bots to change first.
+func (s *Server) handleProviderDeleteConfirm(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	p, err := s.store.FindProvider(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	bots, err := s.store.BotsUsingProvider(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, tplProvidersDelete, providerDeletePage{
+		Page: s.page(c, "Delete "+p.Name, "providers"), Provider: p, Bots: bots})
+}
+
+// handleProviderDelete handles POST /providers/:id/delete; the store refuses
+// while a bot's model names the provider.
+func (s *Server) handleProviderDelete(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	p, err := s.store.FindProvider(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteProvider(ctx, p.ID); err != nil {
+		return err
+	}
+	setFlash(c, fmt.Sprintf("Provider %q deleted; its API key is gone with it.", p.Name))
+	return redirect(c, "/providers")
+}
+
+// handleProviderTest handles POST /providers/:id/test: it lists the models the
+// endpoint serves, with the stored key, within 10 seconds. htmx swaps the
+// result into the edit page; without JavaScript the edit page is rendered
+// with it. A failed test is a result, not an error: it answers 200.
+func (s *Server) handleProviderTest(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	p, err := s.store.FindProvider(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	res, err := s.testProvider(ctx, p)
+	if err != nil {
+		return err
+	}
+	if c.Get("HX-Request") == "true" {
+		return s.render(c, fiber.StatusOK, tplProviderTest, res)
+	}
+	return s.renderProviderForm(c, fiber.StatusOK, p, providerFormOf(p), nil, res)
+}
+
+// testProvider runs a connection test; only failures the admin cannot act on
+// (the database, say) are returned as errors.
+func (s *Server) testProvider(ctx context.Context, p *models.Provider) (*providerTest, error) {
+	res := &providerTest{Provider: p}
+	list, err := providers.New(s.store).Models(ctx, p.ID)
+	var pe *provider.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &pe):
+		res.Error = pe.Message
+		return res, nil
+	case models.ErrorCode(err) == models.CodeUnavailable:
+		res.Error = models.ErrorMessage(err)
+		return res, nil
+	default:
+		return nil, err
+	}
+	res.DefaultMissing = p.DefaultModel != "" && !slices.Contains(list, p.DefaultModel)
+	if len(list) > maxTestModels {
+		res.More = len(list) - maxTestModels
+		list = list[:maxTestModels]
+	}
+	res.Models = list
+	return res, nil
+}
+
+// vaultForm is the body of the new and edit vault secret forms. Value is
+// never rendered back: blank keeps the stored value when editing.
+type vaultForm struct {
+	Name        string `form:"name"`
+	Value       string `form:"value"`
+	Description string `form:"description"`
+}
+
+type vaultFormPage struct {
+	Page
+	Form   vaultForm
+	Errors map[string]string
+	Action string
+	Edited *models.VaultSecret // nil on the new form
+}
+
+type vaultIndexPage struct {
+	Page
+	Secrets []models.VaultSecret
+	Next    string
+	Cursor  string
+}
+
+// handleVaultIndex handles GET /vault.
+func (s *Server) handleVaultIndex(c *fiber.Ctx) error {
+	p, err := listPage(c)
+	if err != nil {
+		return err
+	}
+	list, next, err := s.store.FindVaultSecrets(c.UserContext(), p)
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, tplVaultIndex, vaultIndexPage{Page: s.page(c, "Vault", "providers"),
+		Secrets: list, Next: next, Cursor: p.Cursor})
+}
+
+// handleVaultNew handles GET /vault/new.
+func (s *Server) handleVaultNew(c *fiber.Ctx) error {
+	return s.renderVaultForm(c, fiber.StatusOK, nil, vaultForm{}, nil)
+}
+
+// renderVaultForm renders the new (v nil) or edit form, never with the value.
+func (s *Server) renderVaultForm(c *fiber.Ctx, status int, v *models.VaultSecret, f vaultForm, errs map[string]string) error {
+	f.Value = ""
+	d := vaultFormPage{Form: f, Errors: errs, Action: "/vault", Edited: v}
+	title := "New vault secret"
+	if v != nil {
+		title, d.Action = "Vault secret "+v.Name, "/vault/"+v.ID
+	}
+	d.Page = s.page(c, title, "providers")
+	return s.render(c, status, tplVaultForm, d)
+}
+
+func (s *Server) vaultFormError(c *fiber.Ctx, v *models.VaultSecret, f vaultForm, err error) error {
+	if fields := models.ErrorFields(err); fields != nil {
+		return s.renderVaultForm(c, fiber.StatusUnprocessableEntity, v, f, fields)
+	}
+	if models.ErrorCode(err) == models.CodeUnavailable {
+		return s.renderVaultForm(c, fiber.StatusServiceUnavailable, v, f, map[string]string{"form": models.ErrorMessage(err)})
+	}
+	return err
+}
+
+// handleVaultCreate handles POST /vault.
+func (s *Server) handleVaultCreate(c *fiber.Ctx) error {
+	var f vaultForm
+	if err := c.BodyParser(&f); err != nil {
+		return badForm(err)
+	}
+	v, err := s.store.CreateVaultSecret(c.UserContext(), models.VaultSecret{Name: f.Name, Description: f.Description}, f.Value)
+	if err != nil {
+		return s.vaultFormError(c, nil, f, err)
+	}
+	setFlash(c, fmt.Sprintf("Secret %s saved. Fetch abilities use it in a header as %s.", v.Name, v.Reference()))
+	return redirect(c, "/vault")
+}
+
+// handleVaultEdit handles GET /vault/:id/edit.
+func (s *Server) handleVaultEdit(c *fiber.Ctx) error {
+	v, err := s.store.FindVaultSecret(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return s.renderVaultForm(c, fiber.StatusOK, v, vaultForm{Name: v.Name, Description: v.Description}, nil)
+}
+
+// handleVaultUpdate handles POST /vault/:id; a blank value keeps the stored one.
+func (s *Server) handleVaultUpdate(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	cur, err := s.store.FindVaultSecret(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	var f vaultForm
+	if err := c.BodyParser(&f); err != nil {
+		return badForm(err)
+	}
+	var newValue *string
+	if strings.TrimSpace(f.Value) != "" {
+		newValue = &f.Value
+	}
+	v, err := s.store.UpdateVaultSecret(ctx, models.VaultSecret{ID: cur.ID, Name: f.Name, Description: f.Description}, newValue)
+	if err != nil {
+		return s.vaultFormError(c, cur, f, err)
+	}
+	setFlash(c, fmt.Sprintf("Secret %s saved.", v.Name))
+	return redirect(c, "/vault")
+}
+
+// handleVaultDeleteConfirm handles GET /vault/:id/delete.
+func (s *Server) handleVaultDeleteConfirm(c *fiber.Ctx) error {
+	v, err := s.store.FindVaultSecret(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, tplConfirm, confirmPage{
+		Page: s.page(c, "Delete "+v.Name, "providers"), Heading: fmt.Sprintf("Delete the secret %s?", v.Name),
+		Body:   []string{"Abilities whose headers use " + v.Reference() + " fail with a clear error until a secret of that name exists again. This cannot be undone."},
+		Action: "/vault/" + v.ID + "/delete", Button: "Delete secret", Cancel: "/vault/" + v.ID + "/edit",
+	})
+}
+
+// handleVaultDelete handles POST /vault/:id/delete.
+func (s *Server) handleVaultDelete(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	v, err := s.store.FindVaultSecret(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteVaultSecret(ctx, v.ID); err != nil {
+		return err
+	}
+	setFlash(c, fmt.Sprintf("Secret %s deleted.", v.Name))
+	return redirect(c, "/vault")
+}

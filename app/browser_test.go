@@ -52,10 +52,11 @@ var listenLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
 // startBinary starts the binary on 127.0.0.1:0 and returns its base URL; the
 // process is sent SIGTERM at cleanup.
-func startBinary(t *testing.T, bin, dbURL string) string {
+func startBinary(t *testing.T, bin, dbURL string, env ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", "PORT=0", "DATABASE_URL="+dbURL, "PARLEY_ADMIN_EMAIL=", "PARLEY_ADMIN_PASSWORD=")
+	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", "PORT=0", "DATABASE_URL="+dbURL, "PARLEY_ADMIN_EMAIL=", "PARLEY_ADMIN_PASSWORD=", "PARLEY_SECRET_KEY=")
+	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -277,6 +278,63 @@ func TestBrowserFirstRun(t *testing.T) {
 					t.Fatalf("screenshot: %v", err)
 				}
 				_ = os.WriteFile(filepath.Join(dir, "bot-"+d+".png"), png, 0o644)
+			}
+		})
+	}
+}
+
+// TestBrowserWorkbench chats with the seeded bot: the answer streams in and
+// quotes a dataset record, and the timeline's context entry shows the record
+// with its score.
+func TestBrowserWorkbench(t *testing.T) {
+	chrome := chromiumPath(t)
+	bin := buildBinary(t)
+	for _, d := range storetest.Dialects(t) {
+		t.Run(d, func(t *testing.T) {
+			dbURL := storetest.URL(t, d)
+			seed := exec.Command(bin, "seed")
+			seed.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
+			if out, err := seed.CombinedOutput(); err != nil {
+				t.Fatalf("seed: %v\n%s", err, out)
+			}
+			base := startBinary(t, bin, dbURL, "PARLEY_ADMIN_EMAIL=qa-lead@example.com", "PARLEY_ADMIN_PASSWORD=correct horse battery")
+			ctx := newBrowser(t, chrome)
+			step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+				t.Helper()
+				sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+				defer cancel()
+				if err := chromedp.Do(sctx, actions...); err != nil {
+					loc, _ := chromedp.Run(ctx, chromedp.Location())
+					body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+					t.Fatalf("%s: %v\nat %s:\n%s", name, err, loc, shorten(body, 2000))
+				}
+			}
+			step("sign in",
+				chromedp.Navigate(base+"/login"),
+				fill(field("Email"), "qa-lead@example.com"),
+				fill(field("Password"), "correct horse battery"),
+				click(button("Sign in")),
+				chromedp.WaitVisible(heading("Dashboard")))
+			step("start a test conversation with the seeded bot",
+				click(link("Conversations")),
+				click(link("New test conversation")),
+				choose("Bot", "Northwind Support"),
+				fill(field("Name"), "Browser refund check"),
+				click(button("Start conversation")),
+				chromedp.WaitVisible(heading("Browser refund check")))
+			step("ask, and see the streamed answer quote the help center",
+				fill(field("Message"), "Can I get a refund on my annual Plus plan?"),
+				click(button("Send")),
+				visible(`//div[@id="chat"]/div[contains(@class,"bubble") and contains(@class,"user") and contains(., "annual Plus plan")]`),
+				visible(`//div[@id="chat"]/div[contains(@class,"bot") and not(contains(@class,"streaming")) and contains(., "refunded in full within 30 days") and contains(., "Source: https://help.northwind.example/billing/refunds")]`))
+			step("open the context entry and see the record with its score",
+				click(chromedp.Search(`//ol[@id="timeline"]/li[contains(@class,"type-context")]//summary[starts-with(normalize-space(), "Retrieved records")]`)),
+				visible(`//ol[@id="timeline"]/li[contains(@class,"type-context")]//table//tr[td[@class="num" and string-length(normalize-space()) = 4] and .//a[starts-with(normalize-space(), "record ")] and contains(., "billing/refunds")]`))
+			if dir := os.Getenv("PARLEY_SCREENSHOT_DIR"); dir != "" {
+				png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+				if err == nil {
+					_ = os.WriteFile(filepath.Join(dir, "workbench-"+d+".png"), png, 0o644)
+				}
 			}
 		})
 	}

@@ -50,10 +50,11 @@ func newConversationItem(c models.Conversation) conversationItem {
 	return it
 }
 
-// shortID is the first block of an id, enough to tell conversations apart on a page.
+// shortID is the last 8 characters of an id: its random part. (The start of
+// a UUIDv7 is its timestamp, the same for everything made in the same minute.)
 func shortID(id string) string {
 	if len(id) > 8 {
-		return id[:8]
+		return id[len(id)-8:]
 	}
 	return id
 }

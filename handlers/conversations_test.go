@@ -68,7 +68,7 @@ func TestConversations(t *testing.T) {
 		t.Run("Index", func(t *testing.T) {
 			r := support.get("/conversations")
 			wantStatus(t, r, 200)
-			wantBody(t, r, "Refund question", "Helpdesk &lt;b&gt;", "Conversation "+unnamed.ID[:8], "Sales",
+			wantBody(t, r, "Refund question", "Helpdesk &lt;b&gt;", "Conversation "+unnamed.ID[len(unnamed.ID)-8:], "Sales",
 				"Inline try", "inline configuration", `<label for="f-botId">Bot</label>`, "All bots", "Filter")
 			wantNoBody(t, r, "Helpdesk <b>")
 			// Newest first.
@@ -80,7 +80,7 @@ func TestConversations(t *testing.T) {
 			r := support.get("/conversations?botId=" + bot.ID)
 			wantStatus(t, r, 200)
 			wantBody(t, r, "Refund question", `<option value="`+bot.ID+`" selected>`)
-			wantNoBody(t, r, "Inline try", "Conversation "+unnamed.ID[:8])
+			wantNoBody(t, r, "Inline try", "Conversation "+unnamed.ID[len(unnamed.ID)-8:])
 			wantStatus(t, support.get("/conversations?botId=nope"), 422)
 		})
 		t.Run("Transcript", func(t *testing.T) {
@@ -123,7 +123,7 @@ func TestConversations(t *testing.T) {
 			}
 			r := support.get("/conversations/" + unnamed.ID)
 			wantStatus(t, r, 200)
-			wantBody(t, r, "deleted bot", "Conversation "+unnamed.ID[:8])
+			wantBody(t, r, "deleted bot", "Conversation "+unnamed.ID[len(unnamed.ID)-8:])
 			wantBody(t, support.get("/conversations"), "deleted bot")
 		})
 		t.Run("Delete", func(t *testing.T) {

@@ -159,7 +159,8 @@ func (s *Server) templateFuncs() template.FuncMap {
 			}
 			return *s
 		},
-		"label": models.Label,
+		"label":   models.Label,
+		"shortId": shortID,
 		// dict builds a map for passing several values to a partial.
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {

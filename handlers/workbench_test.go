@@ -115,7 +115,7 @@ func TestWorkbench(t *testing.T) {
 				t.Errorf("answer = %q; want it to quote the record and name its source", msgs[2].Text)
 			}
 			page := qa.get("/conversations/" + convID)
-			wantBody(t, page, "Retrieved records (1)", "/datasets/", rec.ID[:8], "Why this answer", "local/local")
+			wantBody(t, page, "Retrieved records (1)", "/datasets/", rec.ID[len(rec.ID)-8:], "Why this answer", "local/local")
 			if !regexp.MustCompile(`<td class="num">0\.\d\d</td>`).MatchString(page.Body) {
 				t.Error("the context entry shows no score")
 			}

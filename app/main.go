@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -137,14 +138,14 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 			return fmt.Errorf("PARLEY_ADMIN_EMAIL: %s", models.ErrorMessage(err))
 		}
 	}
-	eng, broker, err := buildEngine(ctx, cfg, st, log)
+	eng, broker, fetch, err := buildEngine(ctx, cfg, st, log)
 	if err != nil {
 		return err
 	}
 	srv, err := handlers.New(handlers.Options{
 		Store: st, Logger: log, BodyLimit: cfg.BodyLimit, SecureCookies: cfg.SecureCookies,
 		TrustProxy: cfg.TrustProxy, DevTemplates: cfg.DevTemplates, Version: version,
-		Engine: eng, Broker: broker,
+		Engine: eng, Broker: broker, FetchClient: fetch,
 	})
 	if err != nil {
 		return err
@@ -173,10 +174,10 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 
 // buildEngine wires encryption, providers, abilities and live events into the
 // conversation engine.
-func buildEngine(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*engine.Engine, *live.Broker, error) {
+func buildEngine(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*engine.Engine, *live.Broker, *http.Client, error) {
 	allow, err := ability.ParseAllow(cfg.FetchAllow)
 	if err != nil {
-		return nil, nil, fmt.Errorf("PARLEY_FETCH_ALLOW: %w", err)
+		return nil, nil, nil, fmt.Errorf("PARLEY_FETCH_ALLOW: %w", err)
 	}
 	key, err := crypto.KeyFor(cfg.SecretKey, cfg.DatabaseURL)
 	if err != nil {
@@ -184,7 +185,7 @@ func buildEngine(ctx context.Context, cfg config.Config, st *store.Store, log *s
 	} else {
 		box, err := crypto.NewBox(key)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		st.SetBox(box)
 		if err := st.CheckBox(ctx); err != nil {
@@ -203,10 +204,10 @@ func buildEngine(ctx context.Context, cfg config.Config, st *store.Store, log *s
 	broker := live.NewBroker()
 	if st.Dialect() == store.Postgres {
 		if err := broker.Listen(ctx, cfg.DatabaseURL, log); err != nil {
-			return nil, nil, fmt.Errorf("live updates: %w", err)
+			return nil, nil, nil, fmt.Errorf("live updates: %w", err)
 		}
 	}
-	return eng, broker, nil
+	return eng, broker, client, nil
 }
 
 func runSecret(ctx context.Context, st *store.Store, args []string, stdout io.Writer) error {

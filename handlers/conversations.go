@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"fmt"
+	"net/url"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -64,22 +66,49 @@ type conversationIndexPage struct {
 	Conversations []conversationItem
 	Bots          []models.Bot
 	BotID         string
+	From, To      string
 	Next          string
 	Cursor        string
 	PagerBase     string
-	PagerSep      bool
 }
+
+// messageCountCap is where the workbench stops counting messages.
+const messageCountCap = 1000
 
 type conversationShowPage struct {
 	Page
-	Conv    conversationItem
-	Count   int64
-	Entries []entryView
+	Conv        conversationItem
+	Count       int64
+	CountCapped bool
+	Entries     []entryView
 	// Older is the cursor of the page before this one ("" at the start).
 	Older string
 	// Before is set when this page is not the latest.
 	Before string
 	Viewer viewer
+}
+
+// dateRange reads the list's from/to dates (YYYY-MM-DD, UTC, both inclusive).
+func dateRange(from, to string) (time.Time, time.Time, error) {
+	var since, until time.Time
+	if from != "" {
+		t, err := time.Parse(time.DateOnly, from)
+		if err != nil {
+			return since, until, models.FieldError("from", "From must be a date like 2026-11-21.")
+		}
+		since = t
+	}
+	if to != "" {
+		t, err := time.Parse(time.DateOnly, to)
+		if err != nil {
+			return since, until, models.FieldError("to", "To must be a date like 2026-11-21.")
+		}
+		until = t.AddDate(0, 0, 1)
+	}
+	if !since.IsZero() && !until.IsZero() && !since.Before(until) {
+		return since, until, models.FieldError("to", "To must not be before From.")
+	}
+	return since, until, nil
 }
 
 // handleConversationIndex handles GET /conversations: newest first, optionally for one bot (?botId=).
@@ -92,8 +121,12 @@ func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
 	if botID != "" && !models.ValidID(botID) {
 		return models.Errorf(models.CodeInvalid, "The bot filter is not valid. Choose a bot from the list.")
 	}
+	since, until, err := dateRange(c.Query("from"), c.Query("to"))
+	if err != nil {
+		return err
+	}
 	ctx := c.UserContext()
-	convs, next, err := s.store.FindConversations(ctx, models.ConversationFilter{Page: p, BotID: botID})
+	convs, next, err := s.store.FindConversations(ctx, models.ConversationFilter{Page: p, BotID: botID, Since: since, Until: until})
 	if err != nil {
 		return err
 	}
@@ -110,9 +143,16 @@ func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
 		}
 	}
 	d := conversationIndexPage{Page: s.page(c, "Conversations", "conversations"), Bots: bots, BotID: botID,
-		Next: next, Cursor: p.Cursor, PagerBase: "/conversations"}
-	if botID != "" {
-		d.PagerBase, d.PagerSep = "/conversations?botId="+botID, true
+		From: c.Query("from"), To: c.Query("to"), Next: next, Cursor: p.Cursor}
+	q := url.Values{}
+	for k, v := range map[string]string{"botId": botID, "from": d.From, "to": d.To} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	d.PagerBase = "/conversations"
+	if len(q) > 0 {
+		d.PagerBase += "?" + q.Encode()
 	}
 	for _, cv := range convs {
 		d.Conversations = append(d.Conversations, newConversationItem(cv))
@@ -147,13 +187,13 @@ func (s *Server) handleConversationShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	n, err := s.store.CountMessages(ctx, conv.ID)
+	n, err := s.store.CountMessagesUpTo(ctx, conv.ID, messageCountCap+1)
 	if err != nil {
 		return err
 	}
 	it := newConversationItem(*conv)
 	return s.render(c, fiber.StatusOK, tplConversationsShow, conversationShowPage{Page: s.page(c, it.Title, "conversations"),
-		Conv: it, Count: n, Entries: s.entries(c, msgs), Older: older, Before: before, Viewer: viewerOf(c)})
+		Conv: it, Count: n, CountCapped: n > messageCountCap, Entries: s.entries(c, msgs), Older: older, Before: before, Viewer: viewerOf(c)})
 }
 
 // handleConversationDeleteConfirm handles GET /conversations/:id/delete.

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"parley/models"
 	"parley/models/store"
@@ -191,5 +192,34 @@ func TestConversationMessagePages(t *testing.T) {
 
 		wantStatus(t, c.get("/conversations/"+conv.ID+"?before=bogus"), 422)
 
+	})
+}
+
+func TestConversationDateFilter(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		conv := convTestConversation(t, a, models.Conversation{Name: "Dated chat", Model: "local"})
+		c := a.as(models.RoleSupport)
+		today := time.Now().UTC().Format(time.DateOnly)
+		tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+		yesterday := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+		for _, tc := range []struct {
+			name, query string
+			want        bool
+		}{
+			{"Today", "?from=" + today + "&to=" + today, true},
+			{"FromTomorrow", "?from=" + tomorrow, false},
+			{"UntilYesterday", "?to=" + yesterday, false},
+			{"OpenRange", "?from=" + yesterday, true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := c.get("/conversations" + tc.query)
+				wantStatus(t, r, 200)
+				if got := strings.Contains(r.Body, conv.ID); got != tc.want {
+					t.Errorf("listed = %v, want %v", got, tc.want)
+				}
+			})
+		}
+		wantStatus(t, c.get("/conversations?from=21/11/2026"), 422)
+		wantStatus(t, c.get("/conversations?from="+tomorrow+"&to="+yesterday), 422)
 	})
 }

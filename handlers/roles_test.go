@@ -75,6 +75,7 @@ var routeRoles = map[string]string{
 	"POST /skillsets/:id/abilities":                   cfgWrite,
 	"GET /skillsets/:id/abilities/:abilityId/edit":    cfgWrite,
 	"POST /skillsets/:id/abilities/:abilityId":        cfgWrite,
+	"POST /skillsets/:id/abilities/:abilityId/try":    cfgWrite,
 	"GET /skillsets/:id/abilities/:abilityId/delete":  cfgWrite,
 	"POST /skillsets/:id/abilities/:abilityId/delete": cfgWrite,
 

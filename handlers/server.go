@@ -46,6 +46,9 @@ type Options struct {
 	// Engine runs conversation turns; Broker carries their live events.
 	Engine *engine.Engine
 	Broker *live.Broker
+	// FetchClient is the SSRF-guarded HTTP client abilities fetch with (the
+	// engine's, so "try it" behaves as a real turn).
+	FetchClient *http.Client
 }
 
 // Route is one registered route and the permission it requires; the role

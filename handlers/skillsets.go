@@ -23,6 +23,7 @@ func (s *Server) registerSkillsets() {
 	s.handle(fiber.MethodPost, "/skillsets/:id/abilities", models.PermConfigWrite, s.handleAbilityCreate)
 	s.handle(fiber.MethodGet, "/skillsets/:id/abilities/:abilityId/edit", models.PermConfigWrite, s.handleAbilityEdit)
 	s.handle(fiber.MethodPost, "/skillsets/:id/abilities/:abilityId", models.PermConfigWrite, s.handleAbilityUpdate)
+	s.handle(fiber.MethodPost, "/skillsets/:id/abilities/:abilityId/try", models.PermConfigWrite, s.handleAbilityTry)
 	s.handle(fiber.MethodGet, "/skillsets/:id/abilities/:abilityId/delete", models.PermConfigWrite, s.handleAbilityDeleteConfirm)
 	s.handle(fiber.MethodPost, "/skillsets/:id/abilities/:abilityId/delete", models.PermConfigWrite, s.handleAbilityDelete)
 }

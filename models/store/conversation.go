@@ -204,6 +204,15 @@ func (s *Store) FindMessages(ctx context.Context, conversationID string, p model
 	return items, next, translate(err, "messages")
 }
 
+// CountMessagesUpTo counts a conversation's messages, stopping at max (so a
+// page that shows the count does bounded work however long the conversation is).
+func (s *Store) CountMessagesUpTo(ctx context.Context, conversationID string, max int) (int64, error) {
+	var n int64
+	sub := s.db.WithContext(ctx).Model(&models.Message{}).Select("1").Where("conversation_id = ?", conversationID).Limit(max)
+	err := s.db.WithContext(ctx).Table("(?) AS capped", sub).Count(&n).Error
+	return n, translate(err, "messages")
+}
+
 // CountMessages counts a conversation's messages.
 func (s *Store) CountMessages(ctx context.Context, conversationID string) (int64, error) {
 	var n int64

@@ -440,3 +440,22 @@ func TestSetMessageMetaAndDateFilter(t *testing.T) {
 		}
 	})
 }
+
+func TestCountMessagesUpTo(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		msgs := make([]models.Message, 7)
+		for i := range msgs {
+			msgs[i] = models.Message{Type: models.MessageUser, Text: "m"}
+		}
+		conv, err := s.CreateConversation(ctx, models.Conversation{Name: "count"}, msgs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct{ max, want int64 }{{3, 3}, {7, 7}, {100, 7}} {
+			if got, err := s.CountMessagesUpTo(ctx, conv.ID, int(tc.max)); err != nil || got != tc.want {
+				t.Errorf("CountMessagesUpTo(%d) = %d, %v; want %d", tc.max, got, err, tc.want)
+			}
+		}
+	})
+}

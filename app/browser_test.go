@@ -194,6 +194,21 @@ func shorten(s string, n int) string {
 	return s[:n] + "…"
 }
 
+// stepper returns a function that runs named browser steps, each within 20s,
+// and on failure reports where the browser was and what the page said.
+func stepper(t *testing.T, ctx context.Context) func(string, ...chromedp.Action[chromedp.Void]) {
+	return func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			loc, _ := chromedp.Run(ctx, chromedp.Location())
+			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+			t.Fatalf("%s: %v\nat %s:\n%s", name, err, loc, shorten(body, 2000))
+		}
+	}
+}
+
 // TestBrowserFirstRun walks a new user's first minutes in chromium: setup
 // (with a validation error), sign out and in, create a dataset with a record,
 // create a bot, attach the dataset with htmx, and see it all listed.
@@ -204,16 +219,7 @@ func TestBrowserFirstRun(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			base := startBinary(t, bin, storetest.URL(t, d))
 			ctx := newBrowser(t, chrome)
-			step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-				defer cancel()
-				if err := chromedp.Do(sctx, actions...); err != nil {
-					loc, _ := chromedp.Run(ctx, chromedp.Location())
-					body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-					t.Fatalf("%s: %v\nat %s:\n%s", name, err, loc, shorten(body, 1500))
-				}
-			}
+			step := stepper(t, ctx)
 
 			step("setup page shows on first start",
 				chromedp.Navigate(base+"/"),
@@ -299,16 +305,7 @@ func TestBrowserWorkbench(t *testing.T) {
 			}
 			base := startBinary(t, bin, dbURL, "PARLEY_ADMIN_EMAIL=qa-lead@example.com", "PARLEY_ADMIN_PASSWORD=correct horse battery")
 			ctx := newBrowser(t, chrome)
-			step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-				defer cancel()
-				if err := chromedp.Do(sctx, actions...); err != nil {
-					loc, _ := chromedp.Run(ctx, chromedp.Location())
-					body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-					t.Fatalf("%s: %v\nat %s:\n%s", name, err, loc, shorten(body, 2000))
-				}
-			}
+			step := stepper(t, ctx)
 			step("sign in",
 				chromedp.Navigate(base+"/login"),
 				fill(field("Email"), "qa-lead@example.com"),

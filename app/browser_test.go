@@ -179,11 +179,18 @@ func choose(label, option string) chromedp.Action[chromedp.Void] {
 			if (!s) return false;
 			for (const o of s.options) if (o.text.trim() === %q) { s.value = o.value; return true; }
 			return false; })()`, label, option)
-		ok, err := chromedp.Evaluate[bool](expr)(ctx, t)
-		if err == nil && !ok {
-			err = fmt.Errorf("no select %q with option %q", label, option)
+		// The page may still be loading: try until it has the select and option.
+		for {
+			ok, err := chromedp.Evaluate[bool](expr)(ctx, t)
+			if err == nil && ok {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("no select %q with option %q (%v)", label, option, err)
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
-		return err
 	})
 }
 
@@ -315,6 +322,7 @@ func TestBrowserWorkbench(t *testing.T) {
 			step("start a test conversation with the seeded bot",
 				click(link("Conversations")),
 				click(link("New test conversation")),
+				chromedp.WaitVisible(heading("New test conversation")),
 				choose("Bot", "Northwind Support"),
 				fill(field("Name"), "Browser refund check"),
 				click(button("Start conversation")),

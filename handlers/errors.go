@@ -118,9 +118,10 @@ func badForm(err error) error {
 	return models.Errorf(models.CodeInvalid, "The form could not be read: %v", shorten(err.Error(), 200))
 }
 
+// shorten cuts s to at most n bytes (whole characters), marking the cut.
 func shorten(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return models.TruncateUTF8(s, n) + "…"
 }

@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"parley/app/provider"
 	"parley/models"
@@ -463,7 +462,7 @@ func (e *Engine) retrieve(ctx context.Context, cfg config, question string) ([]p
 		for _, f := range found {
 			text := f.Record.Text
 			if d.RecordMaxTokens > 0 && provider.EstimateTokens(text) > d.RecordMaxTokens {
-				text = cutUTF8(text, d.RecordMaxTokens*4)
+				text = models.TruncateUTF8(text, d.RecordMaxTokens*4)
 			}
 			docs = append(docs, provider.Document{ID: f.Record.ID, DatasetID: d.ID, Text: text, Source: f.Record.Source, Score: f.Score})
 		}
@@ -587,17 +586,6 @@ func configMeta(cfg config) map[string]any {
 		m["botUpdatedAt"] = cfg.botUpdated.UTC().Format(time.RFC3339Nano)
 	}
 	return m
-}
-
-// cutUTF8 cuts s to at most n bytes without splitting a character.
-func cutUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 func firstNonEmpty(s ...string) string {

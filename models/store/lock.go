@@ -57,13 +57,7 @@ func busy(err error) error {
 	return models.Errorf(models.CodeUnavailable, "Busy: another request holds this conversation (%v).", shortErr(err))
 }
 
-func shortErr(err error) string {
-	s := err.Error()
-	if len(s) > 120 {
-		s = s[:120]
-	}
-	return s
-}
+func shortErr(err error) string { return models.TruncateUTF8(err.Error(), 120) }
 
 func (s *Store) lockPool() (*sql.DB, error) {
 	s.lockOnce.Do(func() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"parley/models"
 )
@@ -17,8 +16,8 @@ const SessionTTL = 7 * 24 * time.Hour
 func (s *Store) CreateSession(ctx context.Context, operatorID, ip, userAgent string) (token string, sess *models.OperatorSession, err error) {
 	token = models.NewToken("")
 	now := s.now()
-	userAgent = truncateUTF8(strings.ToValidUTF8(userAgent, ""), 300)
-	ip = truncateUTF8(strings.ToValidUTF8(ip, ""), 64)
+	userAgent = models.TruncateUTF8(strings.ToValidUTF8(userAgent, ""), 300)
+	ip = models.TruncateUTF8(strings.ToValidUTF8(ip, ""), 64)
 	sess = &models.OperatorSession{
 		ID: models.HashToken(token), OperatorID: operatorID, CSRFToken: models.NewToken("")[:43],
 		ExpiresAt: now.Add(SessionTTL), CreatedAt: now, LastSeenAt: now, IP: ip, UserAgent: userAgent,
@@ -29,17 +28,6 @@ func (s *Store) CreateSession(ctx context.Context, operatorID, ip, userAgent str
 	// Opportunistic clean-up of expired sessions.
 	s.db.WithContext(ctx).Where("expires_at < ?", now).Delete(&models.OperatorSession{})
 	return token, sess, nil
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // FindSession returns the live session for a cookie token, with its operator;

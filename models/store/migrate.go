@@ -23,6 +23,7 @@ var migrations = []migration{
 	{1, "initial schema", migrate0001},
 	{2, "full-text search on dataset records", migrate0002},
 	{3, "providers and secrets", migrate0003},
+	{4, "rate limit counters", migrate0004},
 }
 
 // schemaMigration records an applied step.

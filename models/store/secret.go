@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"strings"
+	"time"
 
 	"parley/models"
 )
@@ -55,7 +56,8 @@ func (s *Store) RevokeSecret(ctx context.Context, id string) error {
 		Where("id = ? AND revoked_at IS NULL", id).UpdateColumn("revoked_at", s.now()).Error, "API secret")
 }
 
-// AuthenticateSecret finds the live secret for a raw Bearer value and records its use.
+// AuthenticateSecret finds the live secret for a raw Bearer value and records
+// its use (at most once a minute, to spare a write per request).
 func (s *Store) AuthenticateSecret(ctx context.Context, raw string) (*models.APISecret, error) {
 	bad := models.Errorf(models.CodeUnauthorized, "Invalid or revoked API secret.")
 	if !strings.HasPrefix(raw, SecretPrefix) {
@@ -68,8 +70,9 @@ func (s *Store) AuthenticateSecret(ctx context.Context, raw string) (*models.API
 		}
 		return nil, translate(err, "API secret")
 	}
-	now := s.now()
-	s.db.WithContext(ctx).Model(&models.APISecret{}).Where("id = ?", sec.ID).UpdateColumn("last_used_at", now)
-	sec.LastUsedAt = &now
+	if now := s.now(); sec.LastUsedAt == nil || now.Sub(*sec.LastUsedAt) > time.Minute {
+		s.db.WithContext(ctx).Model(&models.APISecret{}).Where("id = ?", sec.ID).UpdateColumn("last_used_at", now)
+		sec.LastUsedAt = &now
+	}
 	return &sec, nil
 }

@@ -196,3 +196,40 @@ func flip(c byte) string {
 	}
 	return "A"
 }
+
+func TestAuthenticateSecretLastUsedAt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		clk := useClock(s)
+		sec, raw := mustSecret(t, s, "Busy", nil)
+		// use authenticates and returns the LastUsedAt it reported and the one stored.
+		use := func(t *testing.T) (got, stored time.Time) {
+			t.Helper()
+			a, err := s.AuthenticateSecret(t.Context(), raw)
+			if err != nil {
+				t.Fatalf("AuthenticateSecret: %v", err)
+			}
+			f, err := s.FindSecret(t.Context(), sec.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.LastUsedAt == nil || f.LastUsedAt == nil {
+				t.Fatalf("LastUsedAt = %v, stored %v; want both set", a.LastUsedAt, f.LastUsedAt)
+			}
+			return *a.LastUsedAt, *f.LastUsedAt
+		}
+
+		first := clk.Now()
+		if got, stored := use(t); !got.Equal(first) || !stored.Equal(first) {
+			t.Errorf("first use: LastUsedAt = %v, stored %v; want %v", got, stored, first)
+		}
+		clk.Advance(10 * time.Second)
+		// Within a minute: no write, and the stored value is what is returned.
+		if got, stored := use(t); !got.Equal(first) || !stored.Equal(first) {
+			t.Errorf("use 10s later: LastUsedAt = %v, stored %v; want both still %v (no write)", got, stored, first)
+		}
+		clk.Advance(2 * time.Minute)
+		if got, stored := use(t); !got.Equal(clk.Now()) || !stored.Equal(clk.Now()) {
+			t.Errorf("use 2m later: LastUsedAt = %v, stored %v; want %v (written again)", got, stored, clk.Now())
+		}
+	})
+}

@@ -1,0 +1,246 @@
+package store_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"parley/models"
+	"parley/models/store"
+	"parley/models/store/storetest"
+)
+
+func TestConversationSession(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		clk := useClock(s)
+		c := mustConversation(t, s, models.Conversation{Name: "Chat"})
+
+		t.Run("OK", func(t *testing.T) {
+			token, sess, err := s.CreateConversationSession(t.Context(), c.ID, time.Hour)
+			if err != nil {
+				t.Fatalf("CreateConversationSession: %v", err)
+			}
+			if !strings.HasPrefix(token, store.ConversationTokenPrefix) || len(token) < len(store.ConversationTokenPrefix)+43 {
+				t.Errorf("token = %q, want %s and 43 random characters", token, store.ConversationTokenPrefix)
+			}
+			if store.ConversationTokenPrefix == store.SecretPrefix {
+				t.Error("conversation tokens share the API secrets' prefix")
+			}
+			if !models.ValidID(sess.ID) || sess.ConversationID != c.ID || sess.RevokedAt != nil {
+				t.Errorf("session = %+v, want a new id for conversation %s, not revoked", sess, c.ID)
+			}
+			if sess.TokenHash != models.HashToken(token) {
+				t.Errorf("TokenHash = %q, want HashToken(token)", sess.TokenHash)
+			}
+			if want := clk.Now().Add(time.Hour); !sess.ExpiresAt.Equal(want) || !sess.CreatedAt.Equal(clk.Now()) {
+				t.Errorf("ExpiresAt = %v, CreatedAt = %v; want %v, %v", sess.ExpiresAt, sess.CreatedAt, want, clk.Now())
+			}
+
+			// The raw token is not stored anywhere: only its hash is.
+			var row map[string]any
+			if err := s.DB().Table("conversation_sessions").Where("id = ?", sess.ID).Take(&row).Error; err != nil {
+				t.Fatal(err)
+			}
+			for col, v := range row {
+				str := fmt.Sprint(v)
+				if b, ok := v.([]byte); ok {
+					str = string(b)
+				}
+				if strings.Contains(str, token) || strings.Contains(str, strings.TrimPrefix(token, store.ConversationTokenPrefix)) {
+					t.Errorf("column %s holds the raw token", col)
+				}
+			}
+			if n := count(t, s, "conversation_sessions", "token_hash = ?", models.HashToken(token)); n != 1 {
+				t.Errorf("rows with the token's hash = %d, want 1", n)
+			}
+
+			clk.Advance(time.Hour - time.Second)
+			got, err := s.AuthenticateConversationSession(t.Context(), token)
+			if err != nil {
+				t.Fatalf("AuthenticateConversationSession a second before expiry: %v", err)
+			}
+			if got.ID != sess.ID || got.ConversationID != c.ID || !got.ExpiresAt.Equal(sess.ExpiresAt) {
+				t.Errorf("AuthenticateConversationSession = %+v, want %+v", got, sess)
+			}
+			wantUTC(t, s, map[string]time.Time{"ExpiresAt": got.ExpiresAt, "CreatedAt": got.CreatedAt})
+		})
+		t.Run("ErrExpired", func(t *testing.T) {
+			token := mustConversationSession(t, s, c.ID, time.Minute)
+			clk.Advance(time.Minute) // expiry is exclusive: at ExpiresAt the token is dead
+			_, err := s.AuthenticateConversationSession(t.Context(), token)
+			wantUnauthorizedSession(t, err)
+		})
+		t.Run("ErrRevoked", func(t *testing.T) {
+			token, sess, err := s.CreateConversationSession(t.Context(), c.ID, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := mustConversationSession(t, s, c.ID, time.Hour)
+			if err := s.RevokeConversationSession(t.Context(), sess.ID); err != nil {
+				t.Fatalf("RevokeConversationSession: %v", err)
+			}
+			_, err = s.AuthenticateConversationSession(t.Context(), token)
+			wantUnauthorizedSession(t, err)
+			if _, err := s.AuthenticateConversationSession(t.Context(), other); err != nil {
+				t.Errorf("another session stopped working: %v", err)
+			}
+			revokedAt := clk.Now()
+			clk.Advance(time.Minute)
+			if err := s.RevokeConversationSession(t.Context(), sess.ID); err != nil {
+				t.Errorf("RevokeConversationSession twice: %v, want no error", err)
+			}
+			var got models.ConversationSession
+			if err := s.DB().First(&got, "id = ?", sess.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			if got.RevokedAt == nil || !got.RevokedAt.Equal(revokedAt) {
+				t.Errorf("RevokedAt = %v, want the first revocation %v", got.RevokedAt, revokedAt)
+			}
+		})
+		t.Run("ErrBadToken", func(t *testing.T) {
+			token := mustConversationSession(t, s, c.ID, time.Hour)
+			_, secret := mustSecret(t, s, "Not a session", nil)
+			for _, tc := range []struct{ name, token string }{
+				{"Unknown", models.NewToken(store.ConversationTokenPrefix)},
+				{"Garbage", "pcs_garbage"},
+				{"NoPrefix", strings.TrimPrefix(token, store.ConversationTokenPrefix)},
+				{"WrongPrefix", store.SecretPrefix + strings.TrimPrefix(token, store.ConversationTokenPrefix)},
+				{"APISecret", secret},
+				{"HashAsToken", models.HashToken(token)},
+				{"PrefixedHash", store.ConversationTokenPrefix + models.HashToken(token)},
+				{"Truncated", token[:len(token)-1]},
+				{"Empty", ""},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					_, err := s.AuthenticateConversationSession(t.Context(), tc.token)
+					wantUnauthorizedSession(t, err)
+				})
+			}
+		})
+		for _, tc := range []struct{ name, id string }{
+			{"ErrUnknownConversation", models.NewID()},
+			{"ErrMalformedConversationID", "nope"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := count(t, s, "conversation_sessions", "")
+				token, sess, err := s.CreateConversationSession(t.Context(), tc.id, time.Hour)
+				wantCode(t, err, models.CodeNotFound)
+				if models.ErrorMessage(err) != "Conversation not found." {
+					t.Errorf("message = %q, want %q", models.ErrorMessage(err), "Conversation not found.")
+				}
+				if token != "" || sess != nil {
+					t.Errorf("returned %q, %v with an error; want nothing", token, sess)
+				}
+				if n := count(t, s, "conversation_sessions", ""); n != before {
+					t.Errorf("conversation_sessions = %d, want %d", n, before)
+				}
+			})
+		}
+		for _, tc := range []struct {
+			name string
+			ttl  time.Duration
+		}{{"ErrZeroTTL", 0}, {"ErrNegativeTTL", -time.Minute}} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := count(t, s, "conversation_sessions", "")
+				token, sess, err := s.CreateConversationSession(t.Context(), c.ID, tc.ttl)
+				wantCode(t, err, models.CodeInvalid)
+				if token != "" || sess != nil {
+					t.Errorf("returned %q, %v with an error; want nothing", token, sess)
+				}
+				if n := count(t, s, "conversation_sessions", ""); n != before {
+					t.Errorf("conversation_sessions = %d, want %d", n, before)
+				}
+			})
+		}
+		t.Run("ListLiveOnly", func(t *testing.T) {
+			lc := mustConversation(t, s, models.Conversation{Name: "Listed"})
+			other := mustConversation(t, s, models.Conversation{Name: "Other"})
+			mustConversationSession(t, s, other.ID, time.Hour)
+			mustConversationSession(t, s, lc.ID, time.Minute) // expires below
+			_, revoked, err := s.CreateConversationSession(t.Context(), lc.ID, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RevokeConversationSession(t.Context(), revoked.ID); err != nil {
+				t.Fatal(err)
+			}
+			var live []string
+			for range 3 {
+				_, sess, err := s.CreateConversationSession(t.Context(), lc.ID, time.Hour)
+				if err != nil {
+					t.Fatal(err)
+				}
+				live = append(live, sess.ID)
+			}
+			clk.Advance(time.Minute)
+
+			var got []string
+			page := models.Page{Limit: 2}
+			for i := 0; ; i++ {
+				items, next, err := s.FindConversationSessions(t.Context(), lc.ID, page)
+				if err != nil {
+					t.Fatalf("FindConversationSessions: %v", err)
+				}
+				for _, it := range items {
+					got = append(got, it.ID)
+				}
+				if next == "" {
+					break
+				}
+				if i > 3 {
+					t.Fatal("pagination does not end")
+				}
+				page.Cursor = next
+			}
+			slices.Reverse(live) // newest first
+			if !slices.Equal(got, live) {
+				t.Errorf("FindConversationSessions = %v, want the live sessions newest first %v", got, live)
+			}
+			items, next, err := s.FindConversationSessions(t.Context(), models.NewID(), models.Page{})
+			if err != nil || len(items) != 0 || next != "" {
+				t.Errorf("FindConversationSessions(unknown conversation) = %v, %q, %v; want none", items, next, err)
+			}
+		})
+		for _, tc := range []struct{ name, id string }{
+			{"ErrRevokeNotFound", models.NewID()},
+			{"ErrRevokeMalformedID", "nope"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				wantCode(t, s.RevokeConversationSession(t.Context(), tc.id), models.CodeNotFound)
+			})
+		}
+		t.Run("DeletedWithConversation", func(t *testing.T) {
+			dc := mustConversation(t, s, models.Conversation{Name: "Doomed"})
+			token := mustConversationSession(t, s, dc.ID, time.Hour)
+			if err := s.DeleteConversation(t.Context(), dc.ID); err != nil {
+				t.Fatal(err)
+			}
+			_, err := s.AuthenticateConversationSession(t.Context(), token)
+			wantUnauthorizedSession(t, err)
+			if n := count(t, s, "conversation_sessions", "conversation_id = ?", dc.ID); n != 0 {
+				t.Errorf("sessions left = %d, want 0", n)
+			}
+		})
+	})
+}
+
+// wantUnauthorizedSession fails the test unless err is the one error every
+// bad conversation token gets, whatever was wrong with it.
+func wantUnauthorizedSession(t *testing.T, err error) {
+	t.Helper()
+	wantCode(t, err, models.CodeUnauthorized)
+	if got, want := models.ErrorMessage(err), "Invalid or expired session token."; got != want {
+		t.Errorf("message = %q, want %q", got, want)
+	}
+}
+
+func mustConversationSession(t *testing.T, s *store.Store, conversationID string, ttl time.Duration) string {
+	t.Helper()
+	token, _, err := s.CreateConversationSession(t.Context(), conversationID, ttl)
+	if err != nil {
+		t.Fatalf("CreateConversationSession: %v", err)
+	}
+	return token
+}

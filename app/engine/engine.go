@@ -154,7 +154,7 @@ func (e *Engine) Turn(ctx context.Context, conversationID, text string, emit fun
 		return nil, err
 	}
 	emit(Event{Type: "message", Message: res.User})
-	return e.answer(ctx, conv, res, emit)
+	return e.answer(ctx, e.stored(conv), res, emit)
 }
 
 // Reply runs the model for the conversation as it is (its last message being
@@ -182,23 +182,16 @@ func (e *Engine) reply(ctx context.Context, conversationID string, retry bool, e
 		return nil, err
 	}
 	defer unlock()
-	return e.answer(ctx, conv, &Result{retry: retry}, emit)
+	return e.answer(ctx, e.stored(conv), &Result{retry: retry}, emit)
 }
 
-func (e *Engine) answer(ctx context.Context, conv *models.Conversation, res *Result, emit func(Event)) (*Result, error) {
-	st := e.opts.Store
-	if conv.Bot != nil {
-		// Fresh attachments: the conversation's Preload does not include them.
-		bot, err := st.FindBot(ctx, conv.Bot.ID)
-		if err != nil {
-			return nil, err
-		}
-		conv.Bot = bot
+func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Event)) (*Result, error) {
+	cfg, err := sc.config(ctx)
+	if err != nil {
+		return nil, err
 	}
-	cfg := configOf(conv)
 	started := e.opts.Now()
-
-	history, question, err := e.history(ctx, conv.ID, res.retry)
+	history, question, err := e.history(ctx, sc, res.retry)
 	if err != nil {
 		return nil, err
 	}
@@ -209,10 +202,10 @@ func (e *Engine) answer(ctx context.Context, conv *models.Conversation, res *Res
 	// Retrieval.
 	docs, instruction, err := e.retrieve(ctx, cfg, question)
 	if err != nil {
-		return e.fail(ctx, conv.ID, res, emit, "retrieval", err)
+		return e.fail(ctx, sc, res, emit, "retrieval", err)
 	}
 	if len(docs) > 0 {
-		res.Context, err = st.CreateMessage(ctx, contextMessage(conv.ID, question, docs))
+		res.Context, err = sc.save(ctx, contextMessage(sc.convID, question, docs))
 		if err != nil {
 			return nil, err
 		}
@@ -222,12 +215,12 @@ func (e *Engine) answer(ctx context.Context, conv *models.Conversation, res *Res
 	// Abilities.
 	runners, abilityNotes, err := e.loadAbilities(ctx, cfg)
 	if err != nil {
-		return e.fail(ctx, conv.ID, res, emit, "abilities", err)
+		return e.fail(ctx, sc, res, emit, "abilities", err)
 	}
 
 	prov, modelName, err := e.opts.Providers(ctx, cfg.model)
 	if err != nil {
-		return e.fail(ctx, conv.ID, res, emit, "model", err)
+		return e.fail(ctx, sc, res, emit, "model", err)
 	}
 	req := provider.Request{
 		Model:     modelName,
@@ -239,7 +232,7 @@ func (e *Engine) answer(ctx context.Context, conv *models.Conversation, res *Res
 		t := r.Tool()
 		if _, dup := byName[t.Name]; dup {
 			// Two abilities whose names sanitise alike: the first wins, visibly.
-			e.opts.Logger.Warn("ability skipped: duplicate tool name", "conversation_id", conv.ID, "tool", t.Name)
+			e.opts.Logger.Warn("ability skipped: duplicate tool name", "conversation_id", sc.convID, "tool", t.Name)
 			continue
 		}
 		req.Tools = append(req.Tools, t)
@@ -260,7 +253,7 @@ func (e *Engine) answer(ctx context.Context, conv *models.Conversation, res *Res
 			emit(Event{Type: "token", Token: tok})
 		})
 		if err != nil {
-			return e.fail(ctx, conv.ID, res, emit, "model", err)
+			return e.fail(ctx, sc, res, emit, "model", err)
 		}
 		usage.InputTokens += resp.Usage.InputTokens
 		usage.OutputTokens += resp.Usage.OutputTokens
@@ -273,7 +266,7 @@ func (e *Engine) answer(ctx context.Context, conv *models.Conversation, res *Res
 		}
 		req.Messages = append(req.Messages, provider.Message{Role: provider.RoleAssistant, Content: resp.Text, ToolCalls: resp.ToolCalls})
 		for _, call := range resp.ToolCalls {
-			out, act, err := e.runTool(ctx, conv.ID, byName, call)
+			out, act, err := e.runTool(ctx, sc, byName, call)
 			if err != nil {
 				return nil, err
 			}
@@ -308,7 +301,7 @@ func (e *Engine) answer(ctx context.Context, conv *models.Conversation, res *Res
 	if res.Context != nil {
 		meta["contextMessageId"] = res.Context.ID
 	}
-	res.Bot, err = st.CreateMessage(ctx, models.Message{ConversationID: conv.ID, Type: models.MessageBot, Text: text, Meta: meta})
+	res.Bot, err = sc.save(ctx, models.Message{ConversationID: sc.convID, Type: models.MessageBot, Text: text, Meta: meta})
 	if err != nil {
 		return nil, err
 	}
@@ -316,12 +309,98 @@ func (e *Engine) answer(ctx context.Context, conv *models.Conversation, res *Res
 	return res, nil
 }
 
+// scope is where a turn reads its history from and writes its messages to: a
+// stored conversation, or (stateless completion) messages given by the caller
+// and kept nowhere.
+type scope struct {
+	convID string
+	config func(ctx context.Context) (config, error)
+	// recent returns the latest messages, newest first, at most MaxPageSize.
+	recent func(ctx context.Context) ([]models.Message, error)
+	save   func(ctx context.Context, m models.Message) (*models.Message, error)
+}
+
+// stored is the scope of a stored conversation.
+func (e *Engine) stored(conv *models.Conversation) scope {
+	st := e.opts.Store
+	return scope{
+		convID: conv.ID,
+		config: func(ctx context.Context) (config, error) {
+			if conv.Bot != nil {
+				// Fresh attachments: the conversation's Preload does not include them.
+				bot, err := st.FindBot(ctx, conv.Bot.ID)
+				if err != nil {
+					return config{}, err
+				}
+				conv.Bot = bot
+			}
+			return configOf(conv), nil
+		},
+		recent: func(ctx context.Context) ([]models.Message, error) {
+			msgs, _, err := st.FindMessages(ctx, conv.ID, models.Page{Limit: models.MaxPageSize, Order: models.OrderDesc})
+			return msgs, err
+		},
+		save: st.CreateMessage,
+	}
+}
+
+// Stateless is a completion with no stored conversation: the caller gives the
+// configuration (a bot, or inline settings) and the whole history.
+type Stateless struct {
+	BotID      string
+	Model      string
+	Backstory  string
+	DatasetID  string
+	SkillsetID string
+	// Messages is the history, oldest first; the last one should be the user's.
+	Messages []models.Message
+}
+
+// Complete answers a stateless history. Nothing is stored: the messages in the
+// result (context, activity, bot) have fresh ids but exist only in the reply.
+func (e *Engine) Complete(ctx context.Context, in Stateless, emit func(Event)) (*Result, error) {
+	if emit == nil {
+		emit = func(Event) {}
+	}
+	conv := &models.Conversation{Model: in.Model, Backstory: in.Backstory}
+	if in.BotID != "" {
+		bot, err := e.opts.Store.FindBot(ctx, in.BotID)
+		if err != nil {
+			return nil, err
+		}
+		conv.Bot = bot
+	}
+	if in.DatasetID != "" {
+		conv.DatasetID = &in.DatasetID
+	}
+	if in.SkillsetID != "" {
+		conv.SkillsetID = &in.SkillsetID
+	}
+	history := in.Messages
+	if len(history) > models.MaxPageSize {
+		history = history[len(history)-models.MaxPageSize:]
+	}
+	newestFirst := slices.Clone(history)
+	slices.Reverse(newestFirst)
+	sc := scope{
+		config: func(context.Context) (config, error) { return configOf(conv), nil },
+		recent: func(context.Context) ([]models.Message, error) { return newestFirst, nil },
+		save: func(_ context.Context, m models.Message) (*models.Message, error) {
+			now := e.opts.Now().UTC()
+			m.ID, m.CreatedAt, m.UpdatedAt = models.NewID(), now, now
+			return &m, nil
+		},
+	}
+	return e.answer(ctx, sc, &Result{}, emit)
+}
+
 // fail records a failure of a turn's stage as an activity message; the user's
 // message is already stored and the conversation stays usable.
-func (e *Engine) fail(ctx context.Context, convID string, res *Result, emit func(Event), stage string, cause error) (*Result, error) {
+func (e *Engine) fail(ctx context.Context, sc scope, res *Result, emit func(Event), stage string, cause error) (*Result, error) {
 	msg := userMessageOf(cause)
+	convID := sc.convID
 	e.opts.Logger.Warn("turn failed", "conversation_id", convID, "stage", stage, "error", cause)
-	act, err := e.opts.Store.CreateMessage(context.WithoutCancel(ctx), models.Message{
+	act, err := sc.save(context.WithoutCancel(ctx), models.Message{
 		ConversationID: convID, Type: models.MessageActivity, Text: "Error: " + msg,
 		Meta: models.Meta{"stage": stage, "error": msg},
 	})
@@ -356,7 +435,7 @@ func userMessageOf(err error) string {
 	return "internal error"
 }
 
-func (e *Engine) runTool(ctx context.Context, convID string, byName map[string]Runner, call provider.ToolCall) (string, *models.Message, error) {
+func (e *Engine) runTool(ctx context.Context, sc scope, byName map[string]Runner, call provider.ToolCall) (string, *models.Message, error) {
 	start := e.opts.Now()
 	var (
 		out    string
@@ -381,15 +460,15 @@ func (e *Engine) runTool(ctx context.Context, convID string, byName map[string]R
 		text += ": error: " + runErr.Error()
 		out = "error: " + runErr.Error()
 	}
-	act, err := e.opts.Store.CreateMessage(ctx, models.Message{ConversationID: convID, Type: models.MessageActivity, Text: text, Meta: meta})
+	act, err := sc.save(ctx, models.Message{ConversationID: sc.convID, Type: models.MessageActivity, Text: text, Meta: meta})
 	return out, act, err
 }
 
 // history returns the prompt messages of the conversation's recent user and
 // bot turns within the token budget (oldest dropped first), and the last user
 // message's text (the question this turn answers).
-func (e *Engine) history(ctx context.Context, convID string, retry bool) ([]provider.Message, string, error) {
-	msgs, _, err := e.opts.Store.FindMessages(ctx, convID, models.Page{Limit: models.MaxPageSize, Order: models.OrderDesc})
+func (e *Engine) history(ctx context.Context, sc scope, retry bool) ([]provider.Message, string, error) {
+	msgs, err := sc.recent(ctx)
 	if err != nil {
 		return nil, "", err
 	}

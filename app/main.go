@@ -146,6 +146,7 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 		Store: st, Logger: log, BodyLimit: cfg.BodyLimit, SecureCookies: cfg.SecureCookies,
 		TrustProxy: cfg.TrustProxy, DevTemplates: cfg.DevTemplates, Version: version,
 		Engine: eng, Broker: broker, FetchClient: fetch,
+		APISecretRate: cfg.APIRate, APISessionRate: cfg.SessionRate,
 	})
 	if err != nil {
 		return err

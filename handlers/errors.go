@@ -3,9 +3,11 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"parley/handlers/api"
 	"parley/models"
 )
 
@@ -64,6 +66,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			err = de
 		}
 	}
+	if strings.HasPrefix(c.Path(), api.Prefix+"/") || c.Path() == api.Prefix {
+		return api.WriteError(c, err, s.log, requestID(c))
+	}
 	code := models.ErrorCode(err)
 	status := statusOf(code)
 	if code == models.CodeInternal {
@@ -80,7 +85,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		return s.render(c, status, tplErrorFragment, errorPage{Status: status, Message: msg})
 	}
 	if c.Accepts(fiber.MIMETextHTML, fiber.MIMEApplicationJSON) == fiber.MIMEApplicationJSON {
-		return c.Status(status).JSON(fiber.Map{"message": msg, "code": apiCode(code)})
+		return c.Status(status).JSON(fiber.Map{"message": msg, "code": api.Code(code)})
 	}
 	title := http.StatusText(status)
 	if rerr := s.render(c, status, tplError, errorPage{Page: s.page(c, title, ""), Status: status, Message: msg}); rerr != nil {
@@ -88,29 +93,6 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		return c.Status(status).SendString(msg)
 	}
 	return nil
-}
-
-// apiCode is the upper-case code the JSON API shows.
-func apiCode(code string) string {
-	switch code {
-	case models.CodeInvalid:
-		return "BAD_REQUEST"
-	case models.CodeNotFound:
-		return "NOT_FOUND"
-	case models.CodeConflict:
-		return "CONFLICT"
-	case models.CodeUnauthorized:
-		return "UNAUTHORIZED"
-	case models.CodeForbidden:
-		return "FORBIDDEN"
-	case models.CodeTooManyRequests:
-		return "TOO_MANY_REQUESTS"
-	case models.CodeTooLarge:
-		return "PAYLOAD_TOO_LARGE"
-	case models.CodeUnavailable:
-		return "UNAVAILABLE"
-	}
-	return "INTERNAL"
 }
 
 // badForm turns a body that could not be parsed into a clear invalid-input error.

@@ -24,6 +24,7 @@ import (
 	"parley/app/provider"
 	"parley/app/provider/local"
 	"parley/assets"
+	"parley/handlers/api"
 	"parley/models"
 	"parley/models/store"
 	"parley/views"
@@ -49,6 +50,10 @@ type Options struct {
 	// FetchClient is the SSRF-guarded HTTP client abilities fetch with (the
 	// engine's, so "try it" behaves as a real turn).
 	FetchClient *http.Client
+	// APISecretRate and APISessionRate are the API requests allowed per minute
+	// per API secret and per session token (0: defaults; negative: unlimited).
+	APISecretRate  int
+	APISessionRate int
 }
 
 // Route is one registered route and the permission it requires; the role
@@ -80,6 +85,7 @@ type Server struct {
 	streams     context.Context
 	stopStreams context.CancelFunc
 	turns       sync.WaitGroup
+	api         *api.API
 }
 
 // New builds the Fiber app with every route.
@@ -146,6 +152,21 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
+// API returns the /api/v1 handlers (their route table feeds the tests and docs).
+func (s *Server) API() *api.API { return s.api }
+
+// publishTurnEvent tells live views of a conversation about a turn's event.
+func (s *Server) publishTurnEvent(convID string, ev engine.Event) {
+	switch ev.Type {
+	case "token":
+		s.broker.Publish(live.Event{Type: live.EventToken, ConversationID: convID, Token: ev.Token})
+	case "message":
+		if ev.Message != nil {
+			s.broker.Publish(live.Event{Type: live.EventMessage, ConversationID: convID, MessageID: ev.Message.ID})
+		}
+	}
+}
+
 // LocalOnly resolves every model to the built-in offline provider; the app
 // wires a resolver that knows the configured providers.
 func LocalOnly(_ context.Context, _ string) (provider.Provider, string, error) {
@@ -192,6 +213,10 @@ func (s *Server) routesSetup() {
 	s.registerOperators()
 	s.registerSecrets()
 	s.registerProviders()
+
+	s.api = api.New(api.Options{Store: s.store, Engine: s.engine, Logger: s.log, Base: s.baseCtx,
+		SecretRate: s.opts.APISecretRate, SessionRate: s.opts.APISessionRate, Publish: s.publishTurnEvent})
+	s.api.Mount(s.app)
 
 	s.app.Use(s.loadSession, func(c *fiber.Ctx) error {
 		return models.Errorf(models.CodeNotFound, "There is no page at %s.", c.Path())

@@ -141,14 +141,7 @@ const turnTimeout = 5 * time.Minute
 // cancel it), publishing its events live. htmx callers get 202 at once;
 // others wait for the turn and are sent back to the conversation.
 func (s *Server) runInBackground(c *fiber.Ctx, convID string, run func(context.Context, func(engine.Event)) (*engine.Result, error)) error {
-	emit := func(ev engine.Event) {
-		switch ev.Type {
-		case "token":
-			s.broker.Publish(live.Event{Type: live.EventToken, ConversationID: convID, Token: ev.Token})
-		case "message":
-			s.broker.Publish(live.Event{Type: live.EventMessage, ConversationID: convID, MessageID: ev.Message.ID})
-		}
-	}
+	emit := func(ev engine.Event) { s.publishTurnEvent(convID, ev) }
 	done := make(chan error, 1)
 	s.turns.Add(1)
 	go func() {

@@ -27,6 +27,8 @@ type Config struct {
 	TrustProxy    bool          // PARLEY_TRUST_PROXY: trust X-Forwarded-For/Proto from a reverse proxy (default false)
 	DevTemplates  string        // PARLEY_DEV_TEMPLATES: a views/ directory to reload templates from on each request (development)
 	FetchAllow    string        // PARLEY_FETCH_ALLOW: hosts, host:port or CIDRs that abilities may fetch although private (comma-separated)
+	APIRate       int           // PARLEY_API_RATE: API requests per minute per API secret (default 1200; "off" for none)
+	SessionRate   int           // PARLEY_SESSION_RATE: API requests per minute per session token (default 120; "off" for none)
 }
 
 // Load reads the environment (through getenv, so tests can fake it) and validates.
@@ -64,6 +66,25 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("PARLEY_BODY_LIMIT must be a number of bytes of at least 1024, got %q", v))
 		}
 		c.BodyLimit = n
+	}
+	for _, r := range []struct {
+		name string
+		dst  *int
+		def  int
+	}{{"PARLEY_API_RATE", &c.APIRate, 1200}, {"PARLEY_SESSION_RATE", &c.SessionRate, 120}} {
+		*r.dst = r.def
+		v := strings.ToLower(strings.TrimSpace(getenv(r.name)))
+		switch {
+		case v == "":
+		case v == "off":
+			*r.dst = -1
+		default:
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				errs = append(errs, fmt.Errorf("%s must be a number of requests per minute of at least 1, or off, got %q", r.name, v))
+			}
+			*r.dst = n
+		}
 	}
 	if v := strings.TrimSpace(getenv("PARLEY_SHUTDOWN_GRACE")); v != "" {
 		d, err := time.ParseDuration(v)

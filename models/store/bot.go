@@ -176,9 +176,12 @@ func (s *Store) FindBot(ctx context.Context, id string) (*models.Bot, error) {
 	return &b, nil
 }
 
-// FindBots lists bots, newest first by default, one cursor page at a time.
+// FindBots lists bots with their datasets and skillsets, newest first by
+// default, one cursor page at a time.
 func (s *Store) FindBots(ctx context.Context, f models.BotFilter) ([]models.Bot, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.Bot{})
+	q := s.db.WithContext(ctx).Model(&models.Bot{}).
+		Preload("Datasets", func(db *gorm.DB) *gorm.DB { return db.Order("datasets.name") }).
+		Preload("Skillsets", func(db *gorm.DB) *gorm.DB { return db.Order("skillsets.name") })
 	if f.DatasetID != "" {
 		q = q.Where("id IN (SELECT bot_id FROM bot_datasets WHERE dataset_id = ?)", f.DatasetID)
 	}

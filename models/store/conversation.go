@@ -158,6 +158,46 @@ func (s *Store) createMessage(tx *gorm.DB, m models.Message) (*models.Message, e
 	return &m, nil
 }
 
+// UpdateMessage saves a message's type, text and meta; it must belong to its
+// conversation.
+func (s *Store) UpdateMessage(ctx context.Context, m models.Message) (*models.Message, error) {
+	if m.Meta == nil {
+		m.Meta = models.Meta{}
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	if !models.ValidID(m.ID) || !models.ValidID(m.ConversationID) {
+		return nil, notFound("message")
+	}
+	m.UpdatedAt = s.now()
+	res := s.db.WithContext(ctx).Model(&models.Message{}).
+		Where("id = ? AND conversation_id = ?", m.ID, m.ConversationID).
+		Updates(map[string]any{"type": m.Type, "text": m.Text, "meta": m.Meta, "updated_at": m.UpdatedAt})
+	if res.Error != nil {
+		return nil, translate(res.Error, "message")
+	}
+	if res.RowsAffected == 0 {
+		return nil, notFound("message")
+	}
+	return s.FindMessage(ctx, m.ConversationID, m.ID)
+}
+
+// DeleteMessage removes one message of a conversation.
+func (s *Store) DeleteMessage(ctx context.Context, conversationID, id string) error {
+	if !models.ValidID(id) || !models.ValidID(conversationID) {
+		return notFound("message")
+	}
+	res := s.db.WithContext(ctx).Where("conversation_id = ?", conversationID).Delete(&models.Message{}, "id = ?", id)
+	if res.Error != nil {
+		return translate(res.Error, "message")
+	}
+	if res.RowsAffected == 0 {
+		return notFound("message")
+	}
+	return nil
+}
+
 // SetMessageMeta sets one key of a message's meta (e.g. "rating"), keeping
 // the rest; a nil value removes the key.
 func (s *Store) SetMessageMeta(ctx context.Context, conversationID, id, key string, value any) (*models.Message, error) {

@@ -1,0 +1,238 @@
+// Package api is Parley's HTTP API under /api/v1, compatible with ChatBotKit's
+// v1 REST API so that its official client, @chatbotkit/sdk, works against
+// Parley by setting baseUrl. Paths, request fields, response fields and stream
+// events follow the SDK's bundled types (dist/esm/types/api/v1.d.ts).
+//
+// Every route is authorized by a Bearer value: an API secret (full access) or
+// a conversation session token (send, receive, complete and message list and
+// create of its one conversation). Handlers return errors; WriteError turns
+// them into {"message","code"} with the matching status.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+
+	"parley/app/engine"
+	"parley/models"
+	"parley/models/store"
+)
+
+// Prefix is where the API is mounted.
+const Prefix = "/api/v1"
+
+// Session token lifetimes, as ChatBotKit documents them for its sessions:
+// at least 30 minutes, at most 24 hours; one hour when not given.
+const (
+	MinSessionDuration     = 30 * time.Minute
+	MaxSessionDuration     = 24 * time.Hour
+	DefaultSessionDuration = time.Hour
+)
+
+// Default request limits per minute.
+const (
+	DefaultSecretRate  = 1200
+	DefaultSessionRate = 120
+)
+
+// turnTimeout bounds one completion, whoever waits for it.
+const turnTimeout = 5 * time.Minute
+
+// Options configure the API.
+type Options struct {
+	Store  *store.Store
+	Engine *engine.Engine
+	Logger *slog.Logger
+	// Publish, when set, is told of every stored or streamed event so live
+	// views (the workbench) show API-driven conversations as they happen.
+	Publish func(conversationID string, ev engine.Event)
+	// SecretRate and SessionRate are the requests allowed per minute for one
+	// API secret and one session token (0: the defaults; negative: unlimited).
+	SecretRate  int
+	SessionRate int
+	// Base is the context turns run under: they outlive a closed connection
+	// (the user's message is already stored) but not the server.
+	Base context.Context
+}
+
+// Route is one API operation: the OpenAPI document and the route tests are
+// built from the same table the router is.
+type Route struct {
+	Method      string
+	Path        string // Fiber syntax, under Prefix
+	OperationID string // ChatBotKit's operation name
+	Summary     string
+	Tag         string
+	// Session: a conversation session token may call it (for its own conversation).
+	Session bool
+	// Request and Response are zero values of the body types (nil: none).
+	Request  any
+	Response any
+	// Query lists the query parameters (lists: cursor, order, take).
+	Query []string
+	// Stream: answers application/jsonl when asked.
+	Stream  bool
+	handler fiber.Handler
+}
+
+// API serves /api/v1.
+type API struct {
+	store  *store.Store
+	engine *engine.Engine
+	log    *slog.Logger
+	opts   Options
+	routes []Route
+}
+
+// New builds the API and its route table.
+func New(opts Options) *API {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.SecretRate == 0 {
+		opts.SecretRate = DefaultSecretRate
+	}
+	if opts.SessionRate == 0 {
+		opts.SessionRate = DefaultSessionRate
+	}
+	if opts.Base == nil {
+		opts.Base = context.Background()
+	}
+	a := &API{store: opts.Store, engine: opts.Engine, log: opts.Logger, opts: opts}
+	a.routes = a.table()
+	return a
+}
+
+// Routes returns the route table.
+func (a *API) Routes() []Route { return append([]Route(nil), a.routes...) }
+
+// Mount registers every route (and the OpenAPI document) on app.
+func (a *API) Mount(app *fiber.App) {
+	g := app.Group(Prefix, cors.New(cors.Config{
+		// Bearer tokens, never cookies: any origin may call (the session flow
+		// runs in end users' browsers on the operator's sites).
+		AllowOrigins:  "*",
+		AllowMethods:  "GET,POST,OPTIONS",
+		AllowHeaders:  "Authorization,Content-Type,Accept,X-Timezone",
+		ExposeHeaders: "Retry-After",
+		MaxAge:        600,
+	}), noStore)
+	g.Get("/openapi.json", a.handleOpenAPI)
+	for _, r := range a.routes {
+		g.Add(r.Method, r.Path, a.authorize(r), r.handler)
+	}
+}
+
+func noStore(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Next()
+}
+
+// principal is who is calling: an API secret or a conversation session.
+type principal struct {
+	secret  *models.APISecret
+	session *models.ConversationSession
+}
+
+const principalKey = "api.principal"
+
+// authorize checks the Bearer value, the route's scope and the rate limit.
+func (a *API) authorize(r Route) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		raw, ok := bearer(c.Get(fiber.HeaderAuthorization))
+		if !ok {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="parley"`)
+			return models.Errorf(models.CodeUnauthorized, "Send an API secret or a session token as 'Authorization: Bearer <token>'.")
+		}
+		ctx := c.UserContext()
+		var p principal
+		if strings.HasPrefix(raw, store.ConversationTokenPrefix) {
+			sess, err := a.store.AuthenticateConversationSession(ctx, raw)
+			if err != nil {
+				return err
+			}
+			if !r.Session {
+				return models.Errorf(models.CodeForbidden, "A session token may only send, receive, complete and list or create messages of its own conversation.")
+			}
+			if c.Params("conversationId") != sess.ConversationID {
+				return models.Errorf(models.CodeForbidden, "This session token belongs to another conversation.")
+			}
+			p.session = sess
+			if err := a.limit(c, "session:"+sess.ID, a.opts.SessionRate); err != nil {
+				return err
+			}
+		} else {
+			sec, err := a.store.AuthenticateSecret(ctx, raw)
+			if err != nil {
+				return err
+			}
+			p.secret = sec
+			if err := a.limit(c, "secret:"+sec.ID, a.opts.SecretRate); err != nil {
+				return err
+			}
+		}
+		c.Locals(principalKey, p)
+		return c.Next()
+	}
+}
+
+// limit counts one request against bucket's per-minute allowance.
+func (a *API) limit(c *fiber.Ctx, bucket string, perMinute int) error {
+	if perMinute < 0 {
+		return nil
+	}
+	ok, retry, err := a.store.Hit(c.UserContext(), bucket, perMinute, time.Minute)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		secs := int(retry / time.Second)
+		if secs < 1 {
+			secs = 1
+		}
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+		return models.Errorf(models.CodeTooManyRequests, "Too many requests: at most %d a minute. Try again in %d s.", perMinute, secs)
+	}
+	return nil
+}
+
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// by names the caller, for ratings and audit meta.
+func by(c *fiber.Ctx) string {
+	p, _ := c.Locals(principalKey).(principal)
+	switch {
+	case p.secret != nil:
+		return "api:" + p.secret.Name
+	case p.session != nil:
+		return "session:" + p.session.ID
+	}
+	return "api"
+}
+
+// ms is a time as ChatBotKit shows it: milliseconds since the epoch.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// wantsStream reports whether the client asked for JSON lines.
+func wantsStream(c *fiber.Ctx) bool {
+	for _, part := range strings.Split(c.Get(fiber.HeaderAccept), ",") {
+		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(mt), "application/jsonl") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,211 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"parley/models"
+)
+
+// Status maps a domain error code to the API's HTTP status. Unlike the
+// dashboard (422 for a form to fix), the API answers bad input with 400.
+func Status(code string) int {
+	switch code {
+	case models.CodeInvalid:
+		return fiber.StatusBadRequest
+	case models.CodeNotFound:
+		return fiber.StatusNotFound
+	case models.CodeConflict:
+		return fiber.StatusConflict
+	case models.CodeUnauthorized:
+		return fiber.StatusUnauthorized
+	case models.CodeForbidden:
+		return fiber.StatusForbidden
+	case models.CodeTooManyRequests:
+		return fiber.StatusTooManyRequests
+	case models.CodeTooLarge:
+		return fiber.StatusRequestEntityTooLarge
+	case models.CodeUnavailable:
+		return fiber.StatusServiceUnavailable
+	}
+	return fiber.StatusInternalServerError
+}
+
+// Code is the upper-case code the API shows for a domain error code.
+func Code(code string) string {
+	switch code {
+	case models.CodeInvalid:
+		return "BAD_REQUEST"
+	case models.CodeNotFound:
+		return "NOT_FOUND"
+	case models.CodeConflict:
+		return "CONFLICT"
+	case models.CodeUnauthorized:
+		return "UNAUTHORIZED"
+	case models.CodeForbidden:
+		return "FORBIDDEN"
+	case models.CodeTooManyRequests:
+		return "TOO_MANY_REQUESTS"
+	case models.CodeTooLarge:
+		return "CONTENT_TOO_LARGE"
+	case models.CodeUnavailable:
+		return "SERVICE_UNAVAILABLE"
+	}
+	return "INTERNAL"
+}
+
+// errorBody is every API error: a sentence for people and a code for programs.
+type errorBody struct {
+	Message string            `json:"message"`
+	Code    string            `json:"code"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+// WriteError answers an API request with err as JSON. Internal errors are
+// logged with the request id and shown without detail.
+func WriteError(c *fiber.Ctx, err error, log *slog.Logger, requestID string) error {
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		switch {
+		case fe.Code == fiber.StatusRequestEntityTooLarge:
+			err = models.Errorf(models.CodeTooLarge, "The request body is too large.")
+		case fe.Code == fiber.StatusNotFound || fe.Code == fiber.StatusMethodNotAllowed:
+			err = models.Errorf(models.CodeNotFound, "There is no API route %s %s.", c.Method(), c.Path())
+		case fe.Code >= 400 && fe.Code < 500:
+			err = models.Errorf(models.CodeInvalid, "%s", fe.Message)
+		}
+	}
+	code := models.ErrorCode(err)
+	body := errorBody{Message: models.ErrorMessage(err), Code: Code(code), Fields: models.ErrorFields(err)}
+	if code == models.CodeInternal {
+		log.Error("internal error", "request_id", requestID, "method", c.Method(), "path", c.Path(), "error", err)
+		body = errorBody{Message: "Something went wrong on our side. It has been logged (request " + requestID + ").", Code: Code(code)}
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(Status(code)).JSON(body)
+}
+
+// decode reads a JSON object body into v strictly (unknown fields, wrong types
+// and trailing data are errors) and validates it. An empty body is {}.
+func decode(c *fiber.Ctx, v any) error {
+	body := bytes.TrimSpace(c.Body())
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	if body[0] != '{' {
+		return models.Errorf(models.CodeInvalid, "The body must be a JSON object.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return models.Errorf(models.CodeInvalid, "The body must hold one JSON object and nothing after it.")
+	}
+	return models.Validate(v)
+}
+
+// jsonError turns a decoding failure into a clear invalid-input error.
+func jsonError(err error) error {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syn):
+		return models.Errorf(models.CodeInvalid, "The body is not valid JSON (at byte %d): %s.", syn.Offset, syn.Error())
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return models.Errorf(models.CodeInvalid, "The body must be a JSON object.")
+		}
+		return models.FieldError(field, fmt.Sprintf("%s must be %s, not %s.", models.Label(lastPart(field)), jsonKind(typ.Type.Kind().String()), typ.Value))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return models.Errorf(models.CodeInvalid, "The body is not valid JSON: it ends too early.")
+	}
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return models.Errorf(models.CodeInvalid, "Unknown field %s.", f)
+	}
+	return models.Errorf(models.CodeInvalid, "The body could not be read: %s.", models.TruncateUTF8(msg, 200))
+}
+
+func lastPart(field string) string {
+	if i := strings.LastIndexByte(field, '.'); i >= 0 {
+		return field[i+1:]
+	}
+	return field
+}
+
+func jsonKind(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "int", "int64", "int32", "float64", "float32":
+		return "a number"
+	case "slice":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	}
+	return "of another type"
+}
+
+// page reads cursor, order and take from the query string.
+func page(c *fiber.Ctx) (models.Page, error) {
+	p := models.Page{Cursor: c.Query("cursor"), Order: models.OrderDesc, Limit: models.DefaultPageSize}
+	if p.Cursor != "" && !models.ValidID(p.Cursor) {
+		return p, models.FieldError("cursor", "Cursor is not one this API returned.")
+	}
+	switch o := c.Query("order"); o {
+	case "", models.OrderDesc:
+	case models.OrderAsc:
+		p.Order = models.OrderAsc
+	default:
+		return p, models.FieldError("order", "Order must be asc or desc.")
+	}
+	if t := c.Query("take"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 1 || n > models.MaxPageSize {
+			return p, models.FieldError("take", fmt.Sprintf("Take must be a whole number from 1 to %d.", models.MaxPageSize))
+		}
+		p.Limit = n
+	}
+	var bad error
+	c.Context().QueryArgs().VisitAll(func(k, _ []byte) {
+		key := string(k)
+		switch {
+		case bad != nil, key == "cursor", key == "order", key == "take":
+		case strings.HasPrefix(key, "meta."):
+			bad = models.FieldError(key, "Filtering lists by meta is not supported yet.")
+		default:
+			bad = models.FieldError(key, fmt.Sprintf("Unknown query parameter %q.", key))
+		}
+	})
+	if bad != nil {
+		return p, bad
+	}
+	return p, nil
+}
+
+// list is every listing's answer: a page of items and the cursor for the next.
+type list[T any] struct {
+	Items  []T    `json:"items"`
+	Cursor string `json:"cursor"`
+}
+
+// idResponse answers creates, updates and deletes.
+type idResponse struct {
+	ID string `json:"id"`
+}

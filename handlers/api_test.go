@@ -82,7 +82,7 @@ func (c *apiClient) do(method, path string, body string, headers ...string) *api
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	out := &apiResp{Status: res.StatusCode, Header: res.Header, Raw: string(b)}
-	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+	if mt, _, _ := strings.Cut(res.Header.Get("Content-Type"), ";"); mt == "application/json" {
 		if err := json.Unmarshal(b, &out.JSON); err != nil {
 			c.t.Fatalf("%s %s: response is not a JSON object: %v\n%s", method, path, err, b)
 		}

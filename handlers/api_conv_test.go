@@ -50,7 +50,7 @@ func TestAPIConversationFlow(t *testing.T) {
 		conv := ok(t, c.post("/conversation/create", fmt.Sprintf(`{"botId":%q,"name":"Ticket 7","meta":{"ticket":7}}`, bot))).str("id")
 
 		t.Run("Fetch", func(t *testing.T) {
-			r := ok(t, c.get("/conversation/" + conv + "/fetch"))
+			r := ok(t, c.get("/conversation/"+conv+"/fetch"))
 			if r.str("botId") != bot || r.str("name") != "Ticket 7" || r.JSON["meta"].(map[string]any)["ticket"] != float64(7) {
 				t.Errorf("fetch = %s", r.Raw)
 			}
@@ -139,7 +139,7 @@ func TestAPIConversationFlow(t *testing.T) {
 				t.Errorf("rating = %v", rating)
 			}
 			ok(t, c.post("/conversation/"+conv+"/upvote", `{"value":1}`))
-			cv := ok(t, c.get("/conversation/" + conv + "/fetch"))
+			cv := ok(t, c.get("/conversation/"+conv+"/fetch"))
 			if cv.JSON["meta"].(map[string]any)["rating"].(map[string]any)["value"] != float64(1) {
 				t.Errorf("conversation rating not stored: %s", cv.Raw)
 			}
@@ -151,7 +151,7 @@ func TestAPIConversationFlow(t *testing.T) {
 		t.Run("Messages", func(t *testing.T) {
 			id := ok(t, c.post("/conversation/"+conv+"/message/create", `{"type":"instruction","text":"Be brief."}`)).str("id")
 			ok(t, c.post("/conversation/"+conv+"/message/"+id+"/update", `{"text":"Be very brief."}`))
-			m := ok(t, c.get("/conversation/" + conv + "/message/" + id + "/fetch"))
+			m := ok(t, c.get("/conversation/"+conv+"/message/"+id+"/fetch"))
 			if m.str("text") != "Be very brief." || m.str("type") != "instruction" {
 				t.Errorf("updated message = %s", m.Raw)
 			}
@@ -186,7 +186,7 @@ func TestAPIConversationFlow(t *testing.T) {
 		})
 		t.Run("Update", func(t *testing.T) {
 			ok(t, c.post("/conversation/"+conv+"/update", fmt.Sprintf(`{"backstory":"Inline now.","datasetId":%q}`, dataset)))
-			r := ok(t, c.get("/conversation/" + conv + "/fetch"))
+			r := ok(t, c.get("/conversation/"+conv+"/fetch"))
 			if r.str("botId") != "" || r.str("backstory") != "Inline now." || r.str("datasetId") != dataset || r.str("name") != "Ticket 7" {
 				t.Errorf("after switching to an inline configuration: %s", r.Raw)
 			}
@@ -219,7 +219,7 @@ func TestAPIConversationCreate(t *testing.T) {
 		})
 		t.Run("InlineDefaultsToLocal", func(t *testing.T) {
 			id := ok(t, c.post("/conversation/create", `{}`)).str("id")
-			if m := ok(t, c.get("/conversation/" + id + "/fetch")).str("model"); m != "local" {
+			if m := ok(t, c.get("/conversation/"+id+"/fetch")).str("model"); m != "local" {
 				t.Errorf("model = %q, want local", m)
 			}
 		})

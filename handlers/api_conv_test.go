@@ -25,7 +25,7 @@ func apiBot(t *testing.T, c *apiClient) (botID, datasetID, skillsetID string) {
 		ok(t, c.post("/dataset/"+datasetID+"/record/create", fmt.Sprintf(`{"text":%q}`, text)))
 	}
 	skillsetID = ok(t, c.post("/skillset/create", `{"name":"Tools"}`)).str("id")
-	ok(t, c.post("/skillset/"+skillsetID+"/ability/create", `{"name":"calculator","description":"Does arithmetic","instruction":"builtin calculator"}`))
+	ok(t, c.post("/skillset/"+skillsetID+"/ability/create", `{"name":"calculator","description":"Does arithmetic","meta":{"action":"builtin:calculator"}}`))
 	botID = ok(t, c.post("/bot/create", fmt.Sprintf(`{"name":"Support","backstory":"You answer questions.","model":"local","datasetId":%q,"skillsetId":%q}`, datasetID, skillsetID))).str("id")
 	return botID, datasetID, skillsetID
 }
@@ -319,7 +319,7 @@ func TestAPISessionTokens(t *testing.T) {
 			if got := int64(r.JSON["expiresAt"].(float64)); got != now.Add(time.Hour).UnixMilli() {
 				t.Errorf("expiresAt = %d, want %d (now + 1 h, in ms)", got, now.Add(time.Hour).UnixMilli())
 			}
-			if !strings.HasPrefix(r.str("token"), "pcs_") || r.str("id") == "" {
+			if !strings.HasPrefix(r.str("token"), "pcs_") || r.str("id") != conv {
 				t.Errorf("session = %s", r.Raw)
 			}
 		})

@@ -255,6 +255,8 @@ type sessionRequest struct {
 	DurationInSeconds *float64 `json:"durationInSeconds"`
 }
 
+// sessionResponse answers session/create; id is the conversation's, as
+// ChatBotKit's types have it.
 type sessionResponse struct {
 	ID        string `json:"id"`
 	Token     string `json:"token"`
@@ -281,7 +283,7 @@ func (a *API) handleSessionCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(sessionResponse{ID: sess.ID, Token: token, ExpiresAt: ms(sess.ExpiresAt)})
+	return c.JSON(sessionResponse{ID: sess.ConversationID, Token: token, ExpiresAt: ms(sess.ExpiresAt)})
 }
 
 // ---- send, receive, complete ----

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -111,7 +112,53 @@ func decode(c *fiber.Ctx, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return models.Errorf(models.CodeInvalid, "The body must hold one JSON object and nothing after it.")
 	}
+	if err := checkMeta(reflect.ValueOf(v), ""); err != nil {
+		return err
+	}
 	return models.Validate(v)
+}
+
+var metaType = reflect.TypeOf(models.Meta{})
+
+// checkMeta bounds every meta object in a request (also in its messages), as
+// the dashboard's forms do.
+func checkMeta(v reflect.Value, path string) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return checkMeta(v.Elem(), path)
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			if err := checkMeta(v.Index(i), path); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if f.Type == metaType {
+				if b, _ := json.Marshal(v.Field(i).Interface()); len(b) > models.MaxMetaBytes {
+					return models.FieldError(strings.TrimPrefix(path+"."+name, "."), fmt.Sprintf("Meta must be at most %d bytes.", models.MaxMetaBytes))
+				}
+				continue
+			}
+			sub := path
+			if !f.Anonymous {
+				sub = strings.TrimPrefix(path+"."+name, ".")
+			}
+			if err := checkMeta(v.Field(i), sub); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // jsonError turns a decoding failure into a clear invalid-input error.
@@ -124,7 +171,7 @@ func jsonError(err error) error {
 	case errors.As(err, &syn):
 		return models.Errorf(models.CodeInvalid, "The body is not valid JSON (at byte %d): %s.", syn.Offset, syn.Error())
 	case errors.As(err, &typ):
-		field := typ.Field
+		field := jsonPath(typ.Field)
 		if field == "" {
 			return models.Errorf(models.CodeInvalid, "The body must be a JSON object.")
 		}
@@ -137,6 +184,22 @@ func jsonError(err error) error {
 		return models.Errorf(models.CodeInvalid, "Unknown field %s.", f)
 	}
 	return models.Errorf(models.CodeInvalid, "The body could not be read: %s.", models.TruncateUTF8(msg, 200))
+}
+
+// embedded are the Go names of request structs embedded in others, which
+// encoding/json puts in a field's path although they are not in the JSON.
+var embedded = map[string]bool{"updateDatasetRequest": true, "conversationRequest": true, "configFields": true, "unsupported": true}
+
+// jsonPath is a field's path as the client wrote it.
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if !embedded[p] {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ".")
 }
 
 func lastPart(field string) string {

@@ -117,8 +117,9 @@ func (a *API) handleSkillsetDelete(c *fiber.Ctx) error {
 }
 
 // abilityRequest is the body of ability/create (name required) and ability/update.
-// The instruction may name an action ("fetch GET https://…", "builtin
-// calculator") as in the dashboard.
+// An action that runs is named in meta.action, as in the dashboard
+// ("builtin:calculator", "fetch": see the README); without one, the
+// instruction only goes into the prompt.
 type abilityRequest struct {
 	Name        *string     `json:"name" validate:"omitempty,max=200"`
 	Description *string     `json:"description" validate:"omitempty,max=4000"`

@@ -460,3 +460,25 @@ func TestAPIOpenAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestAPIInternalErrorHidesDetail breaks the database under a request: the
+// client gets 500 INTERNAL with the request id, never the database's words.
+func TestAPIInternalErrorHidesDetail(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		c := a.api()
+		conv := ok(t, c.post("/conversation/create", `{}`)).str("id")
+		if err := a.store.DB().Exec("DROP TABLE messages").Error; err != nil {
+			t.Fatal(err)
+		}
+		r := c.get("/conversation/" + conv + "/message/list")
+		wantError(t, r, 500, "INTERNAL")
+		for _, leak := range []string{"messages", "table", "relation", "SELECT", "sql"} {
+			if strings.Contains(strings.ToLower(r.str("message")), strings.ToLower(leak)) {
+				t.Errorf("error message leaks %q: %s", leak, r.str("message"))
+			}
+		}
+		if !strings.Contains(r.str("message"), "request") {
+			t.Errorf("message %q does not give the request id to report", r.str("message"))
+		}
+	})
+}

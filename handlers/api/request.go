@@ -215,7 +215,9 @@ func jsonKind(kind string) string {
 		return "a string"
 	case "bool":
 		return "true or false"
-	case "int", "int64", "int32", "float64", "float32":
+	case "int", "int64", "int32":
+		return "a whole number"
+	case "float64", "float32":
 		return "a number"
 	case "slice":
 		return "an array"

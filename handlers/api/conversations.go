@@ -433,36 +433,50 @@ func (a *API) handleComplete(c *fiber.Ctx) error {
 	})
 }
 
-// reply runs a turn and answers with its result, or streams it as JSON lines.
+// reply runs a turn of the path's conversation, telling live views of its
+// events, and answers as answer does.
 func (a *API) reply(c *fiber.Ctx, run func(context.Context, string, func(engine.Event)) (*engine.Result, error)) error {
 	convID := c.Params("conversationId")
-	// Fail fast, before answering 200, on a conversation that is not there.
-	if _, err := a.store.FindConversation(c.UserContext(), convID); err != nil {
-		return err
+	if wantsStream(c) {
+		// Fail fast, before a stream answers 200, on a conversation that is not
+		// there (without streaming, the turn itself reports it).
+		if _, err := a.store.FindConversation(c.UserContext(), convID); err != nil {
+			return err
+		}
 	}
+	return a.answer(c, func(ctx context.Context, emit func(engine.Event)) (*engine.Result, error) {
+		return run(ctx, convID, func(ev engine.Event) {
+			a.publish(convID, ev)
+			emit(ev)
+		})
+	}, false)
+}
+
+// answer runs a turn (detached from the connection, bounded by turnTimeout)
+// and answers with its result as JSON, or — asked for JSON lines — streams its
+// events, usage and result. A stateless answer has no id: nothing was stored.
+func (a *API) answer(c *fiber.Ctx, run func(context.Context, func(engine.Event)) (*engine.Result, error), stateless bool) error {
 	ctx, cancel := context.WithTimeout(a.opts.Base, turnTimeout)
 	if !wantsStream(c) {
 		defer cancel()
-		res, err := run(ctx, convID, func(ev engine.Event) { a.publish(convID, ev) })
+		res, err := run(ctx, func(engine.Event) {})
 		if err != nil {
 			return err
 		}
-		return c.JSON(a.result(res))
+		return c.JSON(a.result(res).body(stateless))
 	}
+	path := c.Path() // the request is gone once the stream runs
 	return streamLines(c, func(emit func(string, any) bool) {
 		defer cancel()
-		res, err := run(ctx, convID, func(ev engine.Event) {
-			a.publish(convID, ev)
-			a.emitEvent(emit, ev)
-		})
+		res, err := run(ctx, func(ev engine.Event) { a.emitEvent(emit, ev) })
 		if err != nil {
 			if models.ErrorCode(err) == models.CodeInternal {
-				a.log.Error("api: turn", "conversation_id", convID, "error", err)
+				a.log.Error("api: turn", "path", path, "error", err)
 			}
 			emit("error", errorJSON{Message: publicMessage(err)})
 			return
 		}
-		a.finish(emit, res)
+		a.finish(emit, res, stateless)
 	})
 }
 
@@ -479,8 +493,8 @@ func (a *API) emitEvent(emit func(string, any) bool, ev engine.Event) {
 	}
 }
 
-// finish streams a turn's usage and result.
-func (a *API) finish(emit func(string, any) bool, res *engine.Result) {
+// finish streams a turn's usage (or error) and result.
+func (a *API) finish(emit func(string, any) bool, res *engine.Result, stateless bool) {
 	out := a.result(res)
 	if res.Err != nil {
 		emit("error", errorJSON{Message: models.ErrorMessage(res.Err)})
@@ -488,7 +502,7 @@ func (a *API) finish(emit func(string, any) bool, res *engine.Result) {
 		emit("usage", usageEvent{Model: str(res.Bot.Meta["model"]), InputTokensUsed: num(res.Bot.Meta["inputTokens"]),
 			OutputTokensUsed: num(res.Bot.Meta["outputTokens"])})
 	}
-	emit("result", out)
+	emit("result", out.body(stateless))
 }
 
 // result is a finished turn as receive and complete answer it.
@@ -561,11 +575,20 @@ type statelessRequest struct {
 	Attachments []any          `json:"attachments"`
 }
 
+// statelessResponse answers conversation/complete: a reply without an id.
 type statelessResponse struct {
 	Text  string     `json:"text"`
 	Usage usageJSON  `json:"usage"`
 	End   endJSON    `json:"end"`
 	Error *errorJSON `json:"error,omitempty"`
+}
+
+// body is the reply as its route answers it.
+func (r replyResponse) body(stateless bool) any {
+	if stateless {
+		return statelessResponse{Text: r.Text, Usage: r.Usage, End: r.End, Error: r.Error}
+	}
+	return r
 }
 
 // handleStatelessComplete handles POST /api/v1/conversation/complete.
@@ -608,32 +631,9 @@ func (a *API) handleStatelessComplete(c *fiber.Ctx) error {
 	for _, m := range r.Messages {
 		in.Messages = append(in.Messages, models.Message{Type: m.Type, Text: m.Text, Meta: m.Meta})
 	}
-	ctx, cancel := context.WithTimeout(a.opts.Base, turnTimeout)
-	if !wantsStream(c) {
-		defer cancel()
-		res, err := a.engine.Complete(ctx, in, nil)
-		if err != nil {
-			return err
-		}
-		out := a.result(res)
-		return c.JSON(statelessResponse{Text: out.Text, Usage: out.Usage, End: out.End, Error: out.Error})
-	}
-	return streamLines(c, func(emit func(string, any) bool) {
-		defer cancel()
-		res, err := a.engine.Complete(ctx, in, func(ev engine.Event) { a.emitEvent(emit, ev) })
-		if err != nil {
-			emit("error", errorJSON{Message: publicMessage(err)})
-			return
-		}
-		out := a.result(res)
-		if res.Bot != nil {
-			emit("usage", usageEvent{Model: str(res.Bot.Meta["model"]), InputTokensUsed: num(res.Bot.Meta["inputTokens"]),
-				OutputTokensUsed: num(res.Bot.Meta["outputTokens"])})
-		} else if out.Error != nil {
-			emit("error", *out.Error)
-		}
-		emit("result", statelessResponse{Text: out.Text, Usage: out.Usage, End: out.End, Error: out.Error})
-	})
+	return a.answer(c, func(ctx context.Context, emit func(engine.Event)) (*engine.Result, error) {
+		return a.engine.Complete(ctx, in, emit)
+	}, true)
 }
 
 // checkRefs makes sure the bot, dataset and skillset a stateless completion

@@ -11,27 +11,13 @@ import (
 	"parley/models"
 )
 
-// statusOf maps a domain error code to an HTTP status.
+// statusOf maps a domain error code to an HTTP status: the API's, except that
+// a form to fix is 422 (the API answers bad input with 400).
 func statusOf(code string) int {
-	switch code {
-	case models.CodeInvalid:
+	if code == models.CodeInvalid {
 		return fiber.StatusUnprocessableEntity
-	case models.CodeNotFound:
-		return fiber.StatusNotFound
-	case models.CodeConflict:
-		return fiber.StatusConflict
-	case models.CodeUnauthorized:
-		return fiber.StatusUnauthorized
-	case models.CodeForbidden:
-		return fiber.StatusForbidden
-	case models.CodeTooManyRequests:
-		return fiber.StatusTooManyRequests
-	case models.CodeTooLarge:
-		return fiber.StatusRequestEntityTooLarge
-	case models.CodeUnavailable:
-		return fiber.StatusServiceUnavailable
 	}
-	return fiber.StatusInternalServerError
+	return api.Status(code)
 }
 
 // fromFiber maps Fiber's own errors (unknown route, body too large, …) to domain errors.

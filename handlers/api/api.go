@@ -192,10 +192,7 @@ func (a *API) limit(c *fiber.Ctx, bucket string, perMinute int) error {
 		return err
 	}
 	if !ok {
-		secs := int(retry / time.Second)
-		if secs < 1 {
-			secs = 1
-		}
+		secs := int(retry / time.Second) // whole seconds, at least one (Hit rounds up)
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
 		return models.Errorf(models.CodeTooManyRequests, "Too many requests: at most %d a minute. Try again in %d s.", perMinute, secs)
 	}

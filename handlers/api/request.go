@@ -71,19 +71,10 @@ type errorBody struct {
 }
 
 // WriteError answers an API request with err as JSON. Internal errors are
-// logged with the request id and shown without detail.
+// logged with the request id and shown without detail. The server's error
+// handler has already turned Fiber's own errors (body too large, …) into
+// domain errors.
 func WriteError(c *fiber.Ctx, err error, log *slog.Logger, requestID string) error {
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		switch {
-		case fe.Code == fiber.StatusRequestEntityTooLarge:
-			err = models.Errorf(models.CodeTooLarge, "The request body is too large.")
-		case fe.Code == fiber.StatusNotFound || fe.Code == fiber.StatusMethodNotAllowed:
-			err = models.Errorf(models.CodeNotFound, "There is no API route %s %s.", c.Method(), c.Path())
-		case fe.Code >= 400 && fe.Code < 500:
-			err = models.Errorf(models.CodeInvalid, "%s", fe.Message)
-		}
-	}
 	code := models.ErrorCode(err)
 	body := errorBody{Message: models.ErrorMessage(err), Code: Code(code), Fields: models.ErrorFields(err)}
 	if code == models.CodeInternal {

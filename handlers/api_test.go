@@ -45,7 +45,7 @@ func (r *apiResp) items() []map[string]any {
 	return out
 }
 
-// mustSecret creates an API secret and returns a client using it.
+// api creates an API secret and returns a client using it.
 func (a *testApp) api() *apiClient {
 	a.t.Helper()
 	_, raw, err := a.store.CreateSecret(context.Background(), "test", nil)

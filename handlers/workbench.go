@@ -299,18 +299,6 @@ func metaString(m models.Meta, key string) string {
 	}
 }
 
-func metaFloat(m models.Meta, key string) (float64, bool) {
-	switch v := m[key].(type) {
-	case float64:
-		return v, true
-	case int:
-		return float64(v), true
-	case int64:
-		return float64(v), true
-	}
-	return 0, false
-}
-
 // entry reads a message's meta into an entryView for the current operator.
 func (s *Server) entry(c *fiber.Ctx, m models.Message) entryView { return entryOf(viewerOf(c), m) }
 
@@ -339,21 +327,21 @@ func entryOf(v viewer, m models.Message) entryView {
 	}
 	e.Ability, e.Input, e.Output, e.Error = metaString(meta, "ability"), metaString(meta, "input"), metaString(meta, "output"), metaString(meta, "error")
 	e.Stage = metaString(meta, "stage")
-	if d, ok := metaFloat(meta, "durationMs"); ok {
+	if d, ok := meta.Number("durationMs"); ok {
 		e.Duration = fmt.Sprintf("%.0f ms", d)
 	}
 	e.Provider, e.Model, e.Finish = metaString(meta, "provider"), metaString(meta, "model"), metaString(meta, "finishReason")
-	if d, ok := metaFloat(meta, "latencyMs"); ok {
+	if d, ok := meta.Number("latencyMs"); ok {
 		e.Latency = fmt.Sprintf("%.0f ms", d)
 	}
-	if n, ok := metaFloat(meta, "inputTokens"); ok {
+	if n, ok := meta.Number("inputTokens"); ok {
 		e.TokensIn = fmt.Sprintf("%.0f", n)
 	}
-	if n, ok := metaFloat(meta, "outputTokens"); ok {
+	if n, ok := meta.Number("outputTokens"); ok {
 		e.TokensOut = fmt.Sprintf("%.0f", n)
 	}
 	if r, ok := meta["rating"].(map[string]any); ok {
-		if v, ok := metaFloat(models.Meta(r), "value"); ok {
+		if v, ok := models.Meta(r).Number("value"); ok {
 			e.Rating = int(v)
 		}
 		e.Reason, _ = r["reason"].(string)

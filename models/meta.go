@@ -14,6 +14,20 @@ import (
 // It is stored as jsonb on PostgreSQL and as text on SQLite.
 type Meta map[string]any
 
+// Number reads a numeric key: a float64 once decoded from JSON, an int or
+// int64 when set in this process (the engine's token counts, say).
+func (m Meta) Number(key string) (float64, bool) {
+	switch v := m[key].(type) {
+	case float64:
+		return v, true
+	case int:
+		return float64(v), true
+	case int64:
+		return float64(v), true
+	}
+	return 0, false
+}
+
 // Value implements driver.Valuer.
 func (m Meta) Value() (driver.Value, error) {
 	if m == nil {

@@ -195,3 +195,17 @@ func TestParseMeta(t *testing.T) {
 		})
 	}
 }
+
+func TestMetaNumber(t *testing.T) {
+	m := models.Meta{"f": 2.5, "i": 3, "i64": int64(4), "s": "5"}
+	for key, want := range map[string]float64{"f": 2.5, "i": 3, "i64": 4} {
+		if got, ok := m.Number(key); !ok || got != want {
+			t.Errorf("Number(%q) = %v, %v; want %v, true", key, got, ok, want)
+		}
+	}
+	for _, key := range []string{"s", "missing"} {
+		if _, ok := m.Number(key); ok {
+			t.Errorf("Number(%q) reported a number", key)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -88,6 +89,9 @@ type API struct {
 	log    *slog.Logger
 	opts   Options
 	routes []Route
+	// doc is the OpenAPI document, built on first request.
+	docOnce sync.Once
+	doc     map[string]any
 }
 
 // New builds the API and its route table.

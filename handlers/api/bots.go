@@ -93,10 +93,7 @@ func (r *botRequest) apply(b *models.Bot) (datasets, skillsets []string) {
 	setStr(&b.Model, r.Model)
 	setStr(&b.Backstory, r.Backstory)
 	setStr(&b.Visibility, r.Visibility)
-	if r.Alias != nil {
-		a := strings.TrimSpace(*r.Alias)
-		b.Alias = &a
-	}
+	b.Alias = optional(b.Alias, r.Alias)
 	if r.Meta != nil {
 		b.Meta = r.Meta
 	}

@@ -499,8 +499,8 @@ func (a *API) finish(emit func(string, any) bool, res *engine.Result, stateless 
 	if res.Err != nil {
 		emit("error", errorJSON{Message: models.ErrorMessage(res.Err)})
 	} else if res.Bot != nil {
-		emit("usage", usageEvent{Model: str(res.Bot.Meta["model"]), InputTokensUsed: num(res.Bot.Meta["inputTokens"]),
-			OutputTokensUsed: num(res.Bot.Meta["outputTokens"])})
+		emit("usage", usageEvent{Model: str(res.Bot.Meta["model"]), InputTokensUsed: count(res.Bot.Meta, "inputTokens"),
+			OutputTokensUsed: count(res.Bot.Meta, "outputTokens")})
 	}
 	emit("result", out.body(stateless))
 }
@@ -516,7 +516,7 @@ func (a *API) result(res *engine.Result) replyResponse {
 	}
 	m := res.Bot.Meta
 	out := replyResponse{ID: res.Bot.ID, Text: res.Bot.Text,
-		Usage: usageJSON{Token: num(m["inputTokens"]) + num(m["outputTokens"])}}
+		Usage: usageJSON{Token: count(m, "inputTokens") + count(m, "outputTokens")}}
 	out.End = endJSON{Reason: endReason(str(m["finishReason"]))}
 	return out
 }
@@ -551,16 +551,10 @@ func str(v any) string {
 	return s
 }
 
-func num(v any) int64 {
-	switch n := v.(type) {
-	case int:
-		return int64(n)
-	case int64:
-		return n
-	case float64:
-		return int64(n)
-	}
-	return 0
+// count reads a whole-number key of a message's meta (0 when absent).
+func count(m models.Meta, key string) int64 {
+	n, _ := m.Number(key)
+	return int64(n)
 }
 
 // ---- stateless complete ----

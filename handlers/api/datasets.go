@@ -18,10 +18,7 @@ type datasetRequest struct {
 
 // apply copies the given fields onto d.
 func (r *updateDatasetRequest) apply(d *models.Dataset) {
-	if r.Alias != nil {
-		a := strings.TrimSpace(*r.Alias)
-		d.Alias = &a
-	}
+	d.Alias = optional(d.Alias, r.Alias)
 	setStr(&d.Name, r.Name)
 	setStr(&d.Description, r.Description)
 	if r.Meta != nil {

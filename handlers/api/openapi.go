@@ -4,7 +4,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -21,17 +20,12 @@ func OpenAPIPath(p string) string {
 	return strings.Join(parts, "/")
 }
 
-var (
-	docOnce sync.Once
-	doc     map[string]any
-)
-
 // handleOpenAPI handles GET /api/v1/openapi.json: the API described from the
 // same route table the router uses. Public: it holds no data.
 func (a *API) handleOpenAPI(c *fiber.Ctx) error {
-	docOnce.Do(func() { doc = a.OpenAPI() })
+	a.docOnce.Do(func() { a.doc = a.OpenAPI() })
 	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
-	return c.JSON(doc)
+	return c.JSON(a.doc)
 }
 
 // OpenAPI builds the OpenAPI 3.1 document of the API.

@@ -20,10 +20,7 @@ type skillsetRequest struct {
 }
 
 func (r *skillsetRequest) apply(k *models.Skillset) {
-	if r.Alias != nil {
-		a := strings.TrimSpace(*r.Alias)
-		k.Alias = &a
-	}
+	k.Alias = optional(k.Alias, r.Alias)
 	setStr(&k.Name, r.Name)
 	setStr(&k.Description, r.Description)
 	setStr(&k.Visibility, r.Visibility)

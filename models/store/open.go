@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -51,6 +52,9 @@ type Store struct {
 	box   Sealer
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// lastPurge is when Hit last purged stale rate-limit windows (Unix
+	// nanoseconds of the store clock).
+	lastPurge atomic.Int64
 }
 
 // Options tune Open.

@@ -2,13 +2,9 @@ package store
 
 import (
 	"context"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
-	"weak"
 
 	"parley/models"
 )
@@ -78,27 +74,13 @@ func rateLimitBucket(bucket string) string {
 	return models.TruncateUTF8(prefix, rateLimitBucketSize-len(hash)-1) + "#" + hash
 }
 
-// lastPurges holds, per store, when Hit last purged stale windows (Unix
-// nanoseconds of the store clock, in an *atomic.Int64). Keys are weak, and a
-// store's entry goes when the store is collected.
-var lastPurges sync.Map
-
 // purgeDue reports whether this store should purge every bucket's stale
 // windows now, claiming the purge when it should: at most once per
 // rateLimitPurgeEvery, or at once if the clock moved back that far.
 func (s *Store) purgeDue(now time.Time) bool {
-	key := weak.Make(s)
-	v, ok := lastPurges.Load(key)
-	if !ok {
-		var loaded bool
-		if v, loaded = lastPurges.LoadOrStore(key, new(atomic.Int64)); !loaded {
-			runtime.AddCleanup(s, func(k weak.Pointer[Store]) { lastPurges.Delete(k) }, key)
-		}
-	}
-	last := v.(*atomic.Int64)
-	prev := last.Load()
+	prev := s.lastPurge.Load()
 	if d := now.UnixNano() - prev; prev != 0 && d < int64(rateLimitPurgeEvery) && d > -int64(rateLimitPurgeEvery) {
 		return false
 	}
-	return last.CompareAndSwap(prev, now.UnixNano())
+	return s.lastPurge.CompareAndSwap(prev, now.UnixNano())
 }

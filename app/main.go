@@ -146,7 +146,7 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 		Store: st, Logger: log, BodyLimit: cfg.BodyLimit, SecureCookies: cfg.SecureCookies,
 		TrustProxy: cfg.TrustProxy, DevTemplates: cfg.DevTemplates, Version: version,
 		Engine: eng, Broker: broker, FetchClient: fetch,
-		APISecretRate: cfg.APIRate, APISessionRate: cfg.SessionRate,
+		APISecretRate: cfg.APIRate, APISessionRate: cfg.SessionRate, Timeouts: cfg.Timeouts,
 	})
 	if err != nil {
 		return err
@@ -157,7 +157,7 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "database", st.Dialect(), "version", version)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.App().Listener(ln) }()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err

@@ -1212,7 +1212,7 @@ func TestAPIBadInput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			go func() { _ = srv.App().Listener(ln) }()
+			go func() { _ = srv.Serve(ln) }()
 			defer func() { _ = srv.App().Shutdown() }()
 			before := rowCounts(t, a)
 			for _, path := range []string{"/bot/create", "/dataset/" + ds + "/record/create", "/bot/" + bot + "/update"} {

@@ -22,7 +22,7 @@ func TestBadInput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			go func() { _ = srv.App().Listener(ln) }()
+			go func() { _ = srv.Serve(ln) }()
 			defer srv.App().Shutdown()
 			before := countBots(t, a.store)
 			req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/bots",

@@ -239,7 +239,7 @@ func TestDatasetImport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			go func() { _ = srv.App().Listener(ln) }()
+			go func() { _ = srv.Serve(ln) }()
 			defer func() { _ = srv.App().Shutdown() }()
 
 			before := recordCount(t, a.store, d.ID)

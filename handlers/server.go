@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/gofiber/template/html/v2"
 
+	"parley/app/config"
 	"parley/app/engine"
 	"parley/app/live"
 	"parley/app/provider"
@@ -54,6 +56,8 @@ type Options struct {
 	// per API secret and per session token (0: defaults; negative: unlimited).
 	APISecretRate  int
 	APISessionRate int
+	// Timeouts are the server's time limits (zero: config.DefaultTimeouts).
+	Timeouts config.Timeouts
 }
 
 // Route is one registered route and the permission it requires; the role
@@ -99,6 +103,12 @@ func New(opts Options) (*Server, error) {
 	if opts.SecureCookies == "" {
 		opts.SecureCookies = "auto"
 	}
+	if opts.Timeouts == (config.Timeouts{}) {
+		opts.Timeouts = config.DefaultTimeouts
+	}
+	if err := opts.Timeouts.Check(); err != nil {
+		return nil, fmt.Errorf("handlers: %w", err)
+	}
 	if opts.Broker == nil {
 		opts.Broker = live.NewBroker()
 	}
@@ -128,15 +138,19 @@ func New(opts Options) (*Server, error) {
 	s.views = engine
 
 	cfg := fiber.Config{
-		AppName:                 "Parley",
-		ErrorHandler:            s.handleError,
-		BodyLimit:               opts.BodyLimit,
-		ReadTimeout:             30 * time.Second,
-		WriteTimeout:            5 * time.Minute, // streamed answers (later) may take long
-		IdleTimeout:             2 * time.Minute,
-		DisableStartupMessage:   true,
-		Immutable:               true, // values from Params/Body are copied, never reused buffers
-		EnableTrustedProxyCheck: false,
+		AppName:        "Parley",
+		ErrorHandler:   s.handleError,
+		BodyLimit:      opts.BodyLimit,
+		ReadTimeout:    opts.Timeouts.Read, // from a request's first byte: see Serve
+		WriteTimeout:   opts.Timeouts.Write,
+		IdleTimeout:    opts.Timeouts.Idle,
+		ReadBufferSize: 16 << 10, // the longest request line plus headers accepted
+		// Multipart bodies are parsed only where a route asks (dataset import):
+		// a malformed one elsewhere is then the route's clear error.
+		DisablePreParseMultipartForm: true,
+		DisableStartupMessage:        true,
+		Immutable:                    true, // values from Params/Body are copied, never reused buffers
+		EnableTrustedProxyCheck:      false,
 	}
 	if opts.TrustProxy {
 		cfg.ProxyHeader = fiber.HeaderXForwardedFor
@@ -291,9 +305,14 @@ func requestID(c *fiber.Ctx) string {
 	return ""
 }
 
+// localRouted marks a request that went through the middleware (and is
+// logged by logRequests), unlike errors the server raises before routing.
+const localRouted = "parley.routed"
+
 // logRequests writes one log line per request, with its request id.
 func (s *Server) logRequests(c *fiber.Ctx) error {
 	start := time.Now()
+	c.Locals(localRouted, true)
 	err := c.Next()
 	if err != nil {
 		// Let the error handler write the response first, so the status is right.
@@ -301,14 +320,19 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
+	s.logRequest(c, start)
+	return nil
+}
+
+// logRequest writes the request's log line (health checks and assets at debug level).
+func (s *Server) logRequest(c *fiber.Ctx, start time.Time) {
 	status := c.Response().StatusCode()
 	level := slog.LevelInfo
-	if c.Path() == "/healthz" || len(c.Path()) > 7 && c.Path()[:8] == "/assets/" {
+	if c.Path() == "/healthz" || strings.HasPrefix(c.Path(), "/assets/") {
 		level = slog.LevelDebug
 	}
-	s.log.Log(c.UserContext(), level, "request", "request_id", requestID(c), "method", c.Method(),
+	s.log.Log(context.Background(), level, "request", "request_id", requestID(c), "method", c.Method(),
 		"path", c.Path(), "status", status, "duration_ms", time.Since(start).Milliseconds(), "ip", c.IP())
-	return nil
 }
 
 // securityHeaders sets headers that harden every response.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"parley/app/config"
 	"parley/app/engine"
 	"parley/app/live"
 	"parley/models"
@@ -407,7 +408,7 @@ func (s *Server) handleMessageEntry(c *fiber.Ctx) error {
 
 // sseMaxDuration ends an event stream after a while; EventSource reconnects
 // on its own, so connections are recycled (and tests can read a whole stream).
-var sseMaxDuration = 10 * time.Minute
+var sseMaxDuration = config.DefaultTimeouts.Stream
 
 // sseKeepAlive is how often an idle event stream sends a comment, so proxies
 // keep it open and closed tabs are noticed.

@@ -139,7 +139,7 @@ func TestWorkbench(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			go func() { _ = a.srv.App().Listener(ln) }()
+			go func() { _ = a.srv.Serve(ln) }()
 			req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/conversations/"+convID+"/events", nil)
 			for k, v := range qa.cookies {
 				req.AddCookie(&http.Cookie{Name: k, Value: v})

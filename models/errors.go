@@ -7,15 +7,22 @@ import (
 
 // Error codes shared by every layer; the HTTP layer maps each to a status.
 const (
-	CodeInvalid         = "invalid"
-	CodeNotFound        = "not_found"
-	CodeConflict        = "conflict"
-	CodeUnauthorized    = "unauthorized"
-	CodeForbidden       = "forbidden"
-	CodeTooManyRequests = "too_many_requests"
-	CodeTooLarge        = "too_large"
-	CodeUnavailable     = "unavailable"
-	CodeInternal        = "internal"
+	CodeInvalid = "invalid"
+	// CodeBadRequest is a request that is not well-formed HTTP or of a kind
+	// the route does not read (unlike CodeInvalid: input to fix in a form).
+	CodeBadRequest       = "bad_request"
+	CodeNotFound         = "not_found"
+	CodeConflict         = "conflict"
+	CodeUnauthorized     = "unauthorized"
+	CodeForbidden        = "forbidden"
+	CodeTooManyRequests  = "too_many_requests"
+	CodeTooLarge         = "too_large"
+	CodeHeaderTooLarge   = "header_too_large"
+	CodeTimeout          = "timeout"
+	CodeUnsupportedType  = "unsupported_media_type"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeUnavailable      = "unavailable"
+	CodeInternal         = "internal"
 )
 
 // Error is a domain error that carries a code, a message fit for the user and,

@@ -29,6 +29,55 @@ type Config struct {
 	FetchAllow    string        // PARLEY_FETCH_ALLOW: hosts, host:port or CIDRs that abilities may fetch although private (comma-separated)
 	APIRate       int           // PARLEY_API_RATE: API requests per minute per API secret (default 1200; "off" for none)
 	SessionRate   int           // PARLEY_SESSION_RATE: API requests per minute per session token (default 120; "off" for none)
+	Timeouts      Timeouts      // the server's time limits (DefaultTimeouts)
+}
+
+// Timeouts are the server's time limits. They are one set because they
+// depend on each other: a streamed answer and a live event stream are each
+// one response, so both must end before the write timeout cuts them.
+type Timeouts struct {
+	// Read bounds reading one request, from its first byte to its last.
+	Read time.Duration
+	// Idle bounds how long a connection may wait for a request: before its
+	// first one (browsers open sockets ahead of time) as between requests.
+	Idle time.Duration
+	// Turn bounds one turn of the bot (model, abilities, storing), whoever waits for it.
+	Turn time.Duration
+	// Stream is how long a live event stream (SSE) lasts before the browser
+	// reconnects by itself, so connections are recycled.
+	Stream time.Duration
+	// Write bounds writing one response, streamed ones included.
+	Write time.Duration
+}
+
+// DefaultTimeouts are the time limits Parley runs with.
+var DefaultTimeouts = Timeouts{
+	Read:   30 * time.Second,
+	Idle:   2 * time.Minute,
+	Turn:   5 * time.Minute,
+	Stream: 10 * time.Minute,
+	Write:  10*time.Minute + time.Minute,
+}
+
+// Check reports timeouts that do not agree: a turn streamed as an answer
+// and a live event stream must both end before the write timeout cuts them.
+func (t Timeouts) Check() error {
+	var errs []error
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"read", t.Read}, {"idle", t.Idle}, {"turn", t.Turn}, {"stream", t.Stream}, {"write", t.Write}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("the %s timeout must be positive", d.name))
+		}
+	}
+	if t.Turn+time.Minute > t.Write {
+		errs = append(errs, fmt.Errorf("the write timeout (%s) must exceed the turn timeout (%s) by a minute at least", t.Write, t.Turn))
+	}
+	if t.Stream+30*time.Second > t.Write {
+		errs = append(errs, fmt.Errorf("the write timeout (%s) must exceed the live stream lifetime (%s) by 30s at least", t.Write, t.Stream))
+	}
+	return errors.Join(errs...)
 }
 
 // Load reads the environment (through getenv, so tests can fake it) and validates.
@@ -50,6 +99,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SecureCookies: strings.ToLower(strings.TrimSpace(getenv("PARLEY_SECURE_COOKIES"))),
 		DevTemplates:  strings.TrimSpace(getenv("PARLEY_DEV_TEMPLATES")),
 		FetchAllow:    strings.TrimSpace(getenv("PARLEY_FETCH_ALLOW")),
+		Timeouts:      DefaultTimeouts,
 	}
 
 	var errs []error
@@ -138,6 +188,9 @@ func (c Config) Validate() error {
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite:") {
 		errs = append(errs, errors.New("DATABASE_URL must start with postgres://, postgresql:// or sqlite: (e.g. sqlite:data/parley.db)"))
+	}
+	if err := c.Timeouts.Check(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		errs = append(errs, errors.New("PARLEY_SECRET_KEY must be at least 32 characters"))

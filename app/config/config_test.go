@@ -37,3 +37,28 @@ func TestLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeoutsAgree pins the relation between the time limits: a streamed
+// turn and a live event stream are single responses, so both must end before
+// the write timeout would cut them.
+func TestTimeoutsAgree(t *testing.T) {
+	d := DefaultTimeouts
+	if err := d.Check(); err != nil {
+		t.Fatalf("the default timeouts disagree: %v", err)
+	}
+	if d.Turn >= d.Write || d.Stream >= d.Write {
+		t.Errorf("turn %s and stream %s must be shorter than write %s", d.Turn, d.Stream, d.Write)
+	}
+	if d.Read >= d.Idle {
+		t.Errorf("read %s should be shorter than idle %s", d.Read, d.Idle)
+	}
+	for name, bad := range map[string]Timeouts{
+		"StreamOutlivesWrite": {Read: d.Read, Idle: d.Idle, Turn: d.Turn, Stream: d.Write, Write: d.Write},
+		"TurnOutlivesWrite":   {Read: d.Read, Idle: d.Idle, Turn: d.Write, Stream: d.Stream, Write: d.Write},
+		"Zero":                {},
+	} {
+		if bad.Check() == nil {
+			t.Errorf("%s: Check accepted %+v", name, bad)
+		}
+	}
+}

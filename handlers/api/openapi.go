@@ -107,7 +107,7 @@ func (a *API) OpenAPI() map[string]any {
 			"schemas": map[string]any{
 				"Error": map[string]any{"type": "object", "required": []string{"message", "code"}, "properties": map[string]any{
 					"message": map[string]any{"type": "string"},
-					"code":    map[string]any{"type": "string", "enum": []string{"BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "TOO_MANY_REQUESTS", "CONTENT_TOO_LARGE", "SERVICE_UNAVAILABLE", "INTERNAL"}},
+					"code":    map[string]any{"type": "string", "enum": []string{"BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "TOO_MANY_REQUESTS", "CONTENT_TOO_LARGE", "REQUEST_TIMEOUT", "REQUEST_HEADER_FIELDS_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "METHOD_NOT_ALLOWED", "UNAVAILABLE", "INTERNAL"}},
 					"fields":  map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
 				}},
 			},

@@ -20,8 +20,16 @@ import (
 // dashboard (422 for a form to fix), the API answers bad input with 400.
 func Status(code string) int {
 	switch code {
-	case models.CodeInvalid:
+	case models.CodeInvalid, models.CodeBadRequest:
 		return fiber.StatusBadRequest
+	case models.CodeTimeout:
+		return fiber.StatusRequestTimeout
+	case models.CodeHeaderTooLarge:
+		return fiber.StatusRequestHeaderFieldsTooLarge
+	case models.CodeUnsupportedType:
+		return fiber.StatusUnsupportedMediaType
+	case models.CodeMethodNotAllowed:
+		return fiber.StatusMethodNotAllowed
 	case models.CodeNotFound:
 		return fiber.StatusNotFound
 	case models.CodeConflict:
@@ -43,8 +51,16 @@ func Status(code string) int {
 // Code is the upper-case code the API shows for a domain error code.
 func Code(code string) string {
 	switch code {
-	case models.CodeInvalid:
+	case models.CodeInvalid, models.CodeBadRequest:
 		return "BAD_REQUEST"
+	case models.CodeTimeout:
+		return "REQUEST_TIMEOUT"
+	case models.CodeHeaderTooLarge:
+		return "REQUEST_HEADER_FIELDS_TOO_LARGE"
+	case models.CodeUnsupportedType:
+		return "UNSUPPORTED_MEDIA_TYPE"
+	case models.CodeMethodNotAllowed:
+		return "METHOD_NOT_ALLOWED"
 	case models.CodeNotFound:
 		return "NOT_FOUND"
 	case models.CodeConflict:
@@ -58,7 +74,7 @@ func Code(code string) string {
 	case models.CodeTooLarge:
 		return "CONTENT_TOO_LARGE"
 	case models.CodeUnavailable:
-		return "SERVICE_UNAVAILABLE"
+		return "UNAVAILABLE"
 	}
 	return "INTERNAL"
 }
@@ -82,12 +98,40 @@ func WriteError(c *fiber.Ctx, err error, log *slog.Logger, requestID string) err
 		body = errorBody{Message: "Something went wrong on our side. It has been logged (request " + requestID + ").", Code: Code(code)}
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
+	if code == models.CodeUnavailable {
+		log.Warn("unavailable", "request_id", requestID, "method", c.Method(), "path", c.Path(), "error", err)
+		if len(c.Response().Header.Peek(fiber.HeaderRetryAfter)) == 0 {
+			c.Set(fiber.HeaderRetryAfter, RetryAfterUnavailable)
+		}
+	}
 	return c.Status(Status(code)).JSON(body)
+}
+
+// RetryAfterUnavailable is the Retry-After (seconds) of a 503: the database
+// or another dependency is down for now.
+const RetryAfterUnavailable = "5"
+
+// checkContentType refuses bodies the API cannot read as JSON. JSON is
+// expected, but a form type is tolerated because curl -d sends it.
+func checkContentType(c *fiber.Ctx) error {
+	ct := strings.ToLower(strings.TrimSpace(c.Get(fiber.HeaderContentType)))
+	mt, _, _ := strings.Cut(ct, ";")
+	switch strings.TrimSpace(mt) {
+	case "", fiber.MIMEApplicationJSON, fiber.MIMEApplicationForm, fiber.MIMETextPlain, "application/jsonl":
+		return nil
+	}
+	if strings.HasSuffix(mt, "+json") {
+		return nil
+	}
+	return models.Errorf(models.CodeUnsupportedType, "The body must be JSON (Content-Type: application/json), not %s.", models.TruncateUTF8(mt, 100))
 }
 
 // decode reads a JSON object body into v strictly (unknown fields, wrong types
 // and trailing data are errors) and validates it. An empty body is {}.
 func decode(c *fiber.Ctx, v any) error {
+	if err := checkContentType(c); err != nil {
+		return err
+	}
 	body := bytes.TrimSpace(c.Body())
 	if len(body) == 0 {
 		body = []byte("{}")

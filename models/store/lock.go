@@ -53,11 +53,15 @@ func (s *Store) Lock(ctx context.Context, name string) (func(), error) {
 	}, nil
 }
 
+// busy reports a lock that could not be taken: the database is down, or the
+// wait ended. The cause stays out of the message (it names the database).
 func busy(err error) error {
-	return models.Errorf(models.CodeUnavailable, "Busy: another request holds this conversation (%v).", shortErr(err))
+	if databaseDown(err) {
+		return down(err)
+	}
+	return fmt.Errorf("store: lock: %w", &causeError{Err: models.Errorf(models.CodeUnavailable,
+		"Busy: another request holds this conversation. Try again shortly."), cause: err})
 }
-
-func shortErr(err error) string { return models.TruncateUTF8(err.Error(), 120) }
 
 func (s *Store) lockPool() (*sql.DB, error) {
 	s.lockOnce.Do(func() {

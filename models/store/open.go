@@ -228,6 +228,8 @@ func translate(err error, what string) error {
 		return models.Errorf(models.CodeInvalid, "The %s refers to something that does not exist.", what)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return models.Errorf(models.CodeUnavailable, "The request was cancelled or timed out.")
+	case databaseDown(err):
+		return fmt.Errorf("store: %s: %w", what, down(err))
 	}
 	return fmt.Errorf("store: %s: %w", what, err)
 }

@@ -1,0 +1,150 @@
+package handlers
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"parley/handlers/api"
+)
+
+// Serve serves HTTP on ln until Shutdown. Connections are wrapped so the
+// timeouts mean what they say: a connection may sit idle — before its first
+// request as between requests — for IdleTimeout and is then closed quietly,
+// while ReadTimeout bounds reading one request from its first byte to its
+// last. (fasthttp on its own applies ReadTimeout from accept to the first
+// request, so a browser's pre-opened socket failed its first request.)
+func (s *Server) Serve(ln net.Listener) error {
+	return s.app.Listener(&timedListener{Listener: ln, read: s.opts.Timeouts.Read, idle: s.opts.Timeouts.Idle})
+}
+
+// timedListener wraps accepted connections in timedConn.
+type timedListener struct {
+	net.Listener
+	read, idle time.Duration
+}
+
+// Accept implements net.Listener.
+func (l *timedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &timedConn{Conn: c, read: l.read, idle: l.idle, atStart: true}, nil
+}
+
+// timedConn gives a connection's first request the idle timeout until its
+// first byte arrives, and remembers whether the request being read is an API
+// request, so errors raised before routing (a header too large, a read
+// timeout) can still answer in the API's JSON.
+type timedConn struct {
+	net.Conn
+	read, idle time.Duration
+
+	mu sync.Mutex
+	// started: the first byte has arrived; from then on the server's own
+	// deadlines (read and idle between requests) apply unchanged.
+	started bool
+	// atStart: the next bytes read begin a request (after a response was written).
+	atStart bool
+	api     bool
+	head    []byte
+}
+
+// SetReadDeadline implements net.Conn; until the first byte the idle
+// deadline set by Read stands.
+func (c *timedConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	started := c.started
+	c.mu.Unlock()
+	if !started {
+		return nil
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetDeadline implements net.Conn, with SetReadDeadline's rule.
+func (c *timedConn) SetDeadline(t time.Time) error {
+	if err := c.Conn.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	return c.SetReadDeadline(t)
+}
+
+// Read implements net.Conn.
+func (c *timedConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	started := c.started
+	c.mu.Unlock()
+	if !started && c.idle > 0 {
+		if err := c.Conn.SetReadDeadline(time.Now().Add(c.idle)); err != nil {
+			return 0, err
+		}
+	}
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.sniff(p[:n])
+		if !started {
+			c.mu.Lock()
+			c.started = true
+			c.mu.Unlock()
+			var d time.Time
+			if c.read > 0 {
+				d = time.Now().Add(c.read)
+			}
+			if derr := c.Conn.SetReadDeadline(d); derr != nil && err == nil {
+				err = derr
+			}
+		}
+		return n, err
+	}
+	if !started && errors.Is(err, os.ErrDeadlineExceeded) {
+		// Idle since accept: close quietly, as an idle keep-alive connection is.
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+// Write implements net.Conn: after a response, the next bytes read start a request.
+func (c *timedConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.atStart, c.head = true, c.head[:0]
+	c.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+// sniffLen bounds how much of a request line sniff keeps.
+const sniffLen = 64
+
+// sniff notes whether the request starting with b is an API request.
+func (c *timedConn) sniff(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.atStart {
+		return
+	}
+	c.head = append(c.head, b[:min(len(b), sniffLen-len(c.head))]...)
+	sp := bytes.IndexByte(c.head, ' ')
+	need := sp + 1 + len(api.Prefix) + 1 // the method, a space, /api/v1 and one byte more
+	if (sp < 0 || len(c.head) < need) && len(c.head) < sniffLen && bytes.IndexByte(c.head, '\n') < 0 {
+		return // not enough of the request line yet
+	}
+	c.api = false
+	if sp >= 0 {
+		if rest, ok := bytes.CutPrefix(c.head[sp+1:], []byte(api.Prefix)); ok {
+			c.api = len(rest) == 0 || bytes.IndexByte([]byte("/? "), rest[0]) >= 0
+		}
+	}
+	c.atStart = false
+}
+
+// isAPI reports whether the request being served came in as an API request.
+func (c *timedConn) isAPI() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.api
+}

@@ -16,7 +16,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -138,15 +137,16 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 			return fmt.Errorf("PARLEY_ADMIN_EMAIL: %s", models.ErrorMessage(err))
 		}
 	}
-	eng, broker, fetch, err := buildEngine(ctx, cfg, st, log)
+	parts, err := build(ctx, cfg, st, log)
 	if err != nil {
 		return err
 	}
+	if err := parts.turns.Recover(ctx); err != nil {
+		log.Error("closing interrupted turns", "error", err)
+	}
 	srv, err := handlers.New(handlers.Options{
-		Store: st, Logger: log, BodyLimit: cfg.BodyLimit, SecureCookies: cfg.SecureCookies,
-		TrustProxy: cfg.TrustProxy, DevTemplates: cfg.DevTemplates, Version: version,
-		Engine: eng, Broker: broker, FetchClient: fetch,
-		APISecretRate: cfg.APIRate, APISessionRate: cfg.SessionRate, Timeouts: cfg.Timeouts,
+		Config: cfg, Version: version, Store: st, Logger: log,
+		Turns: parts.turns, Broker: parts.broker, Providers: parts.providers, Abilities: parts.abilities,
 	})
 	if err != nil {
 		return err
@@ -173,12 +173,20 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	return nil
 }
 
-// buildEngine wires encryption, providers, abilities and live events into the
-// conversation engine.
-func buildEngine(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*engine.Engine, *live.Broker, *http.Client, error) {
+// parts are what serve wires together.
+type parts struct {
+	providers *providers.Resolver
+	abilities *ability.Loader
+	broker    *live.Broker
+	turns     *engine.Service
+}
+
+// build wires encryption, providers, abilities, live events and the turn
+// service.
+func build(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*parts, error) {
 	allow, err := ability.ParseAllow(cfg.FetchAllow)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("PARLEY_FETCH_ALLOW: %w", err)
+		return nil, fmt.Errorf("PARLEY_FETCH_ALLOW: %w", err)
 	}
 	key, err := crypto.KeyFor(cfg.SecretKey, cfg.DatabaseURL)
 	if err != nil {
@@ -186,29 +194,29 @@ func buildEngine(ctx context.Context, cfg config.Config, st *store.Store, log *s
 	} else {
 		box, err := crypto.NewBox(key)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		st.SetBox(box)
 		if err := st.CheckBox(ctx); err != nil {
 			log.Error("secret key check failed: stored provider keys and secrets cannot be read", "error", models.ErrorMessage(err))
 		}
 	}
-	client := ability.NewGuardedClient(ability.GuardOptions{Allow: allow})
-	loader := func(a models.Ability) (engine.Runner, error) {
-		r, err := ability.Parse(a, ability.WithClient(client), ability.WithSecrets(st.VaultValue))
-		if err != nil || r == nil {
-			return nil, err
-		}
-		return r, nil
+	p := &parts{
+		providers: providers.New(st),
+		abilities: ability.NewLoader(ability.NewGuardedClient(ability.GuardOptions{Allow: allow}), st.VaultValue),
+		broker:    live.NewBroker(),
 	}
-	eng := engine.New(engine.Options{Store: st, Logger: log, Providers: providers.New(st).Resolve, Abilities: loader})
-	broker := live.NewBroker()
+	eng := engine.New(engine.Options{Store: st, Logger: log, Providers: p.providers.Resolve, Abilities: engine.Abilities(p.abilities.Runner)})
 	if st.Dialect() == store.Postgres {
-		if err := broker.Listen(ctx, cfg.DatabaseURL, log); err != nil {
-			return nil, nil, nil, fmt.Errorf("live updates: %w", err)
+		if err := p.broker.Listen(ctx, cfg.DatabaseURL, log); err != nil {
+			return nil, fmt.Errorf("live updates: %w", err)
 		}
 	}
-	return eng, broker, client, nil
+	p.turns, err = engine.NewService(engine.ServiceOptions{Engine: eng, Store: st, Broker: p.broker, Logger: log, TurnTimeout: cfg.Timeouts.Turn})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 func runSecret(ctx context.Context, st *store.Store, args []string, stdout io.Writer) error {

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,22 +30,6 @@ const (
 	// abilityTryMaxInput caps the sample input, in characters.
 	abilityTryMaxInput = 20000
 )
-
-// defaultFetchClient is the guarded client abilities use when the app passes
-// none: it refuses every internal address.
-var defaultFetchClient = sync.OnceValue(func() *http.Client {
-	return ability.NewGuardedClient(ability.GuardOptions{})
-})
-
-// fetchClient is the HTTP client abilities run with: the app's guarded client
-// (with its PARLEY_FETCH_ALLOW list), the very one the engine uses, or a
-// guarded client that allows nothing internal.
-func (s *Server) fetchClient() *http.Client {
-	if s.opts.FetchClient != nil {
-		return s.opts.FetchClient
-	}
-	return defaultFetchClient()
-}
 
 // abilityTryForm is the body of the "try it" form.
 type abilityTryForm struct {
@@ -158,8 +140,7 @@ func (s *Server) handleAbilityTry(c *fiber.Ctx) error {
 	if err := c.BodyParser(&f); err != nil {
 		return badForm(err)
 	}
-	r, parseErr := ability.Parse(*a, ability.WithClient(s.fetchClient()), ability.WithSecrets(s.store.VaultValue),
-		ability.WithTimeout(abilityTryTimeout))
+	r, parseErr := s.opts.Abilities.Load(*a, ability.WithTimeout(abilityTryTimeout))
 	t, err := newAbilityTry(k, a, csrfToken(c), r, parseErr)
 	if err != nil {
 		return err

@@ -135,7 +135,7 @@ func TestAPIConversationFlow(t *testing.T) {
 			ok(t, c.post("/conversation/"+conv+"/message/"+botMsg+"/downvote", `{"reason":"too short"}`))
 			m := ok(t, c.get("/conversation/"+conv+"/message/"+botMsg+"/fetch"))
 			rating := m.JSON["meta"].(map[string]any)["rating"].(map[string]any)
-			if rating["value"] != float64(-1) || rating["reason"] != "too short" || !strings.HasPrefix(rating["by"].(string), "api:") {
+			if rating["value"] != float64(-1) || rating["reason"] != "too short" || !strings.HasPrefix(rating["by"].(string), "API:") {
 				t.Errorf("rating = %v", rating)
 			}
 			ok(t, c.post("/conversation/"+conv+"/upvote", `{"value":1}`))
@@ -384,10 +384,7 @@ func TestAPISessionTokens(t *testing.T) {
 
 func TestAPIRateLimit(t *testing.T) {
 	eachApp(t, func(t *testing.T, a *testApp) {
-		srv, err := New(Options{Store: a.store, Logger: discardLogger(), APISecretRate: 3, APISessionRate: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
+		srv := newServer(t, a.store, func(su *serverSetup) { su.Config.APIRate, su.Config.SessionRate = 3, 2 })
 		now := time.Date(2026, 11, 21, 10, 0, 10, 0, time.UTC)
 		a.store.Now = func() time.Time { return now }
 		c := a.api()

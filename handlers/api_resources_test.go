@@ -1204,10 +1204,7 @@ func TestAPIBadInput(t *testing.T) {
 		// any handler runs, and app.Test reports that as an error rather than
 		// a response, so this runs on a real listener.
 		t.Run("BodyTooLarge", func(t *testing.T) {
-			srv, err := New(Options{Store: a.store, Logger: discardLogger(), BodyLimit: 2048})
-			if err != nil {
-				t.Fatal(err)
-			}
+			srv := newServer(t, a.store, func(su *serverSetup) { su.Config.BodyLimit = 2048 })
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)

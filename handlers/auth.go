@@ -126,7 +126,7 @@ func redirect(c *fiber.Ctx, to string) error {
 }
 
 func (s *Server) secure(c *fiber.Ctx) bool {
-	switch s.opts.SecureCookies {
+	switch s.cfg.SecureCookies {
 	case "always":
 		return true
 	case "never":

@@ -13,10 +13,7 @@ import (
 
 func TestSetup(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		srv, err := New(Options{Store: s, Logger: discardLogger()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		srv := newServer(t, s)
 		a := &testApp{t: t, srv: srv, store: s}
 		c := a.anon()
 
@@ -75,10 +72,7 @@ func TestSetup(t *testing.T) {
 
 func TestSetupConcurrent(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		srv, err := New(Options{Store: s, Logger: discardLogger()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		srv := newServer(t, s)
 		a := &testApp{t: t, srv: srv, store: s}
 		var wg sync.WaitGroup
 		clients := make([]*client, 4)

@@ -14,10 +14,7 @@ func TestBadInput(t *testing.T) {
 	eachApp(t, func(t *testing.T, a *testApp) {
 		builder := a.as(models.RoleBuilder)
 		t.Run("ErrBodyTooLarge", func(t *testing.T) {
-			srv, err := New(Options{Store: a.store, Logger: discardLogger(), BodyLimit: 4096})
-			if err != nil {
-				t.Fatal(err)
-			}
+			srv := newServer(t, a.store, func(su *serverSetup) { su.Config.BodyLimit = 4096 })
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)

@@ -20,10 +20,7 @@ func BenchmarkConversationPage(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%d", d, n), func(b *testing.B) {
 				ctx := context.Background()
 				s := storetest.Open(b, d)
-				srv, err := New(Options{Store: s, Logger: discardLogger()})
-				if err != nil {
-					b.Fatal(err)
-				}
+				srv := newServer(b, s)
 				admin, err := s.CreateFirstAdmin(ctx, "admin@example.com", "", "correct horse battery")
 				if err != nil {
 					b.Fatal(err)

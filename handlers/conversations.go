@@ -86,6 +86,8 @@ type conversationShowPage struct {
 	// Before is set when this page is not the latest.
 	Before string
 	Viewer viewer
+	// HasUserMessage: there is something to retry.
+	HasUserMessage bool
 }
 
 // dateRange reads the list's from/to dates (YYYY-MM-DD, UTC, both inclusive).
@@ -191,9 +193,21 @@ func (s *Server) handleConversationShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	view := viewerOf(c)
+	es, err := s.entries(ctx, view, conv.ID, msgs)
+	if err != nil {
+		return err
+	}
+	hasUser := true
+	if _, err := s.store.LastUserMessage(ctx, conv.ID); models.ErrorCode(err) == models.CodeNotFound {
+		hasUser = false
+	} else if err != nil {
+		return err
+	}
 	it := newConversationItem(*conv)
 	return s.render(c, fiber.StatusOK, tplConversationsShow, conversationShowPage{Page: s.page(c, it.Title, "conversations"),
-		Conv: it, Count: n, CountCapped: n > messageCountCap, Entries: s.entries(c, msgs), Older: older, Before: before, Viewer: viewerOf(c)})
+		Conv: it, Count: n, CountCapped: n > messageCountCap, Entries: es, Older: older, Before: before, Viewer: view,
+		HasUserMessage: hasUser})
 }
 
 // handleConversationDeleteConfirm handles GET /conversations/:id/delete.

@@ -77,7 +77,7 @@ type importPage struct {
 // importMaxBytes is the largest file an import accepts: the importer's own
 // limit, or less when the server's body limit is lower.
 func (s *Server) importMaxBytes() int64 {
-	limit := int64(s.opts.BodyLimit)
+	limit := int64(s.cfg.BodyLimit)
 	limit = max(limit-importSlack, limit/2)
 	return min(int64(importer.DefaultMaxBytes), limit)
 }

@@ -231,10 +231,7 @@ func TestDatasetImport(t *testing.T) {
 		// checks what can be relied on: nothing is written, and a response,
 		// when one arrives, is a 413 saying so.
 		t.Run("ErrOverBodyLimit", func(t *testing.T) {
-			srv, err := New(Options{Store: a.store, Logger: discardLogger()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			srv := newServer(t, a.store)
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -305,10 +302,7 @@ func TestDatasetImportLargerBodyLimit(t *testing.T) {
 		t.Skip("uploads 20 MB; skipped with -short")
 	}
 	eachApp(t, func(t *testing.T, a *testApp) {
-		srv, err := New(Options{Store: a.store, Logger: discardLogger(), BodyLimit: 32 << 20})
-		if err != nil {
-			t.Fatal(err)
-		}
+		srv := newServer(t, a.store, func(su *serverSetup) { su.Config.BodyLimit = 32 << 20 })
 		big := *a
 		big.srv = srv
 		builder := big.as(models.RoleBuilder)

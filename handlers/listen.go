@@ -19,7 +19,7 @@ import (
 // last. (fasthttp on its own applies ReadTimeout from accept to the first
 // request, so a browser's pre-opened socket failed its first request.)
 func (s *Server) Serve(ln net.Listener) error {
-	return s.app.Listener(&timedListener{Listener: ln, read: s.opts.Timeouts.Read, idle: s.opts.Timeouts.Idle})
+	return s.app.Listener(&timedListener{Listener: ln, read: s.cfg.Timeouts.Read, idle: s.cfg.Timeouts.Idle})
 }
 
 // timedListener wraps accepted connections in timedConn.

@@ -51,10 +51,10 @@ func rawResponse(t *testing.T, conn net.Conn, br *bufio.Reader) (*http.Response,
 func TestConnectionTimeouts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		logs := &syncBuffer{}
-		srv, err := New(Options{Store: st, Logger: slog.New(slog.NewTextHandler(logs, nil)), Timeouts: shortTimeouts})
-		if err != nil {
-			t.Fatal(err)
-		}
+		srv := newServer(t, st, func(su *serverSetup) {
+			su.Logger = slog.New(slog.NewTextHandler(logs, nil))
+			su.Config.Timeouts = shortTimeouts
+		})
 		addr := listening(t, srv)
 		dial := func(t *testing.T) (net.Conn, *bufio.Reader) {
 			t.Helper()

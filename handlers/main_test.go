@@ -15,6 +15,11 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"parley/app/config"
+	"parley/app/engine"
+	"parley/app/engine/ability"
+	"parley/app/live"
+	"parley/app/providers"
 	"parley/models"
 	"parley/models/store"
 	"parley/models/store/storetest"
@@ -45,12 +50,55 @@ func eachApp(t *testing.T, fn func(t *testing.T, a *testApp)) {
 	})
 }
 
-func newTestApp(t *testing.T, s *store.Store) *testApp {
+// serverSetup is what newServer wires; tweaks may change any of it first.
+type serverSetup struct {
+	Options
+	// Engine are the engine's options (its provider resolver, say).
+	Engine engine.Options
+}
+
+// newServer builds the real server as app/main wires it — configuration
+// defaults, the provider resolver, the ability loader, the engine, the turn
+// service and a broker — after applying tweaks. Running turns are waited for
+// when the test ends, before its database closes.
+func newServer(t testing.TB, st *store.Store, tweaks ...func(*serverSetup)) *Server {
 	t.Helper()
-	srv, err := New(Options{Store: s, Logger: discardLogger()})
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	resolver := providers.New(st)
+	loader := ability.NewLoader(ability.NewGuardedClient(ability.GuardOptions{}), st.VaultValue)
+	su := &serverSetup{
+		Options: Options{Config: cfg, Version: "test", Store: st, Logger: discardLogger(), Broker: live.NewBroker(),
+			Providers: resolver, Abilities: loader},
+		Engine: engine.Options{Store: st, Logger: discardLogger(), Providers: resolver.Resolve, Abilities: engine.Abilities(loader.Runner)},
+	}
+	for _, tw := range tweaks {
+		tw(su)
+	}
+	if su.Turns == nil {
+		su.Turns, err = engine.NewService(engine.ServiceOptions{Engine: engine.New(su.Engine), Store: st, Broker: su.Broker,
+			Logger: su.Logger, TurnTimeout: su.Config.Timeouts.Turn})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv, err := New(su.Options)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return srv
+}
+
+func newTestApp(t *testing.T, s *store.Store) *testApp {
+	t.Helper()
+	srv := newServer(t, s)
 	a := &testApp{t: t, srv: srv, store: s, ops: map[string]*models.Operator{}}
 	ctx := context.Background()
 	admin, err := s.CreateFirstAdmin(ctx, "admin@example.com", "Admin", testPassword)

@@ -11,7 +11,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"parley/app/provider"
-	"parley/app/providers"
 	"parley/models"
 )
 
@@ -272,7 +271,7 @@ func (s *Server) handleProviderTest(c *fiber.Ctx) error {
 // (the database, say) are returned as errors.
 func (s *Server) testProvider(ctx context.Context, p *models.Provider) (*providerTest, error) {
 	res := &providerTest{Provider: p}
-	list, err := providers.New(s.store).Models(ctx, p.ID)
+	list, err := s.opts.Providers.Models(ctx, p.ID)
 	var pe *provider.Error
 	switch {
 	case err == nil:

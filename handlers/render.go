@@ -44,6 +44,7 @@ const (
 	tplTimelineEntry      = "partials/timeline_entry"
 	tplChatEntry          = "partials/chat_entry"
 	tplOlderMessages      = "partials/older_messages"
+	tplTurnPrompt         = "partials/turn_prompt"
 
 	tplOperatorsIndex = "pages/operators/index"
 	tplOperatorsForm  = "pages/operators/form"
@@ -152,6 +153,12 @@ func (s *Server) templateFuncs() template.FuncMap {
 				return s
 			}
 			return string(r[:n]) + "…"
+		},
+		"deref64": func(n *int64) int64 {
+			if n == nil {
+				return 0
+			}
+			return *n
 		},
 		"deref": func(s *string) string {
 			if s == nil {

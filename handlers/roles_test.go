@@ -88,6 +88,7 @@ var routeRoles = map[string]string{
 	"GET /conversations/:id/messages/:messageId":       convRead,
 	"GET /conversations/:id/older":                     convRead,
 	"GET /conversations/:id/events":                    convRead,
+	"GET /conversations/:id/turns/:turnId/prompt":      cfgRead,
 	"GET /conversations":                               convRead,
 	"GET /conversations/:id":                           convRead,
 	"GET /conversations/:id/delete":                    convEdit,
@@ -163,8 +164,12 @@ func newFixtures(t *testing.T, a *testApp) fixtures {
 	if err != nil || len(msgs) == 0 {
 		t.Fatal(err)
 	}
+	turn, err := a.store.QueueTurn(ctx, conv.ID, msgs[0].ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return fixtures{"messages": msgs[0].ID, "bots": bot.ID, "datasets": ds.ID, "records": rec.ID, "skillsets": ks.ID, "abilities": ab.ID,
-		"conversations": conv.ID, "operators": victim.ID, "secrets": sec.ID}
+		"conversations": conv.ID, "operators": victim.ID, "secrets": sec.ID, "turns": turn.ID}
 }
 
 // fill replaces path parameters with fixture ids.
@@ -184,6 +189,8 @@ func (f fixtures) fill(path string) string {
 			parts[i] = f["abilities"]
 		case ":messageId":
 			parts[i] = f["messages"]
+		case ":turnId":
+			parts[i] = f["turns"]
 		}
 	}
 	return strings.Join(parts, "/")

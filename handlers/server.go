@@ -5,13 +5,12 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,9 +21,9 @@ import (
 
 	"parley/app/config"
 	"parley/app/engine"
+	"parley/app/engine/ability"
 	"parley/app/live"
-	"parley/app/provider"
-	"parley/app/provider/local"
+	"parley/app/providers"
 	"parley/assets"
 	"parley/handlers/api"
 	"parley/models"
@@ -32,32 +31,24 @@ import (
 	"parley/views"
 )
 
-// Options configure the HTTP server.
+// Options are the server's configuration and collaborators; New refuses
+// missing collaborators (defaults live in config, not here).
 type Options struct {
-	Store  *store.Store
-	Logger *slog.Logger
-	// BodyLimit is the maximum request body in bytes.
-	BodyLimit int
-	// SecureCookies: "auto" (Secure when the request came over TLS), "always" or "never".
-	SecureCookies string
-	// TrustProxy trusts X-Forwarded-* headers from a reverse proxy.
-	TrustProxy bool
-	// DevTemplates, when set, is a views/ directory reloaded on every render.
-	DevTemplates string
+	// Config is Parley's configuration: body limit, cookies, proxy, template
+	// reloading, API rates and the time limits.
+	Config config.Config
 	// Version is shown in the footer.
 	Version string
-	// Engine runs conversation turns; Broker carries their live events.
-	Engine *engine.Engine
+	Store   *store.Store
+	Logger  *slog.Logger
+	// Turns runs every turn (and publishes their events); Broker carries the
+	// live events the workbench watches.
+	Turns  *engine.Service
 	Broker *live.Broker
-	// FetchClient is the SSRF-guarded HTTP client abilities fetch with (the
-	// engine's, so "try it" behaves as a real turn).
-	FetchClient *http.Client
-	// APISecretRate and APISessionRate are the API requests allowed per minute
-	// per API secret and per session token (0: defaults; negative: unlimited).
-	APISecretRate  int
-	APISessionRate int
-	// Timeouts are the server's time limits (zero: config.DefaultTimeouts).
-	Timeouts config.Timeouts
+	// Providers and Abilities are the resolver and loader real turns use, so
+	// "Test connection" and "Try it" behave as a turn does.
+	Providers *providers.Resolver
+	Abilities *ability.Loader
 }
 
 // Route is one registered route and the permission it requires; the role
@@ -76,74 +67,57 @@ type Server struct {
 	store     *store.Store
 	log       *slog.Logger
 	opts      Options
+	cfg       config.Config
 	routes    []Route
 	assetHash map[string]string
 	setupDone atomic.Bool
 	views     *html.Engine
-	engine    *engine.Engine
+	turns     *engine.Service
 	broker    *live.Broker
-	// baseCtx lives as long as the server: background turns and event streams use it.
-	baseCtx context.Context
-	stop    context.CancelFunc
 	// streams ends live event streams first on shutdown, so they do not hold it up.
 	streams     context.Context
 	stopStreams context.CancelFunc
-	turns       sync.WaitGroup
 	api         *api.API
 }
 
 // New builds the Fiber app with every route.
 func New(opts Options) (*Server, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	switch {
+	case opts.Store == nil, opts.Logger == nil, opts.Turns == nil, opts.Broker == nil, opts.Providers == nil, opts.Abilities == nil:
+		return nil, errors.New("handlers: New needs a store, a logger, the turn service, a broker, the provider resolver and the ability loader")
 	}
-	if opts.BodyLimit == 0 {
-		opts.BodyLimit = 4 << 20
-	}
-	if opts.SecureCookies == "" {
-		opts.SecureCookies = "auto"
-	}
-	if opts.Timeouts == (config.Timeouts{}) {
-		opts.Timeouts = config.DefaultTimeouts
-	}
-	if err := opts.Timeouts.Check(); err != nil {
+	cfg := opts.Config
+	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("handlers: %w", err)
 	}
-	if opts.Broker == nil {
-		opts.Broker = live.NewBroker()
-	}
-	if opts.Engine == nil {
-		opts.Engine = engine.New(engine.Options{Store: opts.Store, Logger: opts.Logger, Providers: LocalOnly})
-	}
-	s := &Server{store: opts.Store, log: opts.Logger, opts: opts, engine: opts.Engine, broker: opts.Broker}
-	s.baseCtx, s.stop = context.WithCancel(context.Background())
-	s.streams, s.stopStreams = context.WithCancel(s.baseCtx)
+	s := &Server{store: opts.Store, log: opts.Logger, opts: opts, cfg: cfg, turns: opts.Turns, broker: opts.Broker}
+	s.streams, s.stopStreams = context.WithCancel(context.Background())
 	hashes, err := assets.Hashes()
 	if err != nil {
 		return nil, fmt.Errorf("handlers: hash assets: %w", err)
 	}
 	s.assetHash = hashes
 
-	var engine *html.Engine
-	if opts.DevTemplates != "" {
-		engine = html.New(opts.DevTemplates, ".html")
-		engine.Reload(true)
+	var tpl *html.Engine
+	if cfg.DevTemplates != "" {
+		tpl = html.New(cfg.DevTemplates, ".html")
+		tpl.Reload(true)
 	} else {
-		engine = html.NewFileSystem(http.FS(views.FS), ".html")
+		tpl = html.NewFileSystem(http.FS(views.FS), ".html")
 	}
-	engine.AddFuncMap(s.templateFuncs())
-	if err := engine.Load(); err != nil {
+	tpl.AddFuncMap(s.templateFuncs())
+	if err := tpl.Load(); err != nil {
 		return nil, fmt.Errorf("handlers: load templates: %w", err)
 	}
-	s.views = engine
+	s.views = tpl
 
-	cfg := fiber.Config{
+	fcfg := fiber.Config{
 		AppName:        "Parley",
 		ErrorHandler:   s.handleError,
-		BodyLimit:      opts.BodyLimit,
-		ReadTimeout:    opts.Timeouts.Read, // from a request's first byte: see Serve
-		WriteTimeout:   opts.Timeouts.Write,
-		IdleTimeout:    opts.Timeouts.Idle,
+		BodyLimit:      cfg.BodyLimit,
+		ReadTimeout:    cfg.Timeouts.Read, // from a request's first byte: see Serve
+		WriteTimeout:   cfg.Timeouts.Write,
+		IdleTimeout:    cfg.Timeouts.Idle,
 		ReadBufferSize: 16 << 10, // the longest request line plus headers accepted
 		// Multipart bodies are parsed only where a route asks (dataset import):
 		// a malformed one elsewhere is then the route's clear error.
@@ -152,42 +126,27 @@ func New(opts Options) (*Server, error) {
 		Immutable:                    true, // values from Params/Body are copied, never reused buffers
 		EnableTrustedProxyCheck:      false,
 	}
-	if opts.TrustProxy {
-		cfg.ProxyHeader = fiber.HeaderXForwardedFor
+	if cfg.TrustProxy {
+		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
 	}
-	s.app = fiber.New(cfg)
+	s.app = fiber.New(fcfg)
 	s.app.Use(requestid.New())
 	s.app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.log.Error("panic", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "panic", fmt.Sprint(e))
 	}}))
 	s.app.Use(s.logRequests)
 	s.app.Use(securityHeaders)
+	s.api, err = api.New(api.Options{Store: s.store, Turns: s.turns, Logger: s.log,
+		SecretRate: cfg.APIRate, SessionRate: cfg.SessionRate, ListTimeout: cfg.Timeouts.Turn})
+	if err != nil {
+		return nil, err
+	}
 	s.routesSetup()
 	return s, nil
 }
 
 // API returns the /api/v1 handlers (their route table feeds the tests and docs).
 func (s *Server) API() *api.API { return s.api }
-
-// publishTurnEvent tells live views of a conversation about a turn's event.
-func (s *Server) publishTurnEvent(convID string, ev engine.Event) {
-	switch ev.Type {
-	case "token":
-		s.broker.Publish(live.Event{Type: live.EventToken, ConversationID: convID, Token: ev.Token})
-	case "message":
-		if ev.Message != nil {
-			s.broker.Publish(live.Event{Type: live.EventMessage, ConversationID: convID, MessageID: ev.Message.ID})
-		}
-	}
-}
-
-// LocalOnly resolves every model to the built-in offline provider; the app
-// wires a resolver that knows the configured providers.
-func LocalOnly(_ context.Context, _ string) (provider.Provider, string, error) {
-	return localProvider, "local", nil
-}
-
-var localProvider = local.New()
 
 // App returns the Fiber app (for Listen, Shutdown and app.Test).
 func (s *Server) App() *fiber.App { return s.app }
@@ -228,8 +187,6 @@ func (s *Server) routesSetup() {
 	s.registerSecrets()
 	s.registerProviders()
 
-	s.api = api.New(api.Options{Store: s.store, Engine: s.engine, Logger: s.log, Base: s.baseCtx,
-		SecretRate: s.opts.APISecretRate, SessionRate: s.opts.APISessionRate, Publish: s.publishTurnEvent})
 	s.api.Mount(s.app)
 
 	s.app.Use(s.loadSession, func(c *fiber.Ctx) error {
@@ -283,18 +240,15 @@ func (s *Server) AssetURL(path string) string {
 	return "/assets/" + s.assetHash[path] + "/" + path
 }
 
-// Shutdown ends live event streams, drains in-flight requests and lets running
-// turns finish (their user messages are already stored), waiting at most until ctx ends.
+// Shutdown ends live event streams, stops accepting connections, drains
+// in-flight requests and lets running turns finish (their user messages are
+// already stored), waiting at most until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopStreams()
-	turnsDone := make(chan struct{})
-	go func() { s.turns.Wait(); close(turnsDone) }()
 	err := s.app.ShutdownWithContext(ctx)
-	select {
-	case <-turnsDone:
-	case <-ctx.Done():
+	if terr := s.turns.Shutdown(ctx); terr != nil && err == nil {
+		err = terr
 	}
-	s.stop()
 	return err
 }
 

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"parley/app/engine"
 	"parley/app/provider"
 	"parley/models"
 	"parley/models/store"
@@ -212,11 +211,11 @@ func TestWorkbench(t *testing.T) {
 			support := a.as(models.RoleSupport)
 			r := support.htmx("/conversations/"+convID+"/messages/"+botMsg.ID+"/vote", url.Values{"vote": {"down"}, "reason": {"too vague"}})
 			wantStatus(t, r, 200)
-			wantBody(t, r, "downvoted", "too vague")
-			m, _ := a.store.FindMessage(ctx, convID, botMsg.ID)
-			rating, _ := m.Meta["rating"].(map[string]any)
-			if rating["value"] != float64(-1) || rating["reason"] != "too vague" || rating["by"] != "support@example.com" {
-				t.Errorf("rating = %v", rating)
+			wantBody(t, r, "▼ 1", "too vague", "by support@example.com")
+			rs, _ := a.store.FindRatings(ctx, convID, []string{botMsg.ID})
+			if got := rs[botMsg.ID]; len(got) != 1 || got[0].Value != -1 || got[0].Reason != "too vague" ||
+				got[0].RaterName != "support@example.com" || got[0].RaterKind != models.RaterOperator {
+				t.Errorf("ratings = %+v", got)
 			}
 			wantStatus(t, support.htmx("/conversations/"+convID+"/messages/"+msgs[0].ID+"/vote", url.Values{"vote": {"up"}}), 422)
 			wantStatus(t, support.htmx("/conversations/"+convID+"/messages/"+botMsg.ID+"/vote", url.Values{"vote": {"maybe"}}), 422)
@@ -277,12 +276,9 @@ func (failing) Complete(context.Context, provider.Request, func(string)) (*provi
 
 func TestWorkbenchProviderFailure(t *testing.T) {
 	eachApp(t, func(t *testing.T, a *testApp) {
-		eng := engine.New(engine.Options{Store: a.store, Logger: discardLogger(),
-			Providers: func(context.Context, string) (provider.Provider, string, error) { return failing{}, "x", nil }})
-		srv, err := New(Options{Store: a.store, Logger: discardLogger(), Engine: eng})
-		if err != nil {
-			t.Fatal(err)
-		}
+		srv := newServer(t, a.store, func(su *serverSetup) {
+			su.Engine.Providers = func(context.Context, string) (provider.Provider, string, error) { return failing{}, "x", nil }
+		})
 		a2 := &testApp{t: t, srv: srv, store: a.store, ops: a.ops}
 		bot, _ := workbenchBot(t, a.store)
 		conv, err := a.store.CreateConversation(context.Background(), models.Conversation{BotID: &bot.ID}, nil)

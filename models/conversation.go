@@ -58,8 +58,15 @@ type Message struct {
 	Type           string    `json:"type" gorm:"size:20;not null" validate:"required,oneof=user bot reasoning context instruction backstory activity checkpoint"`
 	Text           string    `json:"text" gorm:"type:text;not null" validate:"max=200000"`
 	Meta           Meta      `json:"meta"`
-	CreatedAt      time.Time `json:"createdAt"`
-	UpdatedAt      time.Time `json:"updatedAt"`
+	// TurnID is the turn that produced the message (context, activity, bot);
+	// nil for user messages (turns point at what they answer) and messages
+	// written directly.
+	TurnID *string `json:"turnId,omitempty" gorm:"size:36"`
+	// ExternalID is the sender's id of a user message (an idempotency key:
+	// unique per conversation), so a retried delivery is stored once.
+	ExternalID *string   `json:"externalId,omitempty" gorm:"size:200" validate:"omitempty,max=200"`
+	CreatedAt  time.Time `json:"createdAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
 // Validate checks the message's fields.

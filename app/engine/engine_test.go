@@ -165,16 +165,31 @@ func TestTurn(t *testing.T) {
 			if got := types(f.messages(t)); got != "user,bot" {
 				t.Errorf("timeline = %s", got)
 			}
-			m := res.Bot.Meta
-			if m["provider"] != "scripted" || m["model"] != "scripted-1" || m["finishReason"] != "stop" {
-				t.Errorf("bot meta = %v", m)
+			// The turn's figures are typed, stored with the answer.
+			tr, err := s.FindTurn(ctx, res.Turn.ID)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if m["inputTokens"] != float64(10) && m["inputTokens"] != 10 {
-				t.Errorf("inputTokens = %v", m["inputTokens"])
+			if tr.Status != models.TurnDone || tr.Provider != "scripted" || tr.Model != "scripted-1" || tr.EndReason != models.EndStop {
+				t.Errorf("turn = %+v", tr)
 			}
-			cfg, _ := m["config"].(map[string]any)
-			if cfg["botId"] != f.bot.ID || cfg["backstorySha"] == "" {
-				t.Errorf("config meta = %v", cfg)
+			if tr.InputTokens != 10 || tr.OutputTokens != 3 || tr.StartedAt == nil || tr.FinishedAt == nil || tr.TTFTMs == nil {
+				t.Errorf("turn figures = %+v", tr)
+			}
+			if tr.BotID == nil || *tr.BotID != f.bot.ID || deref(tr.UserMessageID) != res.User.ID || deref(tr.BotMessageID) != res.Bot.ID {
+				t.Errorf("turn links = bot %v user %v answer %v", tr.BotID, tr.UserMessageID, tr.BotMessageID)
+			}
+			if deref(res.Bot.TurnID) != tr.ID || len(res.Bot.Meta) != 0 {
+				t.Errorf("answer's turn %v, meta %v: the figures belong to the turn, not meta", res.Bot.TurnID, res.Bot.Meta)
+			}
+			raw, err := s.FindTurnPrompt(ctx, f.conv.ID, tr.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prompt, err := engine.DecodePrompt(raw)
+			if err != nil || prompt == nil || prompt.Model != "scripted-1" || len(prompt.Messages) != 2 ||
+				!strings.Contains(prompt.Messages[0].Content, "You are B.") || prompt.Messages[1].Content != "hello there" || len(prompt.Tools) != 1 {
+				t.Errorf("kept prompt = %+v (%v)", prompt, err)
 			}
 			req := f.p.requests()[0]
 			if req.Messages[0].Role != provider.RoleSystem || !strings.Contains(req.Messages[0].Content, "You are B.") {
@@ -215,8 +230,12 @@ func TestTurn(t *testing.T) {
 			if got := types(msgs); got != "user,activity" {
 				t.Fatalf("timeline = %s, want user,activity", got)
 			}
-			if msgs[0].Text != "are you there?" || msgs[1].Meta["stage"] != "model" || !strings.Contains(msgs[1].Text, "overloaded") {
+			if msgs[0].Text != "are you there?" || !strings.Contains(msgs[1].Text, "overloaded") || deref(msgs[1].TurnID) != res.Turn.ID {
 				t.Errorf("messages = %+v", msgs)
+			}
+			if tr, _ := s.FindTurn(ctx, res.Turn.ID); tr.Status != models.TurnFailed || tr.ErrorStage != "model" ||
+				!strings.Contains(tr.Error, "overloaded") || deref(tr.ErrorMessageID) != msgs[1].ID || tr.EndReason != models.EndError {
+				t.Errorf("failed turn = %+v", tr)
 			}
 			// The conversation stays usable.
 			res, err = f.e.Turn(ctx, f.conv.ID, "try again", nil)
@@ -244,9 +263,10 @@ func TestTurn(t *testing.T) {
 			if got := types(msgs); got != "user,activity,bot" {
 				t.Fatalf("timeline = %s", got)
 			}
-			act := msgs[1].Meta
-			if act["ability"] != "clock" || act["output"] != "12:00" || act["input"] != "{}" || act["durationMs"] == nil {
-				t.Errorf("activity meta = %v", act)
+			tr, _ := s.FindTurn(ctx, res.Turn.ID)
+			if len(tr.Calls) != 1 || tr.Calls[0].Ability != "clock" || tr.Calls[0].Output != "12:00" || tr.Calls[0].Input != "{}" ||
+				tr.Calls[0].MessageID != msgs[1].ID || tr.ToolRounds != 1 {
+				t.Errorf("turn calls = %+v, rounds %d", tr.Calls, tr.ToolRounds)
 			}
 		})
 
@@ -258,8 +278,8 @@ func TestTurn(t *testing.T) {
 			if err != nil || res.Err != nil {
 				t.Fatal(err, res.Err)
 			}
-			if res.Bot.Meta["finishReason"] != "tool_limit" || res.Bot.Text == "" {
-				t.Errorf("bot = %q %v", res.Bot.Text, res.Bot.Meta)
+			if res.Turn.EndReason != models.EndToolLimit || res.Bot.Text == "" {
+				t.Errorf("bot = %q, end %q", res.Bot.Text, res.Turn.EndReason)
 			}
 			if got := strings.Count(types(f.messages(t)), "activity"); got != 3 {
 				t.Errorf("%d ability runs, want 3", got)
@@ -282,8 +302,8 @@ func TestTurn(t *testing.T) {
 				t.Fatal(err, res.Err)
 			}
 			msgs := f.messages(t)
-			if msgs[1].Type != models.MessageActivity || msgs[1].Meta["error"] == nil {
-				t.Errorf("activity = %+v", msgs[1])
+			if msgs[1].Type != models.MessageActivity || len(res.Turn.Calls) != 1 || !strings.Contains(res.Turn.Calls[0].Error, "no ability named") {
+				t.Errorf("activity = %+v, calls %+v", msgs[1], res.Turn.Calls)
 			}
 			if !strings.Contains(res.Bot.Text, "no ability named") {
 				t.Errorf("answer = %q", res.Bot.Text)
@@ -328,17 +348,43 @@ func TestTurn(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			msgs := f.messages(t)
-			if got := types(msgs); got != "user,bot,user,bot,user,bot,user,bot,user,bot" {
-				t.Fatalf("timeline = %s: turns interleaved", got)
-			}
-			for i := 0; i < len(msgs); i += 2 {
-				if want := "echo: " + msgs[i].Text; msgs[i+1].Text != want {
-					t.Errorf("answer %d = %q, want %q", i/2, msgs[i+1].Text, want)
-				}
-			}
+			answeredInOrder(t, f.messages(t), 5)
 		})
 	})
+}
+
+// answeredInOrder checks that n questions got n answers, one each, in the
+// order they were asked: the k-th answer echoes the k-th question, and every
+// answer comes after its question.
+func answeredInOrder(t *testing.T, msgs []models.Message, n int) {
+	t.Helper()
+	var qs, as []models.Message
+	for _, m := range msgs {
+		switch m.Type {
+		case models.MessageUser:
+			qs = append(qs, m)
+		case models.MessageBot:
+			as = append(as, m)
+		}
+	}
+	if len(qs) != n || len(as) != n {
+		t.Fatalf("%d questions and %d answers, want %d each: %s", len(qs), len(as), n, types(msgs))
+	}
+	for i := range qs {
+		if want := "echo: " + qs[i].Text; as[i].Text != want {
+			t.Errorf("answer %d = %q, want %q (answers out of order)", i, as[i].Text, want)
+		}
+		if as[i].ID < qs[i].ID {
+			t.Errorf("answer %d comes before its question", i)
+		}
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func TestTurnAcrossEngines(t *testing.T) {
@@ -381,9 +427,7 @@ func TestTurnAcrossEngines(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			if got := types(f.messages(t)); got != strings.TrimSuffix(strings.Repeat("user,bot,", 6), ",") {
-				t.Errorf("timeline = %s: turns from two instances interleaved", got)
-			}
+			answeredInOrder(t, f.messages(t), 6)
 		})
 	}
 }
@@ -417,8 +461,8 @@ func TestRetryKeepsBothAnswers(t *testing.T) {
 		if got := last.Messages[len(last.Messages)-1]; got.Role != provider.RoleUser || got.Content != "why?" {
 			t.Errorf("retry prompt ends with %+v, want the user's question", got)
 		}
-		if msgs[1].Meta["config"].(map[string]any)["backstorySha"] == msgs[2].Meta["config"].(map[string]any)["backstorySha"] {
-			t.Error("both answers record the same configuration")
+		if res.Turn.Retry != true || deref(res.Turn.UserMessageID) != msgs[0].ID {
+			t.Errorf("retry turn = %+v", res.Turn)
 		}
 	})
 }

@@ -11,18 +11,23 @@ import (
 
 // Event types.
 const (
-	EventToken   = "token"
-	EventMessage = "message"
+	EventToken   = "token"   // a piece of an answer being streamed (this instance only)
+	EventMessage = "message" // a message was stored or changed
+	EventDeleted = "deleted" // a message was deleted
+	EventTurn    = "turn"    // a turn started or finished
 )
 
 // Event is one thing that happened in a conversation.
 type Event struct {
 	Type           string `json:"type"`
 	ConversationID string `json:"conversationId"`
-	// MessageID is set for message events; watchers load the message.
+	// MessageID is set for message and deleted events; watchers load the message.
 	MessageID string `json:"messageId,omitempty"`
 	// Token is set for token events.
 	Token string `json:"token,omitempty"`
+	// TurnID and Status are set for turn events (and TurnID for the others a turn produced).
+	TurnID string `json:"turnId,omitempty"`
+	Status string `json:"status,omitempty"`
 }
 
 // subscriberBuffer is how many events a slow watcher may lag before it is
@@ -66,12 +71,16 @@ func (b *Broker) Subscribe(conversationID string) (<-chan Event, func()) {
 	}
 }
 
-// Publish delivers an event to this instance's watchers and, for message
-// events, to other instances.
+// Publish delivers an event to this instance's watchers and, for all but
+// tokens (too many, and only the answering instance streams them), to other
+// instances.
 func (b *Broker) Publish(ev Event) {
 	b.deliver(ev)
-	if ev.Type == EventMessage && b.relay != nil {
-		b.relay(ev)
+	b.mu.Lock()
+	relay := b.relay
+	b.mu.Unlock()
+	if ev.Type != EventToken && relay != nil {
+		relay(ev)
 	}
 }
 

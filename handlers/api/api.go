@@ -10,7 +10,7 @@
 package api
 
 import (
-	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -36,30 +36,18 @@ const (
 	DefaultSessionDuration = time.Hour
 )
 
-// Default request limits per minute.
-const (
-	DefaultSecretRate  = 1200
-	DefaultSessionRate = 120
-)
-
-// turnTimeout bounds one completion, whoever waits for it.
-const turnTimeout = 5 * time.Minute
-
-// Options configure the API.
+// Options are the API's collaborators and limits; all are required.
 type Options struct {
-	Store  *store.Store
-	Engine *engine.Engine
+	Store *store.Store
+	// Turns runs every turn and publishes every event to live views.
+	Turns  *engine.Service
 	Logger *slog.Logger
-	// Publish, when set, is told of every stored or streamed event so live
-	// views (the workbench) show API-driven conversations as they happen.
-	Publish func(conversationID string, ev engine.Event)
 	// SecretRate and SessionRate are the requests allowed per minute for one
-	// API secret and one session token (0: the defaults; negative: unlimited).
+	// API secret and one session token (negative: unlimited).
 	SecretRate  int
 	SessionRate int
-	// Base is the context turns run under: they outlive a closed connection
-	// (the user's message is already stored) but not the server.
-	Base context.Context
+	// ListTimeout bounds a streamed listing.
+	ListTimeout time.Duration
 }
 
 // Route is one API operation: the OpenAPI document and the route tests are
@@ -85,7 +73,7 @@ type Route struct {
 // API serves /api/v1.
 type API struct {
 	store  *store.Store
-	engine *engine.Engine
+	turns  *engine.Service
 	log    *slog.Logger
 	opts   Options
 	routes []Route
@@ -94,23 +82,14 @@ type API struct {
 	doc     map[string]any
 }
 
-// New builds the API and its route table.
-func New(opts Options) *API {
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
+// New builds the API and its route table; it refuses missing collaborators.
+func New(opts Options) (*API, error) {
+	if opts.Store == nil || opts.Turns == nil || opts.Logger == nil || opts.SecretRate == 0 || opts.SessionRate == 0 || opts.ListTimeout <= 0 {
+		return nil, errors.New("api: New needs a store, the turn service, a logger, both rate limits and a list timeout")
 	}
-	if opts.SecretRate == 0 {
-		opts.SecretRate = DefaultSecretRate
-	}
-	if opts.SessionRate == 0 {
-		opts.SessionRate = DefaultSessionRate
-	}
-	if opts.Base == nil {
-		opts.Base = context.Background()
-	}
-	a := &API{store: opts.Store, engine: opts.Engine, log: opts.Logger, opts: opts}
+	a := &API{store: opts.Store, turns: opts.Turns, log: opts.Logger, opts: opts}
 	a.routes = a.table()
-	return a
+	return a, nil
 }
 
 // Routes returns the route table.

@@ -133,8 +133,30 @@ func (a *API) handleConversationList(c *fiber.Ctx) error {
 		return err
 	}
 	return sendList(a, c, p, func(ctx context.Context, p models.Page) ([]models.Conversation, string, error) {
-		return a.store.FindConversations(ctx, models.ConversationFilter{Page: p})
+		convs, next, err := a.store.FindConversations(ctx, models.ConversationFilter{Page: p})
+		if err != nil {
+			return nil, "", err
+		}
+		return convs, next, a.ratedConversations(ctx, convs)
 	}, toConversation, func(c *models.Conversation) string { return c.ID })
+}
+
+// ratedConversations shows each conversation's latest rating in its meta.
+func (a *API) ratedConversations(ctx context.Context, convs []models.Conversation) error {
+	ids := make([]string, 0, len(convs))
+	for _, c := range convs {
+		ids = append(ids, c.ID)
+	}
+	rs, err := a.store.FindConversationRatings(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range convs {
+		if r := latest(rs[convs[i].ID]); r != nil {
+			convs[i].Meta = withRating(convs[i].Meta, r)
+		}
+	}
+	return nil
 }
 
 // handleConversationFetch handles GET /api/v1/conversation/{conversationId}/fetch.
@@ -143,7 +165,11 @@ func (a *API) handleConversationFetch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toConversation(conv))
+	convs := []models.Conversation{*conv}
+	if err := a.ratedConversations(c.UserContext(), convs); err != nil {
+		return err
+	}
+	return c.JSON(toConversation(&convs[0]))
 }
 
 type createConversationResponse struct {
@@ -216,14 +242,25 @@ type voteRequest struct {
 	Reason string   `json:"reason" validate:"max=500"`
 }
 
-// rating is what a vote stores under meta.rating, as the dashboard does.
-func (r voteRequest) rating(c *fiber.Ctx, sign float64) map[string]any {
+// value is the vote's signed value: ChatBotKit's value (1 unless given), up or down.
+func (r voteRequest) value(sign float64) float64 {
 	v := 1.0
 	if r.Value != nil && *r.Value > 0 {
 		v = *r.Value
 	}
-	return map[string]any{"value": sign * math.Abs(v), "reason": strings.TrimSpace(r.Reason), "by": by(c),
-		"at": time.Now().UTC().Format(time.RFC3339)}
+	return sign * math.Abs(v)
+}
+
+// rater is the caller as a rater: the API secret's app, or the session's end user.
+func rater(c *fiber.Ctx) models.Rater {
+	p, _ := c.Locals(principalKey).(principal)
+	switch {
+	case p.secret != nil:
+		return models.Rater{Key: "secret:" + p.secret.ID, Kind: models.RaterAPI, Name: "API: " + p.secret.Name}
+	case p.session != nil:
+		return models.Rater{Key: "session:" + p.session.ID, Kind: models.RaterEndUser, Name: "end user"}
+	}
+	return models.Rater{Key: "api", Kind: models.RaterAPI, Name: "API"}
 }
 
 func (a *API) voteConversation(c *fiber.Ctx, sign float64) error {
@@ -235,10 +272,7 @@ func (a *API) voteConversation(c *fiber.Ctx, sign float64) error {
 	if err := decode(c, &r); err != nil {
 		return err
 	}
-	conv.Meta = meta(conv.Meta)
-	conv.Meta["rating"] = r.rating(c, sign)
-	conv.Bot = nil
-	if _, err := a.store.UpdateConversation(c.UserContext(), *conv); err != nil {
+	if _, err := a.store.Rate(c.UserContext(), conv.ID, "", rater(c), r.value(sign), r.Reason); err != nil {
 		return err
 	}
 	return c.JSON(idResponse{ID: conv.ID})
@@ -369,6 +403,19 @@ type messageEvent struct {
 	Meta models.Meta `json:"meta"`
 }
 
+// idempotencyKey reads the Idempotency-Key header: a retried send or
+// complete with the same key stores the message once and answers it once.
+func idempotencyKey(c *fiber.Ctx) (string, error) {
+	k := strings.TrimSpace(c.Get("Idempotency-Key"))
+	if k == "" {
+		return "", nil
+	}
+	if len(k) > 150 || strings.ContainsFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return "", models.FieldError("Idempotency-Key", "The Idempotency-Key header must be at most 150 printable ASCII characters.")
+	}
+	return "api:" + k, nil
+}
+
 // handleSend handles POST /api/v1/conversation/{conversationId}/send: the
 // user's message is stored; the bot does not answer until receive.
 func (a *API) handleSend(c *fiber.Ctx) error {
@@ -382,13 +429,15 @@ func (a *API) handleSend(c *fiber.Ctx) error {
 	if strings.TrimSpace(r.Text) == "" {
 		return models.FieldError("text", "Text is required.")
 	}
-	convID := c.Params("conversationId")
-	m, err := a.store.CreateMessage(c.UserContext(), models.Message{ConversationID: convID, Type: models.MessageUser, Text: r.Text})
+	key, err := idempotencyKey(c)
 	if err != nil {
 		return err
 	}
-	a.publish(convID, engine.Event{Type: "message", Message: m})
-	out := sendResponse{ID: m.ID, Entities: []any{}}
+	p, err := a.turns.Send(c.UserContext(), c.Params("conversationId"), engine.Input{Text: r.Text, ExternalID: key})
+	if err != nil {
+		return err
+	}
+	out := sendResponse{ID: p.Message.ID, Entities: []any{}}
 	if wantsStream(c) {
 		return streamLines(c, func(emit func(string, any) bool) { emit("result", out) })
 	}
@@ -405,12 +454,15 @@ func (a *API) handleReceive(c *fiber.Ctx) error {
 	if err := r.check(); err != nil {
 		return err
 	}
-	return a.reply(c, func(ctx context.Context, convID string, emit func(engine.Event)) (*engine.Result, error) {
-		return a.engine.Reply(ctx, convID, emit)
-	})
+	convID := c.Params("conversationId")
+	return a.answer(c, func(ctx context.Context, emit func(engine.Event)) (*engine.Result, error) {
+		return a.turns.Receive(ctx, convID, emit)
+	}, false)
 }
 
-// handleComplete handles POST /api/v1/conversation/{conversationId}/complete.
+// handleComplete handles POST /api/v1/conversation/{conversationId}/complete:
+// with text, send and receive in one (an Idempotency-Key makes a retried call
+// answer with the same message); without, receive.
 func (a *API) handleComplete(c *fiber.Ctx) error {
 	var r completeRequest
 	if err := decode(c, &r); err != nil {
@@ -419,56 +471,46 @@ func (a *API) handleComplete(c *fiber.Ctx) error {
 	if err := r.check(); err != nil {
 		return err
 	}
+	convID := c.Params("conversationId")
 	if r.Text == nil {
-		return a.reply(c, func(ctx context.Context, convID string, emit func(engine.Event)) (*engine.Result, error) {
-			return a.engine.Reply(ctx, convID, emit)
-		})
+		return a.answer(c, func(ctx context.Context, emit func(engine.Event)) (*engine.Result, error) {
+			return a.turns.Receive(ctx, convID, emit)
+		}, false)
 	}
 	if strings.TrimSpace(*r.Text) == "" {
 		return models.FieldError("text", "Text cannot be empty.")
 	}
-	text := *r.Text
-	return a.reply(c, func(ctx context.Context, convID string, emit func(engine.Event)) (*engine.Result, error) {
-		return a.engine.Turn(ctx, convID, text, emit)
-	})
-}
-
-// reply runs a turn of the path's conversation, telling live views of its
-// events, and answers as answer does.
-func (a *API) reply(c *fiber.Ctx, run func(context.Context, string, func(engine.Event)) (*engine.Result, error)) error {
-	convID := c.Params("conversationId")
-	if wantsStream(c) {
-		// Fail fast, before a stream answers 200, on a conversation that is not
-		// there (without streaming, the turn itself reports it).
-		if _, err := a.store.FindConversation(c.UserContext(), convID); err != nil {
-			return err
-		}
+	key, err := idempotencyKey(c)
+	if err != nil {
+		return err
 	}
+	in := engine.Input{Text: *r.Text, ExternalID: key}
 	return a.answer(c, func(ctx context.Context, emit func(engine.Event)) (*engine.Result, error) {
-		return run(ctx, convID, func(ev engine.Event) {
-			a.publish(convID, ev)
-			emit(ev)
-		})
+		return a.turns.Complete(ctx, convID, in, emit)
 	}, false)
 }
 
-// answer runs a turn (detached from the connection, bounded by turnTimeout)
-// and answers with its result as JSON, or — asked for JSON lines — streams its
-// events, usage and result. A stateless answer has no id: nothing was stored.
+// answer runs a turn through the turn service (detached from the connection,
+// bounded by the turn timeout) and answers with its result as JSON, or —
+// asked for JSON lines — streams its events, usage and result. A stateless
+// answer has no id: nothing was stored.
 func (a *API) answer(c *fiber.Ctx, run func(context.Context, func(engine.Event)) (*engine.Result, error), stateless bool) error {
-	ctx, cancel := context.WithTimeout(a.opts.Base, turnTimeout)
 	if !wantsStream(c) {
-		defer cancel()
-		res, err := run(ctx, func(engine.Event) {})
+		res, err := run(c.UserContext(), nil)
 		if err != nil {
 			return err
 		}
-		return c.JSON(a.result(res).body(stateless))
+		return c.JSON(result(res).body(stateless))
+	}
+	if !stateless {
+		// Fail fast, before a stream answers 200, on a conversation that is not there.
+		if _, err := a.store.FindConversation(c.UserContext(), c.Params("conversationId")); err != nil {
+			return err
+		}
 	}
 	path := c.Path() // the request is gone once the stream runs
 	return streamLines(c, func(emit func(string, any) bool) {
-		defer cancel()
-		res, err := run(ctx, func(ev engine.Event) { a.emitEvent(emit, ev) })
+		res, err := run(context.Background(), func(ev engine.Event) { emitEvent(emit, ev) })
 		if err != nil {
 			if models.ErrorCode(err) == models.CodeInternal {
 				a.log.Error("api: turn", "path", path, "error", err)
@@ -476,37 +518,71 @@ func (a *API) answer(c *fiber.Ctx, run func(context.Context, func(engine.Event))
 			emit("error", errorJSON{Message: publicMessage(err)})
 			return
 		}
-		a.finish(emit, res, stateless)
+		finish(emit, res, stateless)
 	})
 }
 
 // emitEvent streams one engine event: tokens as they come, and the context
-// and activity messages that explain the answer.
-func (a *API) emitEvent(emit func(string, any) bool, ev engine.Event) {
+// and activity messages that explain the answer (with what they explain in
+// meta: the records retrieved, the ability run).
+func emitEvent(emit func(string, any) bool, ev engine.Event) {
 	switch ev.Type {
-	case "token":
+	case engine.EventToken:
 		emit("token", map[string]string{"token": ev.Token})
-	case "message":
-		if m := ev.Message; m != nil && (m.Type == models.MessageContext || m.Type == models.MessageActivity) {
-			emit("message", messageEvent{ID: m.ID, Type: m.Type, Text: m.Text, Meta: meta(m.Meta)})
+	case engine.EventMessage:
+		m := ev.Message
+		if m == nil || (m.Type != models.MessageContext && m.Type != models.MessageActivity) {
+			return
 		}
+		emit("message", messageEvent{ID: m.ID, Type: m.Type, Text: m.Text, Meta: whyMeta(m, ev.Turn)})
 	}
 }
 
+// whyMeta is a context or activity message's meta with what it explains.
+func whyMeta(m *models.Message, t *models.Turn) models.Meta {
+	out := models.Meta{}
+	for k, v := range m.Meta {
+		out[k] = v
+	}
+	if t == nil {
+		return out
+	}
+	switch m.Type {
+	case models.MessageContext:
+		recs := make([]map[string]any, 0, len(t.Records))
+		for _, r := range t.Records {
+			recs = append(recs, map[string]any{"id": r.RecordID, "datasetId": r.DatasetID, "source": r.Source, "score": r.Score})
+		}
+		out["records"] = recs
+	case models.MessageActivity:
+		for _, call := range t.Calls {
+			if call.MessageID == m.ID {
+				out["ability"], out["input"], out["output"], out["durationMs"] = call.Ability, call.Input, call.Output, call.DurationMs
+				if call.Error != "" {
+					out["error"] = call.Error
+				}
+			}
+		}
+		if t.ErrorMessageID != nil && *t.ErrorMessageID == m.ID {
+			out["stage"], out["error"] = t.ErrorStage, t.Error
+		}
+	}
+	return out
+}
+
 // finish streams a turn's usage (or error) and result.
-func (a *API) finish(emit func(string, any) bool, res *engine.Result, stateless bool) {
-	out := a.result(res)
+func finish(emit func(string, any) bool, res *engine.Result, stateless bool) {
+	out := result(res)
 	if res.Err != nil {
 		emit("error", errorJSON{Message: models.ErrorMessage(res.Err)})
-	} else if res.Bot != nil {
-		emit("usage", usageEvent{Model: str(res.Bot.Meta["model"]), InputTokensUsed: count(res.Bot.Meta, "inputTokens"),
-			OutputTokensUsed: count(res.Bot.Meta, "outputTokens")})
+	} else if t := res.Turn; t != nil {
+		emit("usage", usageEvent{Model: t.Model, InputTokensUsed: t.InputTokens, OutputTokensUsed: t.OutputTokens})
 	}
 	emit("result", out.body(stateless))
 }
 
 // result is a finished turn as receive and complete answer it.
-func (a *API) result(res *engine.Result) replyResponse {
+func result(res *engine.Result) replyResponse {
 	if res.Err != nil || res.Bot == nil {
 		out := replyResponse{End: endJSON{Reason: "error"}}
 		if res.Err != nil {
@@ -514,19 +590,20 @@ func (a *API) result(res *engine.Result) replyResponse {
 		}
 		return out
 	}
-	m := res.Bot.Meta
-	out := replyResponse{ID: res.Bot.ID, Text: res.Bot.Text,
-		Usage: usageJSON{Token: count(m, "inputTokens") + count(m, "outputTokens")}}
-	out.End = endJSON{Reason: endReason(str(m["finishReason"]))}
+	out := replyResponse{ID: res.Bot.ID, Text: res.Bot.Text}
+	if t := res.Turn; t != nil {
+		out.Usage = usageJSON{Token: t.InputTokens + t.OutputTokens}
+		out.End = endJSON{Reason: endReason(t.EndReason)}
+	}
 	return out
 }
 
-// endReason maps a provider's finish reason onto ChatBotKit's.
-func endReason(finish string) string {
-	switch finish {
-	case "length":
+// endReason maps a turn's end reason onto ChatBotKit's.
+func endReason(r string) string {
+	switch r {
+	case models.EndLength:
 		return "length"
-	case "tool_limit":
+	case models.EndToolLimit:
 		return "iteration"
 	}
 	return "stop"
@@ -538,23 +615,6 @@ func publicMessage(err error) string {
 		return "Something went wrong on our side. It has been logged."
 	}
 	return models.ErrorMessage(err)
-}
-
-func (a *API) publish(convID string, ev engine.Event) {
-	if a.opts.Publish != nil {
-		a.opts.Publish(convID, ev)
-	}
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-// count reads a whole-number key of a message's meta (0 when absent).
-func count(m models.Meta, key string) int64 {
-	n, _ := m.Number(key)
-	return int64(n)
 }
 
 // ---- stateless complete ----
@@ -626,7 +686,7 @@ func (a *API) handleStatelessComplete(c *fiber.Ctx) error {
 		in.Messages = append(in.Messages, models.Message{Type: m.Type, Text: m.Text, Meta: m.Meta})
 	}
 	return a.answer(c, func(ctx context.Context, emit func(engine.Event)) (*engine.Result, error) {
-		return a.engine.Complete(ctx, in, emit)
+		return a.turns.Stateless(ctx, in, emit)
 	}, true)
 }
 

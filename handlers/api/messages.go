@@ -2,11 +2,9 @@ package api
 
 import (
 	"context"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
-	"parley/app/engine"
 	"parley/models"
 )
 
@@ -57,7 +55,11 @@ func (a *API) handleMessageList(c *fiber.Ctx) error {
 		return err
 	}
 	return sendList(a, c, p, func(ctx context.Context, p models.Page) ([]models.Message, string, error) {
-		return a.store.FindMessages(ctx, conv.ID, p)
+		msgs, next, err := a.store.FindMessages(ctx, conv.ID, p)
+		if err != nil {
+			return nil, "", err
+		}
+		return msgs, next, a.rated(ctx, conv.ID, msgs)
 	}, toMessage, func(m *models.Message) string { return m.ID })
 }
 
@@ -67,7 +69,11 @@ func (a *API) handleMessageFetch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toMessage(m))
+	msgs := []models.Message{*m}
+	if err := a.rated(c.UserContext(), m.ConversationID, msgs); err != nil {
+		return err
+	}
+	return c.JSON(toMessage(&msgs[0]))
 }
 
 // handleMessageCreate handles POST /api/v1/conversation/{conversationId}/message/create.
@@ -91,11 +97,10 @@ func (a *API) handleMessageCreate(c *fiber.Ctx) error {
 		return models.Errorf(models.CodeForbidden, "A session token may only create user messages.")
 	}
 	convID := c.Params("conversationId")
-	m, err := a.store.CreateMessage(c.UserContext(), models.Message{ConversationID: convID, Type: *r.Type, Text: *r.Text, Meta: r.Meta})
+	m, err := a.turns.CreateMessage(c.UserContext(), models.Message{ConversationID: convID, Type: *r.Type, Text: *r.Text, Meta: r.Meta})
 	if err != nil {
 		return err
 	}
-	a.publish(convID, engine.Event{Type: "message", Message: m})
 	return c.JSON(sendResponse{ID: m.ID, Entities: []any{}})
 }
 
@@ -117,11 +122,10 @@ func (a *API) handleMessageUpdate(c *fiber.Ctx) error {
 	if r.Meta != nil {
 		m.Meta = r.Meta
 	}
-	m, err = a.store.UpdateMessage(c.UserContext(), *m)
+	m, err = a.turns.UpdateMessage(c.UserContext(), *m)
 	if err != nil {
 		return err
 	}
-	a.publish(m.ConversationID, engine.Event{Type: "message", Message: m})
 	return c.JSON(idResponse{ID: m.ID})
 }
 
@@ -131,7 +135,7 @@ func (a *API) handleMessageDelete(c *fiber.Ctx) error {
 		return err
 	}
 	id := c.Params("messageId")
-	if err := a.store.DeleteMessage(c.UserContext(), c.Params("conversationId"), id); err != nil {
+	if err := a.turns.DeleteMessage(c.UserContext(), c.Params("conversationId"), id); err != nil {
 		return err
 	}
 	return c.JSON(idResponse{ID: id})
@@ -139,19 +143,18 @@ func (a *API) handleMessageDelete(c *fiber.Ctx) error {
 
 func (a *API) voteMessage(c *fiber.Ctx, sign float64) error {
 	convID, msgID := c.Params("conversationId"), c.Params("messageId")
-	if _, err := a.store.FindMessage(c.UserContext(), convID, msgID); err != nil {
+	m, err := a.store.FindMessage(c.UserContext(), convID, msgID)
+	if err != nil {
 		return err
 	}
 	var r voteRequest
 	if err := decode(c, &r); err != nil {
 		return err
 	}
-	r.Reason = strings.TrimSpace(r.Reason)
-	m, err := a.store.SetMessageMeta(c.UserContext(), convID, msgID, "rating", r.rating(c, sign))
-	if err != nil {
+	if _, err := a.store.Rate(c.UserContext(), convID, msgID, rater(c), r.value(sign), r.Reason); err != nil {
 		return err
 	}
-	a.publish(convID, engine.Event{Type: "message", Message: m})
+	a.turns.Changed(m)
 	return c.JSON(idResponse{ID: m.ID})
 }
 
@@ -160,3 +163,49 @@ func (a *API) handleMessageUpvote(c *fiber.Ctx) error { return a.voteMessage(c, 
 
 // handleMessageDownvote handles POST /api/v1/conversation/{conversationId}/message/{messageId}/downvote.
 func (a *API) handleMessageDownvote(c *fiber.Ctx) error { return a.voteMessage(c, -1) }
+
+// rated shows each message's latest rating in its meta as "rating" ({value,
+// reason, by, at}), as ChatBotKit's clients read votes back; every rater's
+// rating is kept (the dashboard shows them all).
+func (a *API) rated(ctx context.Context, convID string, msgs []models.Message) error {
+	var ids []string
+	for _, m := range msgs {
+		if m.Type == models.MessageBot {
+			ids = append(ids, m.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rs, err := a.store.FindRatings(ctx, convID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range msgs {
+		if r := latest(rs[msgs[i].ID]); r != nil {
+			msgs[i].Meta = withRating(msgs[i].Meta, r)
+		}
+	}
+	return nil
+}
+
+// latest is the most recently given of ratings (nil when none).
+func latest(rs []models.Rating) *models.Rating {
+	var out *models.Rating
+	for i := range rs {
+		if out == nil || rs[i].UpdatedAt.After(out.UpdatedAt) {
+			out = &rs[i]
+		}
+	}
+	return out
+}
+
+// withRating is meta (copied) with a rating as ChatBotKit's clients see it.
+func withRating(m models.Meta, r *models.Rating) models.Meta {
+	out := models.Meta{}
+	for k, v := range m {
+		out[k] = v
+	}
+	out["rating"] = map[string]any{"value": r.Value, "reason": r.Reason, "by": r.RaterName, "at": ms(r.UpdatedAt)}
+	return out
+}

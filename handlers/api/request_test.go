@@ -24,7 +24,7 @@ func TestEmbeddedNamesKnown(t *testing.T) {
 			walk(f.Type)
 		}
 	}
-	for _, r := range New(Options{}).Routes() {
+	for _, r := range (&API{}).table() {
 		if r.Request != nil {
 			walk(reflect.TypeOf(r.Request))
 		}

@@ -57,7 +57,7 @@ func sendList[M any, T any](a *API, c *fiber.Ctx, p models.Page,
 	conv func(*M) T, id func(*M) string) error {
 	if wantsStream(c) {
 		// Check the first page before answering, so a bad request is an error status.
-		ctx, cancel := context.WithTimeout(a.opts.Base, turnTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), a.opts.ListTimeout)
 		first, next, err := fetch(ctx, p)
 		if err != nil {
 			cancel()

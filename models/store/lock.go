@@ -34,13 +34,49 @@ func (s *Store) Lock(ctx context.Context, name string) (func(), error) {
 	if err != nil {
 		return nil, busy(err)
 	}
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	key := int64(h.Sum64())
+	key := lockKey(name)
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
 		_ = conn.Close()
 		return nil, busy(err)
 	}
+	return pgUnlock(conn, key), nil
+}
+
+// TryLock takes the lock named name only if nobody holds it (ok false: held).
+func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
+	if s.dialect != Postgres {
+		release, ok = s.mem.tryLock(name)
+		return release, ok, nil
+	}
+	db, err := s.lockPool()
+	if err != nil {
+		return nil, false, err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, false, busy(err)
+	}
+	key := lockKey(name)
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {
+		_ = conn.Close()
+		return nil, false, busy(err)
+	}
+	if !ok {
+		_ = conn.Close()
+		return nil, false, nil
+	}
+	return pgUnlock(conn, key), true, nil
+}
+
+// lockKey is the advisory lock key of a name.
+func lockKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return int64(h.Sum64())
+}
+
+// pgUnlock releases an advisory lock held on conn and returns conn to its pool.
+func pgUnlock(conn *sql.Conn, key int64) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -50,7 +86,7 @@ func (s *Store) Lock(ctx context.Context, name string) (func(), error) {
 			}
 			_ = conn.Close()
 		})
-	}, nil
+	}
 }
 
 // busy reports a lock that could not be taken: the database is down, or the
@@ -82,6 +118,33 @@ type memLocks struct {
 	chans map[string]chan struct{}
 }
 
+func (l *memLocks) tryLock(name string) (func(), bool) {
+	l.mu.Lock()
+	if l.chans == nil {
+		l.chans = map[string]chan struct{}{}
+	}
+	if _, held := l.chans[name]; held {
+		l.mu.Unlock()
+		return nil, false
+	}
+	ch := make(chan struct{})
+	l.chans[name] = ch
+	l.mu.Unlock()
+	return l.releaser(name, ch), true
+}
+
+func (l *memLocks) releaser(name string, ch chan struct{}) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			delete(l.chans, name)
+			l.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
 func (l *memLocks) lock(ctx context.Context, name string) (func(), error) {
 	for {
 		l.mu.Lock()
@@ -93,15 +156,7 @@ func (l *memLocks) lock(ctx context.Context, name string) (func(), error) {
 			ch = make(chan struct{})
 			l.chans[name] = ch
 			l.mu.Unlock()
-			var once sync.Once
-			return func() {
-				once.Do(func() {
-					l.mu.Lock()
-					delete(l.chans, name)
-					l.mu.Unlock()
-					close(ch)
-				})
-			}, nil
+			return l.releaser(name, ch), nil
 		}
 		l.mu.Unlock()
 		select {

@@ -1,0 +1,257 @@
+package engine
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"parley/app/provider"
+	"parley/models"
+)
+
+// retrieve searches each attached dataset with its own settings and merges the
+// results best-first. instruction is the match or mismatch instruction.
+func (e *Engine) retrieve(ctx context.Context, cfg config, question string) ([]provider.Document, string, error) {
+	var (
+		docs            []provider.Document
+		match, mismatch []string
+	)
+	for _, id := range cfg.datasetIDs {
+		d, err := e.opts.Store.FindDataset(ctx, id)
+		if err != nil {
+			if models.ErrorCode(err) == models.CodeNotFound {
+				continue
+			}
+			return nil, "", err
+		}
+		if d.SearchMaxRecords == 0 {
+			continue
+		}
+		found, err := e.opts.Store.SearchRecords(ctx, models.RecordQuery{DatasetIDs: []string{d.ID}, Text: question,
+			Limit: d.SearchMaxRecords, MinScore: d.SearchMinScore})
+		if err != nil {
+			return nil, "", err
+		}
+		for _, f := range found {
+			text := f.Record.Text
+			if d.RecordMaxTokens > 0 && provider.EstimateTokens(text) > d.RecordMaxTokens {
+				text = models.TruncateUTF8(text, d.RecordMaxTokens*4)
+			}
+			docs = append(docs, provider.Document{ID: f.Record.ID, DatasetID: d.ID, Text: text, Source: f.Record.Source, Score: f.Score})
+		}
+		if len(found) > 0 && d.MatchInstruction != "" {
+			match = append(match, d.MatchInstruction)
+		}
+		if len(found) == 0 && d.MismatchInstruction != "" {
+			mismatch = append(mismatch, d.MismatchInstruction)
+		}
+	}
+	slices.SortStableFunc(docs, func(a, b provider.Document) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
+		}
+		return 0
+	})
+	if len(docs) > 0 {
+		return docs, strings.Join(match, "\n"), nil
+	}
+	return nil, strings.Join(mismatch, "\n"), nil
+}
+
+// maxAbilities bounds the abilities offered in one turn.
+const maxAbilities = 50
+
+// loadAbilities returns the runners of the attached skillsets' abilities that
+// have an action, and notes for the prompt of those that are instructions only.
+func (e *Engine) loadAbilities(ctx context.Context, cfg config) ([]Runner, []string, error) {
+	var (
+		runners []Runner
+		notes   []string
+	)
+	for _, id := range cfg.skillsetIDs {
+		abs, _, err := e.opts.Store.FindAbilities(ctx, id, models.Page{Limit: maxAbilities, Order: models.OrderAsc})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, a := range abs {
+			var r Runner
+			if e.opts.Abilities != nil {
+				r, err = e.opts.Abilities(a)
+				if err != nil {
+					e.opts.Logger.Warn("ability skipped", "ability_id", a.ID, "error", err)
+					continue
+				}
+			}
+			if r != nil {
+				runners = append(runners, r)
+				continue
+			}
+			if a.Instruction != "" || a.Description != "" {
+				notes = append(notes, fmt.Sprintf("%s: %s %s", a.Name, a.Description, a.Instruction))
+			}
+		}
+	}
+	return runners, notes, nil
+}
+
+// systemPrompt renders the backstory, the dataset instruction, the retrieved
+// records and instruction-only abilities into one system message.
+func systemPrompt(backstory, instruction string, docs []provider.Document, notes []string) string {
+	var b strings.Builder
+	b.WriteString(strings.TrimSpace(backstory))
+	if instruction != "" {
+		b.WriteString("\n\n" + strings.TrimSpace(instruction))
+	}
+	if len(docs) > 0 {
+		b.WriteString("\n\nRecords from the knowledge base:\n")
+		for i, d := range docs {
+			fmt.Fprintf(&b, "[%d] %s\n", i+1, strings.TrimSpace(d.Text))
+			if d.Source != "" {
+				fmt.Fprintf(&b, "Source: %s\n", d.Source)
+			}
+		}
+	}
+	if len(notes) > 0 {
+		b.WriteString("\n\nAbilities:\n")
+		for _, n := range notes {
+			b.WriteString("- " + strings.TrimSpace(n) + "\n")
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// maxPromptBytes bounds the prompt kept per turn (before compression);
+// longer message contents are cut, and the prompt says so.
+const maxPromptBytes = 256 << 10
+
+// encodePrompt keeps what the model received in its last call, as gzipped JSON.
+func encodePrompt(req provider.Request) []byte {
+	p := models.TurnPrompt{Model: req.Model}
+	size := 0
+	for _, m := range req.Messages {
+		content := m.Content
+		if len(m.ToolCalls) > 0 {
+			calls, _ := json.Marshal(m.ToolCalls)
+			content = strings.TrimSpace(content + "\n[tool calls] " + string(calls))
+		}
+		if size+len(content) > maxPromptBytes {
+			content = models.TruncateUTF8(content, max(0, maxPromptBytes-size)) + "…"
+			p.Truncated = true
+		}
+		size += len(content)
+		p.Messages = append(p.Messages, models.PromptMessage{Role: m.Role, Content: content, Name: m.Name})
+	}
+	for _, t := range req.Tools {
+		params, _ := json.Marshal(t.Parameters)
+		p.Tools = append(p.Tools, models.PromptTool{Name: t.Name, Description: t.Description, Parameters: string(params)})
+	}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	_, _ = zw.Write(raw)
+	_ = zw.Close()
+	return buf.Bytes()
+}
+
+// DecodePrompt reads a turn's kept prompt (nil when none was kept).
+func DecodePrompt(b []byte) (*models.TurnPrompt, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("engine: prompt: %w", err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(zr, 4*maxPromptBytes))
+	if err != nil {
+		return nil, fmt.Errorf("engine: prompt: %w", err)
+	}
+	var p models.TurnPrompt
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("engine: prompt: %w", err)
+	}
+	return &p, nil
+}
+
+// Stateless is a completion with no stored conversation: the caller gives the
+// configuration (a bot, or inline settings) and the whole history.
+type Stateless struct {
+	BotID      string
+	Model      string
+	Backstory  string
+	DatasetID  string
+	SkillsetID string
+	// Messages is the history, oldest first; the last one should be the user's.
+	Messages []models.Message
+}
+
+// Complete answers a stateless history. Nothing is stored: the messages in the
+// result (context, activity, bot) have fresh ids but exist only in the reply.
+func (e *Engine) Complete(ctx context.Context, in Stateless, emit func(Event)) (*Result, error) {
+	if emit == nil {
+		emit = func(Event) {}
+	}
+	conv := &models.Conversation{Model: in.Model, Backstory: in.Backstory}
+	if in.BotID != "" {
+		bot, err := e.opts.Store.FindBot(ctx, in.BotID)
+		if err != nil {
+			return nil, err
+		}
+		conv.Bot = bot
+	}
+	if in.DatasetID != "" {
+		conv.DatasetID = &in.DatasetID
+	}
+	if in.SkillsetID != "" {
+		conv.SkillsetID = &in.SkillsetID
+	}
+	history := in.Messages
+	if len(history) > models.MaxPageSize {
+		history = history[len(history)-models.MaxPageSize:]
+	}
+	if len(history) == 0 || history[len(history)-1].Type != models.MessageUser {
+		return nil, models.FieldError("messages", "The last message must be the user's: it is the one answered.")
+	}
+	now := e.opts.Now().UTC()
+	stamp := func(m models.Message) *models.Message {
+		m.ID, m.CreatedAt, m.UpdatedAt = models.NewID(), now, now
+		return &m
+	}
+	// Ids in order, so history can tell what came before the question.
+	var stamped []models.Message
+	for _, m := range history {
+		stamped = append(stamped, *stamp(m))
+	}
+	user := stamped[len(stamped)-1]
+	newestFirst := slices.Clone(stamped)
+	slices.Reverse(newestFirst)
+	sc := scope{
+		config: func(context.Context) (config, error) { return configOf(conv), nil },
+		recent: func(context.Context) ([]models.Message, error) { return newestFirst, nil },
+		start: func(_ context.Context, t *models.Turn) error {
+			t.Status, t.StartedAt = models.TurnRunning, &now
+			return nil
+		},
+		add: func(_ context.Context, _ *models.Turn, m models.Message, _ *models.TurnCall) (*models.Message, error) {
+			return stamp(m), nil
+		},
+		finish: func(_ context.Context, t *models.Turn, m models.Message) (*models.Message, error) {
+			end := e.opts.Now().UTC()
+			t.FinishedAt = &end
+			return stamp(m), nil
+		},
+	}
+	t := &models.Turn{ID: models.NewID(), Status: models.TurnQueued, QueuedAt: now}
+	return e.answer(ctx, sc, &Result{Turn: t, User: &user}, emit)
+}

@@ -1,0 +1,354 @@
+package store
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"parley/models"
+)
+
+// PostUserMessage stores a user message and, with queue, a turn that will
+// answer it — in one transaction, so an accepted message is never without
+// the turn that answers it. A message whose ExternalID the conversation has
+// seen already is not stored again: the stored one and its latest turn are
+// returned with created false (a retried delivery). Errors: not_found (the
+// conversation), invalid (the message).
+func (s *Store) PostUserMessage(ctx context.Context, m models.Message, queue bool) (msg *models.Message, turn *models.Turn, created bool, err error) {
+	m.Type = models.MessageUser
+	m.ID = models.NewID() // for validation; made again inside the transaction
+	m.TurnID = nil
+	if m.Meta == nil {
+		m.Meta = models.Meta{}
+	}
+	if m.ExternalID != nil && *m.ExternalID == "" {
+		m.ExternalID = nil
+	}
+	if err := m.Validate(); err != nil {
+		return nil, nil, false, err
+	}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if err := conversationExists(tx, m.ConversationID); err != nil {
+			return err
+		}
+		// Ids are made inside the transaction, so (SQLite's writers being
+		// serialised) their order is the order messages were accepted in.
+		m.ID = models.NewID()
+		q := tx
+		if m.ExternalID != nil {
+			q = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "conversation_id"}, {Name: "external_id"}}, DoNothing: true})
+		}
+		res := q.Create(&m)
+		if res.Error != nil {
+			return translate(res.Error, "message")
+		}
+		if res.RowsAffected == 0 { // the external id was seen before
+			var prev models.Message
+			if err := tx.First(&prev, "conversation_id = ? AND external_id = ?", m.ConversationID, *m.ExternalID).Error; err != nil {
+				return translate(err, "message")
+			}
+			msg = &prev
+			var t models.Turn
+			err := tx.Where("user_message_id = ?", prev.ID).Order("id DESC").Limit(1).Find(&t).Error
+			if err != nil {
+				return translate(err, "turn")
+			}
+			if t.ID != "" {
+				turn = &t
+			}
+			return nil
+		}
+		msg, created = &m, true
+		if queue {
+			t := s.newTurn(m.ConversationID, m.ID, false)
+			if err := tx.Omit(clause.Associations).Create(&t).Error; err != nil {
+				return translate(err, "turn")
+			}
+			turn = &t
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return msg, turn, created, nil
+}
+
+func conversationExists(tx *gorm.DB, id string) error {
+	if !models.ValidID(id) {
+		return notFound("conversation")
+	}
+	var n int64
+	if err := tx.Model(&models.Conversation{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return translate(err, "conversation")
+	}
+	if n == 0 {
+		return notFound("conversation")
+	}
+	return nil
+}
+
+func (s *Store) newTurn(convID, userMsgID string, retry bool) models.Turn {
+	now := s.now()
+	t := models.Turn{ID: models.NewID(), ConversationID: convID, Status: models.TurnQueued, Retry: retry,
+		QueuedAt: now, CreatedAt: now, UpdatedAt: now}
+	if userMsgID != "" {
+		t.UserMessageID = &userMsgID
+	}
+	return t
+}
+
+// QueueTurn queues a turn that answers a stored user message of the
+// conversation: for the first time (the API's receive) or again (retry).
+// Errors: not_found (the conversation or message), invalid (not a user message).
+func (s *Store) QueueTurn(ctx context.Context, convID, userMsgID string, retry bool) (*models.Turn, error) {
+	var t models.Turn
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var m models.Message
+		if !models.ValidID(userMsgID) || !models.ValidID(convID) {
+			return notFound("message")
+		}
+		if err := tx.Select("id", "type").First(&m, "id = ? AND conversation_id = ?", userMsgID, convID).Error; err != nil {
+			return translate(err, "message")
+		}
+		if m.Type != models.MessageUser {
+			return models.Errorf(models.CodeInvalid, "Only a user message can be answered.")
+		}
+		t = s.newTurn(convID, userMsgID, retry)
+		return translate(tx.Omit(clause.Associations).Create(&t).Error, "turn")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// LastUserMessage returns the conversation's latest user message, or not_found.
+func (s *Store) LastUserMessage(ctx context.Context, convID string) (*models.Message, error) {
+	if !models.ValidID(convID) {
+		return nil, notFound("conversation")
+	}
+	var m models.Message
+	err := s.db.WithContext(ctx).Where("conversation_id = ? AND type = ?", convID, models.MessageUser).
+		Order("id DESC").Limit(1).Find(&m).Error
+	if err != nil {
+		return nil, translate(err, "message")
+	}
+	if m.ID == "" {
+		return nil, models.Errorf(models.CodeNotFound, "The conversation has no user message yet.")
+	}
+	return &m, nil
+}
+
+// Answered reports whether a user message has an answer: a turn that ended
+// with one (failed and interrupted turns do not count).
+func (s *Store) Answered(ctx context.Context, userMsgID string) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&models.Turn{}).
+		Where("user_message_id = ? AND status = ?", userMsgID, models.TurnDone).Count(&n).Error
+	return n > 0, translate(err, "turns")
+}
+
+// UnfinishedTurns returns up to limit queued or running turns of a
+// conversation in the order they are to be answered — by the message they
+// answer, then by when they were queued: for the holder of its lock, the
+// running ones were left by a holder that is gone, the queued ones wait their turn.
+func (s *Store) UnfinishedTurns(ctx context.Context, convID string, limit int) ([]models.Turn, error) {
+	var ts []models.Turn
+	err := s.db.WithContext(ctx).Where("conversation_id = ? AND status IN ?", convID, []string{models.TurnQueued, models.TurnRunning}).
+		Order("user_message_id, id").Limit(limit).Find(&ts).Error
+	return ts, translate(err, "turns")
+}
+
+// ConversationsWithUnfinishedTurns lists (up to limit) conversations that have
+// a queued or running turn, for recovery at start-up.
+func (s *Store) ConversationsWithUnfinishedTurns(ctx context.Context, limit int) ([]string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Model(&models.Turn{}).Distinct("conversation_id").
+		Where("status IN ?", []string{models.TurnQueued, models.TurnRunning}).Limit(limit).Pluck("conversation_id", &ids).Error
+	return ids, translate(err, "turns")
+}
+
+// StartTurn marks a queued turn running, as of now, with what answers it.
+func (s *Store) StartTurn(ctx context.Context, t *models.Turn) error {
+	now := s.now()
+	t.Status, t.StartedAt, t.UpdatedAt = models.TurnRunning, &now, now
+	res := s.db.WithContext(ctx).Model(&models.Turn{}).Where("id = ? AND status = ?", t.ID, models.TurnQueued).
+		Updates(map[string]any{"status": t.Status, "started_at": now, "updated_at": now, "bot_id": t.BotID,
+			"bot_version_id": t.BotVersionID, "bot_version": t.BotVersion, "redactions": t.Redactions})
+	if res.Error != nil {
+		return translate(res.Error, "turn")
+	}
+	if res.RowsAffected == 0 {
+		return models.Errorf(models.CodeConflict, "This turn is no longer waiting to run.")
+	}
+	return nil
+}
+
+// AddTurnMessage stores a message a running turn produced in one
+// transaction with what it shows: for its context, the turn's records; for an
+// ability's activity, call (the call's figures).
+func (s *Store) AddTurnMessage(ctx context.Context, t *models.Turn, m models.Message, call *models.TurnCall) (*models.Message, error) {
+	turnID := t.ID
+	m.TurnID = &turnID
+	var out *models.Message
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		out, err = s.createMessage(tx, m)
+		if err != nil {
+			return err
+		}
+		if call != nil {
+			call.TurnID, call.MessageID = turnID, out.ID
+			if err := tx.Omit(clause.Associations).Create(call).Error; err != nil {
+				return translate(err, "ability call")
+			}
+		}
+		if m.Type == models.MessageContext {
+			for i := range t.Records {
+				t.Records[i].TurnID, t.Records[i].Rank = turnID, i+1
+			}
+			if len(t.Records) > 0 {
+				if err := tx.Omit(clause.Associations).Create(&t.Records).Error; err != nil {
+					return translate(err, "turn records")
+				}
+			}
+			t.ContextMessageID = &out.ID
+			return translate(tx.Model(&models.Turn{}).Where("id = ?", turnID).Update("context_message_id", out.ID).Error, "turn")
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FinishTurn ends a turn: it stores the closing message (the bot's answer for
+// a done turn, the activity entry of a failed or interrupted one) and the
+// turn's figures in one transaction (its records were stored with its context).
+func (s *Store) FinishTurn(ctx context.Context, t *models.Turn, closing models.Message) (*models.Message, error) {
+	var out *models.Message
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		out, err = s.finishTurn(tx, t, closing)
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) finishTurn(tx *gorm.DB, t *models.Turn, closing models.Message) (*models.Message, error) {
+	closing.ConversationID, closing.TurnID = t.ConversationID, &t.ID
+	out, err := s.createMessage(tx, closing)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	t.FinishedAt, t.UpdatedAt = &now, now
+	if out.Type == models.MessageBot {
+		t.BotMessageID = &out.ID
+	} else {
+		t.ErrorMessageID = &out.ID
+	}
+	if t.StartedAt == nil {
+		t.StartedAt = &now
+	}
+	if err := tx.Model(t).Select("*").Omit("id", "created_at", "context_message_id", clause.Associations).Updates(t).Error; err != nil {
+		return nil, translate(err, "turn")
+	}
+	return out, nil
+}
+
+// InterruptTurns ends the given unfinished turns of a conversation with an
+// activity entry that says the answer was interrupted, and returns the
+// entries. Only the holder of the conversation's lock may call it: it is how
+// a turn left by a process that stopped is closed.
+func (s *Store) InterruptTurns(ctx context.Context, turns []models.Turn, why string) ([]models.Message, error) {
+	var out []models.Message
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		for i := range turns {
+			t := turns[i]
+			res := tx.Model(&models.Turn{}).Where("id = ? AND status IN ?", t.ID, []string{models.TurnQueued, models.TurnRunning}).
+				Update("status", models.TurnInterrupted)
+			if res.Error != nil {
+				return translate(res.Error, "turn")
+			}
+			if res.RowsAffected == 0 {
+				continue // finished meanwhile
+			}
+			t.Status, t.EndReason, t.ErrorStage, t.Error = models.TurnInterrupted, models.EndInterrupted, "interrupted", why
+			m, err := s.finishTurn(tx, &t, models.Message{Type: models.MessageActivity, Text: "The answer was interrupted: " + why})
+			if err != nil {
+				return err
+			}
+			out = append(out, *m)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FindTurn returns one turn with its records and ability calls.
+func (s *Store) FindTurn(ctx context.Context, id string) (*models.Turn, error) {
+	if !models.ValidID(id) {
+		return nil, notFound("turn")
+	}
+	var t models.Turn
+	err := s.db.WithContext(ctx).Preload("Records", func(db *gorm.DB) *gorm.DB { return db.Order("rank") }).
+		Preload("Calls", func(db *gorm.DB) *gorm.DB { return db.Order("seq") }).First(&t, "id = ?", id).Error
+	if err != nil {
+		return nil, translate(err, "turn")
+	}
+	return &t, nil
+}
+
+// FindTurnPrompt returns the kept prompt of a conversation's turn (nil when none was kept).
+func (s *Store) FindTurnPrompt(ctx context.Context, convID, turnID string) ([]byte, error) {
+	if !models.ValidID(turnID) || !models.ValidID(convID) {
+		return nil, notFound("turn")
+	}
+	var t models.Turn
+	if err := s.db.WithContext(ctx).Select("id", "prompt").First(&t, "id = ? AND conversation_id = ?", turnID, convID).Error; err != nil {
+		return nil, translate(err, "turn")
+	}
+	return t.Prompt, nil
+}
+
+// FindTurns returns the turns with these ids (with records and calls, without
+// the kept prompt), by id.
+func (s *Store) FindTurns(ctx context.Context, ids []string) (map[string]*models.Turn, error) {
+	out := map[string]*models.Turn{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var ts []models.Turn
+	err := s.db.WithContext(ctx).Preload("Records", func(db *gorm.DB) *gorm.DB { return db.Order("rank") }).
+		Preload("Calls", func(db *gorm.DB) *gorm.DB { return db.Order("seq") }).Omit("prompt").Where("id IN ?", ids).Find(&ts).Error
+	if err != nil {
+		return nil, translate(err, "turns")
+	}
+	for i := range ts {
+		out[ts[i].ID] = &ts[i]
+	}
+	return out, nil
+}
+
+// FindMessagesByID returns the conversation's messages with these ids, by id.
+func (s *Store) FindMessagesByID(ctx context.Context, convID string, ids ...string) (map[string]*models.Message, error) {
+	out := map[string]*models.Message{}
+	var want []string
+	for _, id := range ids {
+		if models.ValidID(id) {
+			want = append(want, id)
+		}
+	}
+	if len(want) == 0 {
+		return out, nil
+	}
+	var ms []models.Message
+	if err := s.db.WithContext(ctx).Where("conversation_id = ? AND id IN ?", convID, want).Find(&ms).Error; err != nil {
+		return nil, translate(err, "messages")
+	}
+	for i := range ms {
+		out[ms[i].ID] = &ms[i]
+	}
+	return out, nil
+}

@@ -53,11 +53,11 @@ var MessageTypes = []string{MessageUser, MessageBot, MessageReasoning, MessageCo
 
 // Message is one entry of a conversation's timeline.
 type Message struct {
-	ID             string    `json:"id" gorm:"primaryKey;size:36"`
-	ConversationID string    `json:"conversationId" gorm:"size:36;not null"`
-	Type           string    `json:"type" gorm:"size:20;not null" validate:"required,oneof=user bot reasoning context instruction backstory activity checkpoint"`
-	Text           string    `json:"text" gorm:"type:text;not null" validate:"max=200000"`
-	Meta           Meta      `json:"meta"`
+	ID             string `json:"id" gorm:"primaryKey;size:36"`
+	ConversationID string `json:"conversationId" gorm:"size:36;not null"`
+	Type           string `json:"type" gorm:"size:20;not null" validate:"required,oneof=user bot reasoning context instruction backstory activity checkpoint"`
+	Text           string `json:"text" gorm:"type:text;not null" validate:"max=200000"`
+	Meta           Meta   `json:"meta"`
 	// TurnID is the turn that produced the message (context, activity, bot);
 	// nil for user messages (turns point at what they answer) and messages
 	// written directly.

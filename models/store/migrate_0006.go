@@ -17,19 +17,19 @@ import (
 // of the structs as of migration 6. Do not edit: add a migration.
 
 type m6Turn struct {
-	ID               string  `gorm:"primaryKey;size:36"`
-	ConversationID   string  `gorm:"size:36;not null;index:idx_turns_conversation,priority:1"`
-	UserMessageID    *string `gorm:"size:36;index:idx_turns_user_message"`
-	BotMessageID     *string `gorm:"size:36;index:idx_turns_bot_message"`
-	ContextMessageID *string `gorm:"size:36"`
-	ErrorMessageID   *string `gorm:"size:36"`
-	Status           string  `gorm:"size:20;not null;index:idx_turns_conversation,priority:2;index:idx_turns_status"`
-	Retry            bool    `gorm:"not null"`
-	BotID            *string `gorm:"size:36;index:idx_turns_bot"`
-	BotVersionID     *string `gorm:"size:36"`
-	BotVersion       int     `gorm:"not null"`
-	Provider         string  `gorm:"size:200;not null"`
-	Model            string  `gorm:"size:200;not null"`
+	ID               string    `gorm:"primaryKey;size:36"`
+	ConversationID   string    `gorm:"size:36;not null;index:idx_turns_conversation,priority:1"`
+	UserMessageID    *string   `gorm:"size:36;index:idx_turns_user_message"`
+	BotMessageID     *string   `gorm:"size:36;index:idx_turns_bot_message"`
+	ContextMessageID *string   `gorm:"size:36"`
+	ErrorMessageID   *string   `gorm:"size:36"`
+	Status           string    `gorm:"size:20;not null;index:idx_turns_conversation,priority:2;index:idx_turns_status"`
+	Retry            bool      `gorm:"not null"`
+	BotID            *string   `gorm:"size:36;index:idx_turns_bot"`
+	BotVersionID     *string   `gorm:"size:36"`
+	BotVersion       int       `gorm:"not null"`
+	Provider         string    `gorm:"size:200;not null"`
+	Model            string    `gorm:"size:200;not null"`
 	QueuedAt         time.Time `gorm:"not null"`
 	StartedAt        *time.Time
 	FirstTokenAt     *time.Time

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -372,6 +373,29 @@ func TestAPISessionTokens(t *testing.T) {
 			now = now.Add(time.Second)
 			wantError(t, user.get("/conversation/"+conv+"/message/list"), 401, "UNAUTHORIZED")
 			wantError(t, user.post("/conversation/"+conv+"/send", `{"text":"still there?"}`), 401, "UNAUTHORIZED")
+		})
+		t.Run("ErrSecretRevoked", func(t *testing.T) {
+			ctx := context.Background()
+			sec, raw, err := a.store.CreateSecret(ctx, "widget backend", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			app := c.with(raw)
+			r := ok(t, app.post("/conversation/"+conv+"/session/create", `{}`))
+			end := c.with(r.str("token"))
+			ok(t, end.get("/conversation/"+conv+"/message/list"))
+			keep := ok(t, c.post("/conversation/"+conv+"/session/create", `{}`)).str("token")
+			var ids []string
+			if err := a.store.DB().Table("conversation_sessions").Where("token_hash = ?", models.HashToken(r.str("token"))).
+				Pluck("secret_id", &ids).Error; err != nil || len(ids) != 1 || ids[0] != sec.ID {
+				t.Errorf("the session's secret_id = %v, %v; want the secret that created it (%s)", ids, err, sec.ID)
+			}
+			if err := a.store.RevokeSecret(ctx, sec.ID); err != nil {
+				t.Fatal(err)
+			}
+			wantError(t, end.get("/conversation/"+conv+"/message/list"), 401, "UNAUTHORIZED")
+			wantError(t, end.post("/conversation/"+conv+"/send", `{"text":"still there?"}`), 401, "UNAUTHORIZED")
+			ok(t, c.with(keep).get("/conversation/"+conv+"/message/list")) // another secret's token lives on
 		})
 		t.Run("ErrConversationDeleted", func(t *testing.T) {
 			fresh := ok(t, c.post("/conversation/"+conv+"/session/create", `{}`)).str("token")

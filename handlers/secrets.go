@@ -104,7 +104,7 @@ func (s *Server) handleSecretRevokeConfirm(c *fiber.Ctx) error {
 	}
 	return s.render(c, fiber.StatusOK, tplConfirm, confirmPage{
 		Page: s.page(c, "Revoke "+sec.Name, "secrets"), Heading: fmt.Sprintf("Revoke API secret %q?", sec.Name),
-		Body: []string{"Every app using it (" + sec.Prefix + "…) is refused from now on. This cannot be undone.",
+		Body: []string{"Every app using it (" + sec.Prefix + "…) is refused from now on, and so is every session token it created. This cannot be undone.",
 			"To replace it, create a new secret first and switch the apps over."},
 		Action: "/secrets/" + sec.ID + "/revoke", Button: "Revoke secret", Cancel: "/secrets",
 	})
@@ -119,6 +119,6 @@ func (s *Server) handleSecretRevoke(c *fiber.Ctx) error {
 	if err := s.store.RevokeSecret(c.UserContext(), sec.ID); err != nil {
 		return err
 	}
-	setFlash(c, fmt.Sprintf("API secret %q revoked.", sec.Name))
+	setFlash(c, fmt.Sprintf("API secret %q revoked. The session tokens it created are revoked too.", sec.Name))
 	return redirect(c, "/secrets")
 }

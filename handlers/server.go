@@ -212,6 +212,7 @@ func (s *Server) routesSetup() {
 	s.registerConversations()
 	s.registerOperators()
 	s.registerSecrets()
+	s.registerSessionTokens()
 	s.registerProviders()
 
 	s.api = api.New(api.Options{Store: s.store, Engine: s.engine, Logger: s.log, Base: s.baseCtx,

@@ -506,3 +506,55 @@ func TestAPIInternalErrorHidesDetail(t *testing.T) {
 		}
 	})
 }
+
+// TestAPISessionMetaNamespaced checks that an end user cannot forge meta that
+// operators trust: a session token's meta is kept under "client".
+func TestAPISessionMetaNamespaced(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		c := a.api()
+		conv := ok(t, c.post("/conversation/create", `{}`)).str("id")
+		user := c.with(ok(t, c.post("/conversation/"+conv+"/session/create", `{}`)).str("token"))
+		forged := `{"rating":{"value":1,"by":"admin@example.com"}}`
+
+		stored := func(t *testing.T, id string) models.Meta {
+			t.Helper()
+			m, err := a.store.FindMessage(context.Background(), conv, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m.Meta
+		}
+		t.Run("SessionTokenMetaUnderClient", func(t *testing.T) {
+			id := ok(t, user.post("/conversation/"+conv+"/message/create", `{"type":"user","text":"Great bot!","meta":`+forged+`}`)).str("id")
+			got := stored(t, id)
+			if _, ok := got["rating"]; ok {
+				t.Errorf("stored meta has a top-level rating: %v", got)
+			}
+			client, _ := got["client"].(map[string]any)
+			rating, _ := client["rating"].(map[string]any)
+			if len(got) != 1 || rating["by"] != "admin@example.com" || rating["value"] != 1.0 {
+				t.Errorf("stored meta = %v, want exactly {client: %s}", got, forged)
+			}
+			page := a.as(models.RoleSupport).get("/conversations/" + conv)
+			wantStatus(t, page, 200)
+			wantBody(t, page, "Great bot!")
+			wantNoBody(t, page, ">upvoted</span>", ">downvoted</span>")
+		})
+		t.Run("SessionTokenNoMeta", func(t *testing.T) {
+			id := ok(t, user.post("/conversation/"+conv+"/message/create", `{"type":"user","text":"plain"}`)).str("id")
+			if got := stored(t, id); len(got) != 0 {
+				t.Errorf("stored meta = %v, want none", got)
+			}
+		})
+		t.Run("APISecretMetaAsGiven", func(t *testing.T) {
+			id := ok(t, c.post("/conversation/"+conv+"/message/create", `{"type":"user","text":"From the app","meta":{"source":"crm","rating":{"value":1,"by":"crm"}}}`)).str("id")
+			got := stored(t, id)
+			if got["source"] != "crm" || got["client"] != nil {
+				t.Errorf("stored meta = %v, want it as given", got)
+			}
+			if rating, _ := got["rating"].(map[string]any); rating["by"] != "crm" {
+				t.Errorf("stored rating = %v, want it as given", got["rating"])
+			}
+		})
+	})
+}

@@ -112,6 +112,7 @@ var routeRoles = map[string]string{
 	"GET /secrets":             adminOnly,
 	"GET /secrets/new":         adminOnly,
 	"POST /secrets":            adminOnly,
+	"GET /secrets/:id/created": adminOnly,
 	"GET /secrets/:id/revoke":  adminOnly,
 	"POST /secrets/:id/revoke": adminOnly,
 

@@ -83,13 +83,15 @@ func (s *Store) AuthenticateConversationSession(ctx context.Context, token strin
 	return &sess, nil
 }
 
-// FindConversationSessions lists the live (neither revoked nor expired)
-// sessions of one conversation, or of every conversation when conversationID
+// FindConversationSessions lists the live (neither revoked nor expired, nor
+// of a revoked secret) sessions of one conversation, or of every conversation when conversationID
 // is "", newest first by default, one cursor page at a time. Each comes with
 // its conversation's id and name and its secret's id, name and prefix.
 func (s *Store) FindConversationSessions(ctx context.Context, conversationID string, p models.Page) ([]models.ConversationSession, string, error) {
 	q := withSessionRefs(s.db.WithContext(ctx).Model(&models.ConversationSession{})).
-		Where("revoked_at IS NULL AND expires_at > ?", s.now())
+		Where("revoked_at IS NULL AND expires_at > ?", s.now()).
+		// Nor is a token live whose secret is revoked (see AuthenticateConversationSession).
+		Where("(secret_id IS NULL OR NOT EXISTS (SELECT 1 FROM api_secrets WHERE api_secrets.id = conversation_sessions.secret_id AND api_secrets.revoked_at IS NOT NULL))")
 	if conversationID != "" {
 		q = q.Where("conversation_id = ?", conversationID)
 	}

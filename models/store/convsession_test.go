@@ -329,6 +329,15 @@ func TestConversationSessionSecret(t *testing.T) {
 			}
 			_, err = s.AuthenticateConversationSession(t.Context(), tok)
 			wantUnauthorizedSession(t, err)
+			live, _, err := s.FindConversationSessions(t.Context(), c.ID, models.Page{Limit: models.MaxPageSize})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range live {
+				if l.ID == sess.ID {
+					t.Error("FindConversationSessions lists a token whose secret is revoked as live")
+				}
+			}
 		})
 		t.Run("LastUsedAtOncePerMinute", func(t *testing.T) {
 			tok, sess, err := s.CreateConversationSession(t.Context(), c.ID, &secA.ID, time.Hour)

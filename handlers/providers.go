@@ -13,6 +13,7 @@ import (
 	"parley/app/provider"
 	"parley/app/providers"
 	"parley/models"
+	"parley/models/store"
 )
 
 // Templates of the Providers pages and the vault of secrets for abilities.
@@ -162,6 +163,9 @@ func (s *Server) providerFormError(c *fiber.Ctx, p *models.Provider, f providerF
 		return err
 	}
 	f.APIKeyRef = ""
+	// A key refused for what it is (spaces, length) must be typed again; the
+	// only other error on the field, asking to remove the key and give one at
+	// once, is not about its value.
 	if _, bad := fields["apiKey"]; !bad || f.RemoveKey {
 		if err := s.keepProviderKey(c, p, &f, key); err != nil {
 			return err
@@ -206,7 +210,7 @@ func (s *Server) submittedKey(c *fiber.Ctx, p *models.Provider, f providerForm) 
 	case strings.TrimSpace(f.APIKey) != "":
 		return f.APIKey, nil // typed again: it replaces the kept one (now deleted)
 	case models.ErrorCode(err) == models.CodeNotFound:
-		return "", models.FieldError("apiKey", "The API key you typed before is no longer kept (it is kept for 5 minutes, once): type it again.")
+		return "", models.FieldError("apiKey", fmt.Sprintf("The API key you typed before is no longer kept (it is kept for %d minutes, once): type it again.", int(store.FlashTTL.Minutes())))
 	case err != nil:
 		return "", err
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -373,6 +374,29 @@ func TestAPISessionTokens(t *testing.T) {
 			wantError(t, user.get("/conversation/"+conv+"/message/list"), 401, "UNAUTHORIZED")
 			wantError(t, user.post("/conversation/"+conv+"/send", `{"text":"still there?"}`), 401, "UNAUTHORIZED")
 		})
+		t.Run("ErrSecretRevoked", func(t *testing.T) {
+			ctx := context.Background()
+			sec, raw, err := a.store.CreateSecret(ctx, "widget backend", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			app := c.with(raw)
+			r := ok(t, app.post("/conversation/"+conv+"/session/create", `{}`))
+			end := c.with(r.str("token"))
+			ok(t, end.get("/conversation/"+conv+"/message/list"))
+			keep := ok(t, c.post("/conversation/"+conv+"/session/create", `{}`)).str("token")
+			var ids []string
+			if err := a.store.DB().Table("conversation_sessions").Where("token_hash = ?", models.HashToken(r.str("token"))).
+				Pluck("secret_id", &ids).Error; err != nil || len(ids) != 1 || ids[0] != sec.ID {
+				t.Errorf("the session's secret_id = %v, %v; want the secret that created it (%s)", ids, err, sec.ID)
+			}
+			if err := a.store.RevokeSecret(ctx, sec.ID); err != nil {
+				t.Fatal(err)
+			}
+			wantError(t, end.get("/conversation/"+conv+"/message/list"), 401, "UNAUTHORIZED")
+			wantError(t, end.post("/conversation/"+conv+"/send", `{"text":"still there?"}`), 401, "UNAUTHORIZED")
+			ok(t, c.with(keep).get("/conversation/"+conv+"/message/list")) // another secret's token lives on
+		})
 		t.Run("ErrConversationDeleted", func(t *testing.T) {
 			fresh := ok(t, c.post("/conversation/"+conv+"/session/create", `{}`)).str("token")
 			ok(t, c.with(fresh).get("/conversation/"+conv+"/message/list"))
@@ -477,5 +501,57 @@ func TestAPIInternalErrorHidesDetail(t *testing.T) {
 		if !strings.Contains(r.str("message"), "request") {
 			t.Errorf("message %q does not give the request id to report", r.str("message"))
 		}
+	})
+}
+
+// TestAPISessionMetaNamespaced checks that an end user cannot forge meta that
+// operators trust: a session token's meta is kept under "client".
+func TestAPISessionMetaNamespaced(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		c := a.api()
+		conv := ok(t, c.post("/conversation/create", `{}`)).str("id")
+		user := c.with(ok(t, c.post("/conversation/"+conv+"/session/create", `{}`)).str("token"))
+		forged := `{"rating":{"value":1,"by":"admin@example.com"}}`
+
+		stored := func(t *testing.T, id string) models.Meta {
+			t.Helper()
+			m, err := a.store.FindMessage(context.Background(), conv, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m.Meta
+		}
+		t.Run("SessionTokenMetaUnderClient", func(t *testing.T) {
+			id := ok(t, user.post("/conversation/"+conv+"/message/create", `{"type":"user","text":"Great bot!","meta":`+forged+`}`)).str("id")
+			got := stored(t, id)
+			if _, ok := got["rating"]; ok {
+				t.Errorf("stored meta has a top-level rating: %v", got)
+			}
+			client, _ := got["client"].(map[string]any)
+			rating, _ := client["rating"].(map[string]any)
+			if len(got) != 1 || rating["by"] != "admin@example.com" || rating["value"] != 1.0 {
+				t.Errorf("stored meta = %v, want exactly {client: %s}", got, forged)
+			}
+			page := a.as(models.RoleSupport).get("/conversations/" + conv)
+			wantStatus(t, page, 200)
+			wantBody(t, page, "Great bot!")
+			wantNoBody(t, page, ">upvoted</span>", ">downvoted</span>")
+		})
+		t.Run("SessionTokenNoMeta", func(t *testing.T) {
+			id := ok(t, user.post("/conversation/"+conv+"/message/create", `{"type":"user","text":"plain"}`)).str("id")
+			if got := stored(t, id); len(got) != 0 {
+				t.Errorf("stored meta = %v, want none", got)
+			}
+		})
+		t.Run("APISecretMetaAsGiven", func(t *testing.T) {
+			id := ok(t, c.post("/conversation/"+conv+"/message/create", `{"type":"user","text":"From the app","meta":{"source":"crm","rating":{"value":1,"by":"crm"}}}`)).str("id")
+			got := stored(t, id)
+			if got["source"] != "crm" || got["client"] != nil {
+				t.Errorf("stored meta = %v, want it as given", got)
+			}
+			if rating, _ := got["rating"].(map[string]any); rating["by"] != "crm" {
+				t.Errorf("stored rating = %v, want it as given", got["rating"])
+			}
+		})
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"parley/app/provider"
 	"parley/models"
+	"parley/models/store"
 )
 
 // Templates of the Providers pages and the vault of secrets for abilities.
@@ -49,12 +50,16 @@ func (s *Server) registerProviders() {
 }
 
 // providerForm is the body of the new and edit provider forms. APIKey is
-// never rendered back: blank keeps the stored key when editing.
+// never rendered back: blank keeps the stored key when editing. APIKeyRef
+// refers to the key typed into a submission that failed validation, kept in a
+// one-time flash of the session, so that blank can mean "that key" on the
+// next submission.
 type providerForm struct {
 	Name           string `form:"name"`
 	Kind           string `form:"kind"`
 	BaseURL        string `form:"baseUrl"`
 	APIKey         string `form:"apiKey"`
+	APIKeyRef      string `form:"apiKeyRef"`
 	RemoveKey      bool   `form:"removeKey"`
 	DefaultModel   string `form:"defaultModel"`
 	TimeoutSeconds string `form:"timeoutSeconds"`
@@ -129,7 +134,8 @@ func (s *Server) handleProviderNew(c *fiber.Ctx) error {
 }
 
 // renderProviderForm renders the new (p nil) or edit form. The API key typed
-// is never sent back, not even after a validation error.
+// is never sent back, not even after a validation error: f.APIKeyRef, when
+// set, refers to it kept server-side (keepProviderKey).
 func (s *Server) renderProviderForm(c *fiber.Ctx, status int, p *models.Provider, f providerForm, errs map[string]string, test *providerTest) error {
 	f.APIKey = ""
 	d := providerFormPage{Form: f, Errors: errs, Action: "/providers", Edited: p, Kinds: models.ProviderKinds, Test: test}
@@ -142,26 +148,89 @@ func (s *Server) renderProviderForm(c *fiber.Ctx, status int, p *models.Provider
 }
 
 // providerFormError re-renders the form for errors the admin can fix there:
-// field errors (422), and encryption not being set up (503).
-func (s *Server) providerFormError(c *fiber.Ctx, p *models.Provider, f providerForm, err error) error {
-	if fields := models.ErrorFields(err); fields != nil {
-		return s.renderProviderForm(c, fiber.StatusUnprocessableEntity, p, f, fields, nil)
+// field errors (422), and encryption not being set up (503). key is the API
+// key the submission carried (typed or kept): unless the error is about the
+// key itself, it is kept for the next submission.
+func (s *Server) providerFormError(c *fiber.Ctx, p *models.Provider, f providerForm, key string, err error) error {
+	fields := models.ErrorFields(err)
+	status := fiber.StatusUnprocessableEntity
+	switch {
+	case fields != nil:
+	case models.ErrorCode(err) == models.CodeUnavailable:
+		fields, status = map[string]string{"form": models.ErrorMessage(err)}, fiber.StatusServiceUnavailable
+	default:
+		return err
 	}
-	if models.ErrorCode(err) == models.CodeUnavailable {
-		return s.renderProviderForm(c, fiber.StatusServiceUnavailable, p, f, map[string]string{"form": models.ErrorMessage(err)}, nil)
+	f.APIKeyRef = ""
+	// A key refused for what it is (spaces, length) must be typed again; the
+	// only other error on the field, asking to remove the key and give one at
+	// once, is not about its value.
+	if _, bad := fields["apiKey"]; !bad || f.RemoveKey {
+		if err := s.keepProviderKey(c, p, &f, key); err != nil {
+			return err
+		}
 	}
-	return err
+	return s.renderProviderForm(c, status, p, f, fields, nil)
 }
 
-// handleProviderCreate handles POST /providers.
+// providerKeyKind is the kind of flash that keeps a provider form's API key:
+// one per form, so a key kept for one provider is not used for another.
+func providerKeyKind(p *models.Provider) string {
+	if p == nil {
+		return "provider-key/new"
+	}
+	return "provider-key/" + p.ID
+}
+
+// keepProviderKey keeps a typed key in a one-time flash of this session and
+// sets the form's reference to it (nothing when key is blank).
+func (s *Server) keepProviderKey(c *fiber.Ctx, p *models.Provider, f *providerForm, key string) error {
+	if strings.TrimSpace(key) == "" {
+		return nil
+	}
+	id, err := s.store.PutFlash(c.UserContext(), c.Cookies(sessionCookie), providerKeyKind(p), []byte(key))
+	if err != nil {
+		return err
+	}
+	f.APIKeyRef = id
+	return nil
+}
+
+// submittedKey is the API key a provider form submission carries: the one
+// typed, or else the one kept from the previous submission (taken: a kept key
+// serves once). A kept key that is gone (expired) is an error next to the
+// field, so the provider is never saved without the key the admin typed.
+func (s *Server) submittedKey(c *fiber.Ctx, p *models.Provider, f providerForm) (string, error) {
+	if f.APIKeyRef == "" {
+		return f.APIKey, nil
+	}
+	kept, err := s.store.TakeFlash(c.UserContext(), c.Cookies(sessionCookie), providerKeyKind(p), f.APIKeyRef)
+	switch {
+	case strings.TrimSpace(f.APIKey) != "":
+		return f.APIKey, nil // typed again: it replaces the kept one (now deleted)
+	case models.ErrorCode(err) == models.CodeNotFound:
+		return "", models.FieldError("apiKey", fmt.Sprintf("The API key you typed before is no longer kept (it is kept for %d minutes, once): type it again.", int(store.FlashTTL.Minutes())))
+	case err != nil:
+		return "", err
+	}
+	return string(kept), nil
+}
+
+// handleProviderCreate handles POST /providers. After a validation error the
+// key typed is kept server-side and used when the form comes back with the
+// key field blank.
 func (s *Server) handleProviderCreate(c *fiber.Ctx) error {
 	var f providerForm
 	if err := c.BodyParser(&f); err != nil {
 		return badForm(err)
 	}
-	p, err := s.store.CreateProvider(c.UserContext(), f.provider(), f.APIKey)
+	key, err := s.submittedKey(c, nil, f)
 	if err != nil {
-		return s.providerFormError(c, nil, f, err)
+		return s.providerFormError(c, nil, f, "", err)
+	}
+	p, err := s.store.CreateProvider(c.UserContext(), f.provider(), key)
+	if err != nil {
+		return s.providerFormError(c, nil, f, key, err)
 	}
 	setFlash(c, fmt.Sprintf("Provider %q created. Bots use it with the model %s. Test the connection below.", p.Name, p.Model(modelHint(p))))
 	return redirect(c, "/providers/"+p.ID+"/edit")
@@ -185,7 +254,8 @@ func (s *Server) handleProviderEdit(c *fiber.Ctx) error {
 }
 
 // handleProviderUpdate handles POST /providers/:id. A blank API key keeps the
-// stored one; "Remove key" deletes it.
+// stored one (or, after a validation error, the one typed then, kept
+// server-side); "Remove key" deletes it.
 func (s *Server) handleProviderUpdate(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	cur, err := s.store.FindProvider(ctx, c.Params("id"))
@@ -196,21 +266,24 @@ func (s *Server) handleProviderUpdate(c *fiber.Ctx) error {
 	if err := c.BodyParser(&f); err != nil {
 		return badForm(err)
 	}
+	typed, err := s.submittedKey(c, cur, f)
+	if err != nil {
+		return s.providerFormError(c, cur, f, "", err)
+	}
 	var newKey *string
-	switch key := strings.TrimSpace(f.APIKey); {
+	switch key := strings.TrimSpace(typed); {
 	case f.RemoveKey && key != "":
-		return s.renderProviderForm(c, fiber.StatusUnprocessableEntity, cur, f,
-			map[string]string{"apiKey": "Enter a new key or remove the key, not both."}, nil)
+		return s.providerFormError(c, cur, f, typed, models.FieldError("apiKey", "Enter a new key or remove the key, not both."))
 	case f.RemoveKey:
 		newKey = &key
 	case key != "":
-		newKey = &f.APIKey
+		newKey = &typed
 	}
 	in := f.provider()
 	in.ID = cur.ID
 	p, err := s.store.UpdateProvider(ctx, in, newKey)
 	if err != nil {
-		return s.providerFormError(c, cur, f, err)
+		return s.providerFormError(c, cur, f, typed, err)
 	}
 	setFlash(c, fmt.Sprintf("Provider %q saved.", p.Name))
 	return redirect(c, "/providers")

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"parley/models"
 )
@@ -20,6 +21,7 @@ const (
 	convEdit  = "admin builder"
 	convRun   = "admin builder qa"
 	convRate  = "admin builder qa support"
+	sessMgmt  = "admin builder"
 	adminOnly = "admin"
 )
 
@@ -94,6 +96,12 @@ var routeRoles = map[string]string{
 	"GET /conversations/:id/delete":                    convEdit,
 	"POST /conversations/:id/delete":                   convEdit,
 
+	"GET /session-tokens":                           sessMgmt,
+	"GET /session-tokens/:id/revoke":                sessMgmt,
+	"POST /session-tokens/:id/revoke":               sessMgmt,
+	"GET /conversations/:id/session-tokens/revoke":  sessMgmt,
+	"POST /conversations/:id/session-tokens/revoke": sessMgmt,
+
 	"GET /operators":             adminOnly,
 	"GET /operators/new":         adminOnly,
 	"POST /operators":            adminOnly,
@@ -105,6 +113,7 @@ var routeRoles = map[string]string{
 	"GET /secrets":             adminOnly,
 	"GET /secrets/new":         adminOnly,
 	"POST /secrets":            adminOnly,
+	"GET /secrets/:id/created": adminOnly,
 	"GET /secrets/:id/revoke":  adminOnly,
 	"POST /secrets/:id/revoke": adminOnly,
 
@@ -168,8 +177,12 @@ func newFixtures(t *testing.T, a *testApp) fixtures {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, tok, err := a.store.CreateConversationSession(ctx, conv.ID, &sec.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return fixtures{"messages": msgs[0].ID, "bots": bot.ID, "datasets": ds.ID, "records": rec.ID, "skillsets": ks.ID, "abilities": ab.ID,
-		"conversations": conv.ID, "operators": victim.ID, "secrets": sec.ID, "turns": turn.ID}
+		"conversations": conv.ID, "operators": victim.ID, "secrets": sec.ID, "turns": turn.ID, "session-tokens": tok.ID}
 }
 
 // fill replaces path parameters with fixture ids.

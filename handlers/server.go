@@ -185,6 +185,7 @@ func (s *Server) routesSetup() {
 	s.registerConversations()
 	s.registerOperators()
 	s.registerSecrets()
+	s.registerSessionTokens()
 	s.registerProviders()
 
 	s.api.Mount(s.app)

@@ -33,15 +33,17 @@ const (
 	PermConversationRate Permission = "conversation:rate"
 	// PermConversationWrite: edit and delete conversations.
 	PermConversationWrite Permission = "conversation:write"
+	// PermSessionManage: see and revoke live conversation session tokens.
+	PermSessionManage Permission = "session:manage"
 	// PermAdmin: operators, API secrets, providers.
 	PermAdmin Permission = "admin"
 )
 
 var rolePermissions = map[string][]Permission{
 	RoleAdmin: {PermConfigRead, PermConfigWrite, PermConversationRead, PermConversationRun,
-		PermConversationRate, PermConversationWrite, PermAdmin},
+		PermConversationRate, PermConversationWrite, PermSessionManage, PermAdmin},
 	RoleBuilder: {PermConfigRead, PermConfigWrite, PermConversationRead, PermConversationRun,
-		PermConversationRate, PermConversationWrite},
+		PermConversationRate, PermConversationWrite, PermSessionManage},
 	RoleQA:      {PermConfigRead, PermConversationRead, PermConversationRun, PermConversationRate},
 	RoleSupport: {PermConversationRead, PermConversationRate},
 }

@@ -9,7 +9,7 @@ import (
 
 var allPermissions = []models.Permission{
 	models.PermConfigRead, models.PermConfigWrite, models.PermConversationRead, models.PermConversationRun,
-	models.PermConversationRate, models.PermConversationWrite, models.PermAdmin,
+	models.PermConversationRate, models.PermConversationWrite, models.PermSessionManage, models.PermAdmin,
 }
 
 func TestRoleCan(t *testing.T) {
@@ -17,7 +17,7 @@ func TestRoleCan(t *testing.T) {
 	want := map[string][]models.Permission{
 		models.RoleAdmin: allPermissions,
 		models.RoleBuilder: {models.PermConfigRead, models.PermConfigWrite, models.PermConversationRead,
-			models.PermConversationRun, models.PermConversationRate, models.PermConversationWrite},
+			models.PermConversationRun, models.PermConversationRate, models.PermConversationWrite, models.PermSessionManage},
 		models.RoleQA:      {models.PermConfigRead, models.PermConversationRead, models.PermConversationRun, models.PermConversationRate},
 		models.RoleSupport: {models.PermConversationRead, models.PermConversationRate},
 		"":                 nil,

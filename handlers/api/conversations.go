@@ -299,7 +299,8 @@ type sessionResponse struct {
 
 // handleSessionCreate handles POST /api/v1/conversation/{conversationId}/session/create:
 // a token that lets an end user's client send, receive and complete in this
-// one conversation until it expires.
+// one conversation until it expires, or until it or the API secret that
+// created it (recorded with it) is revoked.
 func (a *API) handleSessionCreate(c *fiber.Ctx) error {
 	var r sessionRequest
 	if err := decode(c, &r); err != nil {
@@ -313,7 +314,11 @@ func (a *API) handleSessionCreate(c *fiber.Ctx) error {
 		}
 		ttl = time.Duration(d) * time.Second
 	}
-	token, sess, err := a.store.CreateConversationSession(c.UserContext(), c.Params("conversationId"), ttl)
+	var secretID *string
+	if p, _ := c.Locals(principalKey).(principal); p.secret != nil {
+		secretID = &p.secret.ID
+	}
+	token, sess, err := a.store.CreateConversationSession(c.UserContext(), c.Params("conversationId"), secretID, ttl)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,10 @@ import (
 	"parley/models"
 )
 
+// clientMetaKey is where the meta an end user's client sends with a session
+// token is kept, apart from Parley's own keys.
+const clientMetaKey = "client"
+
 // messageRequest is the body of message/create (type and text required) and
 // message/update.
 type messageRequest struct {
@@ -78,7 +82,10 @@ func (a *API) handleMessageFetch(c *fiber.Ctx) error {
 
 // handleMessageCreate handles POST /api/v1/conversation/{conversationId}/message/create.
 // A session token may only add user messages: an end user must not write the
-// bot's lines or its instructions.
+// bot's lines or its instructions. Nor may it write Parley's own meta (a
+// rating, say, that operators would trust): a session token's meta is stored
+// as {"client": <the meta given>}, a namespace the dashboard never reads as
+// Parley's. An API secret's meta is stored as given.
 func (a *API) handleMessageCreate(c *fiber.Ctx) error {
 	var r messageRequest
 	if err := decode(c, &r); err != nil {
@@ -93,11 +100,17 @@ func (a *API) handleMessageCreate(c *fiber.Ctx) error {
 	if r.Text == nil {
 		return models.FieldError("text", "Text is required.")
 	}
-	if p, _ := c.Locals(principalKey).(principal); p.session != nil && *r.Type != models.MessageUser {
-		return models.Errorf(models.CodeForbidden, "A session token may only create user messages.")
+	stored := r.Meta
+	if p, _ := c.Locals(principalKey).(principal); p.session != nil {
+		if *r.Type != models.MessageUser {
+			return models.Errorf(models.CodeForbidden, "A session token may only create user messages.")
+		}
+		if len(stored) > 0 {
+			stored = models.Meta{clientMetaKey: map[string]any(r.Meta)}
+		}
 	}
 	convID := c.Params("conversationId")
-	m, err := a.turns.CreateMessage(c.UserContext(), models.Message{ConversationID: convID, Type: *r.Type, Text: *r.Text, Meta: r.Meta})
+	m, err := a.turns.CreateMessage(c.UserContext(), models.Message{ConversationID: convID, Type: *r.Type, Text: *r.Text, Meta: stored})
 	if err != nil {
 		return err
 	}

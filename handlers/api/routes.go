@@ -96,7 +96,7 @@ func (a *API) table() []Route {
 		// Conversation messages.
 		{Method: get, Path: "/conversation/:conversationId/message/list", OperationID: "listConversationMessages", Tag: "conversation", Summary: "List a conversation's messages", Session: true, Query: listQuery, Stream: true,
 			Response: list[messageJSON]{}, handler: a.handleMessageList},
-		{Method: post, Path: "/conversation/:conversationId/message/create", OperationID: "createConversationMessage", Tag: "conversation", Summary: "Add a message (session tokens: user messages only)", Session: true,
+		{Method: post, Path: "/conversation/:conversationId/message/create", OperationID: "createConversationMessage", Tag: "conversation", Summary: "Add a message (session tokens: user messages only, their meta kept under meta.client)", Session: true,
 			Request: messageRequest{}, Response: sendResponse{}, handler: a.handleMessageCreate},
 		{Method: get, Path: "/conversation/:conversationId/message/:messageId/fetch", OperationID: "fetchConversationMessage", Tag: "conversation", Summary: "Fetch a message",
 			Response: messageJSON{}, handler: a.handleMessageFetch},

@@ -24,6 +24,7 @@ var migrations = []migration{
 	{2, "full-text search on dataset records", migrate0002},
 	{3, "providers and secrets", migrate0003},
 	{4, "rate limit counters", migrate0004},
+	{5, "session tokens' secrets and last use; one-time flashes", migrate0005},
 	{6, "typed turn records", migrate0006},
 }
 

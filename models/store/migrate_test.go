@@ -35,10 +35,19 @@ func TestMigrate(t *testing.T) {
 				}
 				for _, table := range []string{"operators", "operator_sessions", "api_secrets", "bots", "datasets",
 					"dataset_records", "skillsets", "abilities", "bot_datasets", "bot_skillsets",
-					"conversations", "messages", "conversation_sessions", "login_attempts", "settings"} {
+					"conversations", "messages", "conversation_sessions", "login_attempts", "settings",
+					"providers", "vault_secrets", "rate_limits", "flashes"} {
 					if !s.DB().Migrator().HasTable(table) {
 						t.Errorf("table %s missing after migrate", table)
 					}
+				}
+				for _, col := range []string{"secret_id", "last_used_at"} {
+					if !s.DB().Migrator().HasColumn("conversation_sessions", col) {
+						t.Errorf("conversation_sessions.%s missing after migrate", col)
+					}
+				}
+				if !s.DB().Migrator().HasIndex("conversation_sessions", "idx_conversation_sessions_secret") {
+					t.Error("index idx_conversation_sessions_secret missing after migrate")
 				}
 			})
 			t.Run("SecondRunIsNoop", func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
 	"parley/models"
 )
 
@@ -47,13 +49,22 @@ func (s *Store) FindSecret(ctx context.Context, id string) (*models.APISecret, e
 	return &sec, nil
 }
 
-// RevokeSecret revokes an API secret; it stops working at once. Revoking twice is harmless.
+// RevokeSecret revokes an API secret and, in the same transaction, every
+// session token it created; they all stop working at once. Revoking twice is
+// harmless.
 func (s *Store) RevokeSecret(ctx context.Context, id string) error {
 	if _, err := s.FindSecret(ctx, id); err != nil {
 		return err
 	}
-	return translate(s.db.WithContext(ctx).Model(&models.APISecret{}).
-		Where("id = ? AND revoked_at IS NULL", id).UpdateColumn("revoked_at", s.now()).Error, "API secret")
+	now := s.now()
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&models.APISecret{}).Where("id = ? AND revoked_at IS NULL", id).
+			UpdateColumn("revoked_at", now).Error; err != nil {
+			return translate(err, "API secret")
+		}
+		return translate(tx.Model(&models.ConversationSession{}).Where("secret_id = ? AND revoked_at IS NULL", id).
+			UpdateColumn("revoked_at", now).Error, "conversation sessions")
+	})
 }
 
 // AuthenticateSecret finds the live secret for a raw Bearer value and records

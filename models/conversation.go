@@ -57,7 +57,7 @@ type Message struct {
 	ConversationID string    `json:"conversationId" gorm:"size:36;not null"`
 	Type           string    `json:"type" gorm:"size:20;not null" validate:"required,oneof=user bot reasoning context instruction backstory activity checkpoint"`
 	Text           string    `json:"text" gorm:"type:text;not null" validate:"max=200000"`
-	Meta           Meta      `json:"meta"`
+	Meta           Meta      `json:"meta" maxbytes:"1048576"` // MaxMessageMetaBytes
 	CreatedAt      time.Time `json:"createdAt"`
 	UpdatedAt      time.Time `json:"updatedAt"`
 }

@@ -229,6 +229,9 @@ func translate(err error, what string) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return models.Errorf(models.CodeUnavailable, "The request was cancelled or timed out.")
 	}
+	if bad := badText(err, what); bad != nil {
+		return bad
+	}
 	return fmt.Errorf("store: %s: %w", what, err)
 }
 

@@ -147,6 +147,9 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 		TrustProxy: cfg.TrustProxy, DevTemplates: cfg.DevTemplates, Version: version,
 		Engine: eng, Broker: broker, FetchClient: fetch,
 		APISecretRate: cfg.APIRate, APISessionRate: cfg.SessionRate,
+		// Typos in a model or an ability fail when saved, not at chat time.
+		CheckModel:   providers.New(st).CheckModel,
+		CheckAbility: func(ctx context.Context, a models.Ability) error { return ability.Check(ctx, a, st) },
 	})
 	if err != nil {
 		return err

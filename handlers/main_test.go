@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"parley/app/engine/ability"
+	"parley/app/providers"
 	"parley/models"
 	"parley/models/store"
 	"parley/models/store/storetest"
@@ -47,7 +49,7 @@ func eachApp(t *testing.T, fn func(t *testing.T, a *testApp)) {
 
 func newTestApp(t *testing.T, s *store.Store) *testApp {
 	t.Helper()
-	srv, err := New(Options{Store: s, Logger: discardLogger()})
+	srv, err := New(testOptions(s))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -66,6 +68,15 @@ func newTestApp(t *testing.T, s *store.Store) *testApp {
 		a.ops[role] = op
 	}
 	return a
+}
+
+// testOptions are the options of the app tests drive: the real store and the
+// real save-time checks of models and abilities, as app/main.go wires them.
+func testOptions(s *store.Store) Options {
+	return Options{Store: s, Logger: discardLogger(),
+		CheckModel:   providers.New(s).CheckModel,
+		CheckAbility: func(ctx context.Context, a models.Ability) error { return ability.Check(ctx, a, s) },
+	}
 }
 
 // client is a browser: it keeps cookies and knows its CSRF token.

@@ -54,6 +54,13 @@ type Options struct {
 	// per API secret and per session token (0: defaults; negative: unlimited).
 	APISecretRate  int
 	APISessionRate int
+	// CheckModel and CheckAbility check at save what only the app can judge —
+	// that a model string names a provider that exists; that an ability's
+	// action and vault secrets exist — for the dashboard and the API alike.
+	// They return invalid-input errors naming the field; nil checks nothing.
+	// app/main.go passes providers.Resolver.CheckModel and ability.Check.
+	CheckModel   func(ctx context.Context, model string) error
+	CheckAbility func(ctx context.Context, a models.Ability) error
 }
 
 // Route is one registered route and the permission it requires; the role
@@ -215,7 +222,8 @@ func (s *Server) routesSetup() {
 	s.registerProviders()
 
 	s.api = api.New(api.Options{Store: s.store, Engine: s.engine, Logger: s.log, Base: s.baseCtx,
-		SecretRate: s.opts.APISecretRate, SessionRate: s.opts.APISessionRate, Publish: s.publishTurnEvent})
+		SecretRate: s.opts.APISecretRate, SessionRate: s.opts.APISessionRate, Publish: s.publishTurnEvent,
+		CheckModel: s.opts.CheckModel, CheckAbility: s.opts.CheckAbility})
 	s.api.Mount(s.app)
 
 	s.app.Use(s.loadSession, func(c *fiber.Ctx) error {

@@ -60,6 +60,12 @@ type Options struct {
 	// Base is the context turns run under: they outlive a closed connection
 	// (the user's message is already stored) but not the server.
 	Base context.Context
+	// CheckModel and CheckAbility check at save that a model string names a
+	// provider that exists and that an ability's action and vault secrets
+	// exist; they return invalid-input errors naming the field. nil checks
+	// nothing.
+	CheckModel   func(ctx context.Context, model string) error
+	CheckAbility func(ctx context.Context, a models.Ability) error
 }
 
 // Route is one API operation: the OpenAPI document and the route tests are

@@ -251,3 +251,14 @@ func leafName(path string) string {
 	}
 	return path
 }
+
+// CheckText returns an invalid-input error on field when s holds text
+// PostgreSQL cannot store (a NUL character, invalid UTF-8), or nil. It is for
+// inputs that reach the database without passing through Validate, such as a
+// search box's query string; label names the input in the message.
+func CheckText(field, label, s string) error {
+	if problem := textProblem(s); problem != "" {
+		return FieldError(field, label+problem)
+	}
+	return nil
+}

@@ -57,7 +57,7 @@ func Validate(v any) error {
 			return Errorf(CodeInvalid, "Invalid input: %v", err)
 		}
 		for _, fe := range verrs {
-			name := fe.Field()
+			name := fieldPath(fe)
 			if _, seen := out.Fields[name]; seen {
 				continue
 			}
@@ -70,6 +70,18 @@ func Validate(v any) error {
 	}
 	out.Message = summary(out.Fields)
 	return out
+}
+
+// fieldPath names a failing field by its form or JSON name; within a list, by
+// its path from the list on ("messages[1].type"), as checkValues names it, so
+// it is clear which item is meant.
+func fieldPath(fe validator.FieldError) string {
+	ns := fe.Namespace()
+	i := strings.IndexByte(ns, '[')
+	if i < 0 {
+		return fe.Field()
+	}
+	return ns[strings.LastIndexByte(ns[:i], '.')+1:]
 }
 
 // summary joins field messages into one sentence list, in a stable order.

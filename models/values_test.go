@@ -37,6 +37,17 @@ type (
 	}
 )
 
+// listRequest validates the items of a list.
+type (
+	typedMessage struct {
+		Type string `json:"type" validate:"required,oneof=user bot"`
+		Text string `json:"text"`
+	}
+	listRequest struct {
+		Messages []typedMessage `json:"messages" validate:"dive"`
+	}
+)
+
 const (
 	nulMsg  = ` must not contain NUL characters (\u0000).`
 	utf8Msg = " must be valid UTF-8 text."
@@ -90,6 +101,9 @@ func TestValidateText(t *testing.T) {
 		{"ErrMetaList", &request{Metas: []models.Meta{{"k": bad}}}, map[string]string{"metas": "Metas" + nulMsg}},
 		{"NilPointersOK", &request{ByName: map[string]*bool{"x": nil}}, nil},
 		{"ValueNotPointer", request{Tags: []string{bad}}, map[string]string{"tags": "Tags" + nulMsg}},
+		// The validator's errors within a list are named by path too.
+		{"ErrValidatorInList", &listRequest{Messages: []typedMessage{{Type: "user"}, {Type: "shout", Text: bad}}},
+			map[string]string{"messages[1].type": "Type must be one of: user, bot.", "messages[1].text": "Text" + nulMsg}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := models.Validate(tc.v)

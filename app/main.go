@@ -203,7 +203,7 @@ func build(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	}
 	p := &parts{
 		providers: providers.New(st),
-		abilities: ability.NewLoader(ability.NewGuardedClient(ability.GuardOptions{Allow: allow}), st.VaultValue),
+		abilities: ability.NewLoader(ability.NewGuardedClient(ability.GuardOptions{Allow: allow}), st.VaultValue, st),
 		broker:    live.NewBroker(),
 	}
 	eng := engine.New(engine.Options{Store: st, Logger: log, Providers: p.providers.Resolve, Abilities: engine.Abilities(p.abilities.Runner)})

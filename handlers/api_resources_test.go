@@ -318,12 +318,12 @@ func TestAPIBots(t *testing.T) {
 		})
 
 		full := func(alias string) string {
-			return fmt.Sprintf(`{"name":"Helpdesk","description":"Answers staff","backstory":"You are kind.","model":"gpt-4o-mini",
+			return fmt.Sprintf(`{"name":"Helpdesk","description":"Answers staff","backstory":"You are kind.","model":"local/gpt-4o-mini",
 				"meta":{"team":"support","tier":2,"tags":["a","b"]},"privacy":true,"moderation":true,"visibility":"public",
 				"alias":%q,"datasetId":%q,"skillsetId":%q}`, alias, ds, ks)
 		}
 		fullWant := map[string]any{
-			"name": "Helpdesk", "description": "Answers staff", "backstory": "You are kind.", "model": "gpt-4o-mini",
+			"name": "Helpdesk", "description": "Answers staff", "backstory": "You are kind.", "model": "local/gpt-4o-mini",
 			"meta":    map[string]any{"team": "support", "tier": float64(2), "tags": []any{"a", "b"}},
 			"privacy": true, "moderation": true, "visibility": "public",
 			"datasetId": ds, "skillsetId": ks, "datasetIds": []any{ds}, "skillsetIds": []any{ks},

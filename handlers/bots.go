@@ -142,6 +142,9 @@ func (s *Server) handleBotCreate(c *fiber.Ctx) error {
 	}
 	in, err := f.input()
 	if err == nil {
+		err = s.checkModel(c.UserContext(), in.Bot.Model)
+	}
+	if err == nil {
 		var b *models.Bot
 		b, err = s.store.CreateBot(c.UserContext(), in)
 		if err == nil {
@@ -234,6 +237,9 @@ func (s *Server) handleBotUpdate(c *fiber.Ctx) error {
 		return badForm(err)
 	}
 	in, err := f.input()
+	if err == nil {
+		err = s.checkModel(c.UserContext(), in.Bot.Model)
+	}
 	if err == nil {
 		// Fields the form does not show are kept.
 		in.Bot.ID, in.Bot.Alias, in.Bot.Visibility = b.ID, b.Alias, b.Visibility

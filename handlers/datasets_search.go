@@ -27,6 +27,8 @@ type datasetSearch struct {
 	// Off: the dataset retrieves no records (Records to retrieve is 0), as the engine treats it.
 	Off      bool
 	CanWrite bool
+	// Error says why the question cannot be searched (shown instead of results).
+	Error string
 }
 
 // datasetSearchPage is the search as a page of its own, for browsers without JavaScript.
@@ -52,13 +54,16 @@ func (s *Server) handleDatasetSearch(c *fiber.Ctx) error {
 	}.Normalize()
 	v := datasetSearch{Dataset: d, Query: q.Text, Limit: q.Limit, MinScore: q.MinScore,
 		Off: d.SearchMaxRecords == 0, CanWrite: operator(c).Can(models.PermConfigWrite)}
-	if q.Text != "" && !v.Off {
+	status := fiber.StatusOK
+	if err := models.CheckText("q", "The question", q.Text); err != nil {
+		v.Error, status = models.ErrorMessage(err), fiber.StatusUnprocessableEntity
+	} else if q.Text != "" && !v.Off {
 		if v.Results, err = s.store.SearchRecords(ctx, q); err != nil {
 			return err
 		}
 	}
 	if c.Get("HX-Request") == "true" {
-		return s.render(c, fiber.StatusOK, tplDatasetSearch, v)
+		return s.render(c, status, tplDatasetSearch, v)
 	}
-	return s.render(c, fiber.StatusOK, tplDatasetSearchPage, datasetSearchPage{Page: s.page(c, "Search "+d.Name, "datasets"), datasetSearch: v})
+	return s.render(c, status, tplDatasetSearchPage, datasetSearchPage{Page: s.page(c, "Search "+d.Name, "datasets"), datasetSearch: v})
 }

@@ -68,7 +68,7 @@ func newServer(t testing.TB, st *store.Store, tweaks ...func(*serverSetup)) *Ser
 		t.Fatalf("config: %v", err)
 	}
 	resolver := providers.New(st)
-	loader := ability.NewLoader(ability.NewGuardedClient(ability.GuardOptions{}), st.VaultValue)
+	loader := ability.NewLoader(ability.NewGuardedClient(ability.GuardOptions{}), st.VaultValue, st)
 	su := &serverSetup{
 		Options: Options{Config: cfg, Version: "test", Store: st, Logger: discardLogger(), Broker: live.NewBroker(),
 			Providers: resolver, Abilities: loader},

@@ -137,7 +137,8 @@ func New(opts Options) (*Server, error) {
 	s.app.Use(s.logRequests)
 	s.app.Use(securityHeaders)
 	s.api, err = api.New(api.Options{Store: s.store, Turns: s.turns, Logger: s.log,
-		SecretRate: cfg.APIRate, SessionRate: cfg.SessionRate, ListTimeout: cfg.Timeouts.Turn})
+		SecretRate: cfg.APIRate, SessionRate: cfg.SessionRate, ListTimeout: cfg.Timeouts.Turn,
+		CheckModel: opts.Providers.CheckModel, CheckAbility: opts.Abilities.Check})
 	if err != nil {
 		return nil, err
 	}

@@ -307,7 +307,10 @@ func (f *abilityForm) ability() (models.Ability, error) {
 	if err != nil {
 		return models.Ability{}, err
 	}
-	return models.Ability{Name: f.Name, Description: f.Description, Instruction: f.Instruction, Meta: meta}, nil
+	a := models.Ability{Name: f.Name, Description: f.Description, Instruction: f.Instruction, Meta: meta}
+	// The model's own rules (text the database can store, meta size) before
+	// the action is checked; the store checks them again.
+	return a, a.Validate()
 }
 
 // handleAbilityCreate handles POST /skillsets/:id/abilities.
@@ -323,6 +326,9 @@ func (s *Server) handleAbilityCreate(c *fiber.Ctx) error {
 	a, err := f.ability()
 	if err == nil {
 		a.SkillsetID = k.ID
+		err = s.checkAbility(c.UserContext(), a)
+	}
+	if err == nil {
 		var created *models.Ability
 		created, err = s.store.CreateAbility(c.UserContext(), a)
 		if err == nil {
@@ -360,6 +366,9 @@ func (s *Server) handleAbilityUpdate(c *fiber.Ctx) error {
 	if err == nil {
 		// Fields the form does not show are kept.
 		in.ID, in.SkillsetID, in.BotID, in.SecretID, in.FileID = a.ID, a.SkillsetID, a.BotID, a.SecretID, a.FileID
+		err = s.checkAbility(c.UserContext(), in)
+	}
+	if err == nil {
 		_, err = s.store.UpdateAbility(c.UserContext(), in)
 		if err == nil {
 			setFlash(c, fmt.Sprintf("Ability %q saved.", in.Name))

@@ -63,6 +63,9 @@ func (s *Server) handleConversationCreate(c *fiber.Ctx) error {
 	if err == nil && f.BotID == "" && strings.TrimSpace(f.Backstory) == "" {
 		err = models.FieldError("botId", "Choose a bot, or write an inline backstory below.")
 	}
+	if err == nil && f.BotID == "" {
+		err = s.checkModel(c.UserContext(), f.Model)
+	}
 	if err == nil {
 		conv := models.Conversation{Name: f.Name, Meta: models.Meta{"test": true, "startedBy": operator(c).Email}}
 		if f.BotID != "" {

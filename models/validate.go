@@ -22,42 +22,66 @@ func Validator() *validator.Validate {
 	validateOnce.Do(func() {
 		validate = validator.New(validator.WithRequiredStructEnabled())
 		validate.RegisterTagNameFunc(func(f reflect.StructField) string {
-			for _, tag := range []string{"form", "json"} {
-				name, _, _ := strings.Cut(f.Tag.Get(tag), ",")
-				if name == "-" {
-					return ""
-				}
-				if name != "" {
-					return name
-				}
-			}
-			return f.Name
+			name, _ := fieldName(f)
+			return name
 		})
 	})
 	return validate
 }
 
-// Validate checks v against its `validate` tags and returns an invalid-input
-// *Error with one readable message per failing field, or nil.
-func Validate(v any) error {
-	err := Validator().Struct(v)
-	if err == nil {
-		return nil
-	}
-	var verrs validator.ValidationErrors
-	if !errors.As(err, &verrs) {
-		return Errorf(CodeInvalid, "Invalid input: %v", err)
-	}
-	out := &Error{Code: CodeInvalid, Fields: map[string]string{}}
-	for _, fe := range verrs {
-		name := fe.Field()
-		if _, seen := out.Fields[name]; seen {
-			continue
+// fieldName is the name a struct field has in forms and JSON: its form tag,
+// else its json tag, else its Go name; skip is true for a field tagged "-",
+// which no client can set.
+func fieldName(f reflect.StructField) (name string, skip bool) {
+	for _, tag := range []string{"form", "json"} {
+		name, _, _ := strings.Cut(f.Tag.Get(tag), ",")
+		if name == "-" {
+			return "", true
 		}
-		out.Fields[name] = fieldMessage(fe)
+		if name != "" {
+			return name, false
+		}
+	}
+	return f.Name, false
+}
+
+// Validate checks v against its `validate` tags, then checks every text in it
+// (see checkValues: no NUL characters, valid UTF-8, meta within its size), and
+// returns an invalid-input *Error with one readable message per failing field,
+// or nil.
+func Validate(v any) error {
+	out := &Error{Code: CodeInvalid, Fields: map[string]string{}}
+	if err := Validator().Struct(v); err != nil {
+		var verrs validator.ValidationErrors
+		if !errors.As(err, &verrs) {
+			return Errorf(CodeInvalid, "Invalid input: %v", err)
+		}
+		for _, fe := range verrs {
+			name := fieldPath(fe)
+			if _, seen := out.Fields[name]; seen {
+				continue
+			}
+			out.Fields[name] = fieldMessage(fe)
+		}
+	}
+	checkValues(reflect.ValueOf(v), out.Fields)
+	if len(out.Fields) == 0 {
+		return nil
 	}
 	out.Message = summary(out.Fields)
 	return out
+}
+
+// fieldPath names a failing field by its form or JSON name; within a list, by
+// its path from the list on ("messages[1].type"), as checkValues names it, so
+// it is clear which item is meant.
+func fieldPath(fe validator.FieldError) string {
+	ns := fe.Namespace()
+	i := strings.IndexByte(ns, '[')
+	if i < 0 {
+		return fe.Field()
+	}
+	return ns[strings.LastIndexByte(ns[:i], '.')+1:]
 }
 
 // summary joins field messages into one sentence list, in a stable order.

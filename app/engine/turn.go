@@ -267,6 +267,7 @@ func (e *Engine) generate(ctx context.Context, sc scope, t *models.Turn, prov pr
 	if text == "" {
 		text = answer.String()
 	}
+	text = storable(text)
 	if t.EndReason == models.EndToolLimit {
 		if strings.TrimSpace(text) == "" {
 			text = "I could not finish: the abilities were called too many times in one turn."
@@ -343,7 +344,7 @@ func (e *Engine) runTool(ctx context.Context, sc scope, t *models.Turn, tools to
 	} else {
 		out, runErr = r.Run(ctx, json.RawMessage(call.Arguments))
 	}
-	tc := &models.TurnCall{Seq: len(t.Calls) + 1, Ability: call.Name, CallID: call.ID, Input: call.Arguments, Output: out,
+	tc := &models.TurnCall{Seq: len(t.Calls) + 1, Ability: storable(call.Name), CallID: storable(call.ID), Input: storable(call.Arguments), Output: storable(out),
 		DurationMs: e.opts.Now().Sub(start).Milliseconds()}
 	text := fmt.Sprintf("Ran %s", call.Name)
 	if runErr != nil {
@@ -436,6 +437,13 @@ func contextMessage(docs []provider.Document) models.Message {
 		}
 	}
 	return models.Message{Type: models.MessageContext, Text: b.String()}
+}
+
+// storable makes text from a model or an ability storable on both
+// databases: invalid UTF-8 and NUL characters become U+FFFD.
+func storable(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
 }
 
 func firstNonEmpty(s ...string) string {

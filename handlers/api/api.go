@@ -10,6 +10,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -48,6 +49,12 @@ type Options struct {
 	SessionRate int
 	// ListTimeout bounds a streamed listing.
 	ListTimeout time.Duration
+	// CheckModel and CheckAbility check at save that a model string names a
+	// provider that exists and that an ability's action and vault secrets
+	// exist (providers.Resolver.CheckModel, ability.Loader.Check); they
+	// return invalid-input errors naming the field.
+	CheckModel   func(ctx context.Context, model string) error
+	CheckAbility func(ctx context.Context, a models.Ability) error
 }
 
 // Route is one API operation: the OpenAPI document and the route tests are
@@ -84,8 +91,9 @@ type API struct {
 
 // New builds the API and its route table; it refuses missing collaborators.
 func New(opts Options) (*API, error) {
-	if opts.Store == nil || opts.Turns == nil || opts.Logger == nil || opts.SecretRate == 0 || opts.SessionRate == 0 || opts.ListTimeout <= 0 {
-		return nil, errors.New("api: New needs a store, the turn service, a logger, both rate limits and a list timeout")
+	if opts.Store == nil || opts.Turns == nil || opts.Logger == nil || opts.SecretRate == 0 || opts.SessionRate == 0 ||
+		opts.ListTimeout <= 0 || opts.CheckModel == nil || opts.CheckAbility == nil {
+		return nil, errors.New("api: New needs a store, the turn service, a logger, both rate limits, a list timeout and the model and ability checks")
 	}
 	a := &API{store: opts.Store, turns: opts.Turns, log: opts.Logger, opts: opts}
 	a.routes = a.table()

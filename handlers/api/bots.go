@@ -167,6 +167,9 @@ func (a *API) handleBotCreate(c *fiber.Ctx) error {
 	if err := noBlueprint(r.BlueprintID); err != nil {
 		return err
 	}
+	if err := a.checkModel(c.UserContext(), r.Model); err != nil {
+		return err
+	}
 	b := models.Bot{Model: "local", Visibility: models.VisibilityPrivate}
 	ds, ks := r.apply(&b)
 	created, err := a.store.CreateBot(c.UserContext(), store.BotInput{Bot: b, DatasetIDs: ds, SkillsetIDs: ks})
@@ -187,6 +190,9 @@ func (a *API) handleBotUpdate(c *fiber.Ctx) error {
 		return err
 	}
 	if err := noBlueprint(r.BlueprintID); err != nil {
+		return err
+	}
+	if err := a.checkModel(c.UserContext(), r.Model); err != nil {
 		return err
 	}
 	ds, ks := r.apply(b)

@@ -186,6 +186,9 @@ func (a *API) handleConversationCreate(c *fiber.Ctx) error {
 	if err := r.check(); err != nil {
 		return err
 	}
+	if err := a.checkModel(c.UserContext(), r.Model); err != nil {
+		return err
+	}
 	conv := models.Conversation{}
 	r.apply(&conv)
 	if conv.BotID == nil && conv.Model == "" {
@@ -213,6 +216,9 @@ func (a *API) handleConversationUpdate(c *fiber.Ctx) error {
 		return err
 	}
 	if err := r.check(); err != nil {
+		return err
+	}
+	if err := a.checkModel(c.UserContext(), r.Model); err != nil {
 		return err
 	}
 	r.apply(conv)
@@ -660,6 +666,9 @@ func (a *API) handleStatelessComplete(c *fiber.Ctx) error {
 		return err
 	}
 	if err := r.configFields.check(); err != nil {
+		return err
+	}
+	if err := a.checkModel(c.UserContext(), r.Model); err != nil {
 		return err
 	}
 	if len(r.Attachments) > 0 {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -147,53 +146,9 @@ func decode(c *fiber.Ctx, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return models.Errorf(models.CodeInvalid, "The body must hold one JSON object and nothing after it.")
 	}
-	if err := checkMeta(reflect.ValueOf(v), ""); err != nil {
-		return err
-	}
+	// Validate also bounds every meta and refuses NUL and invalid UTF-8,
+	// in embedded request structs and messages too.
 	return models.Validate(v)
-}
-
-var metaType = reflect.TypeOf(models.Meta{})
-
-// checkMeta bounds every meta object in a request (also in its messages), as
-// the dashboard's forms do.
-func checkMeta(v reflect.Value, path string) error {
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return nil
-		}
-		return checkMeta(v.Elem(), path)
-	case reflect.Slice:
-		for i := 0; i < v.Len(); i++ {
-			if err := checkMeta(v.Index(i), path); err != nil {
-				return err
-			}
-		}
-	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if f.Type == metaType {
-				if b, _ := json.Marshal(v.Field(i).Interface()); len(b) > models.MaxMetaBytes {
-					return models.FieldError(strings.TrimPrefix(path+"."+name, "."), fmt.Sprintf("Meta must be at most %d bytes.", models.MaxMetaBytes))
-				}
-				continue
-			}
-			sub := path
-			if !f.Anonymous {
-				sub = strings.TrimPrefix(path+"."+name, ".")
-			}
-			if err := checkMeta(v.Field(i), sub); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // jsonError turns a decoding failure into a clear invalid-input error.

@@ -223,6 +223,9 @@ func (a *API) handleAbilityCreate(c *fiber.Ctx) error {
 	}
 	ab := models.Ability{SkillsetID: k.ID}
 	r.apply(&ab)
+	if err := a.checkAbility(c.UserContext(), ab); err != nil {
+		return err
+	}
 	created, err := a.store.CreateAbility(c.UserContext(), ab)
 	if err != nil {
 		return err
@@ -247,6 +250,11 @@ func (a *API) handleAbilityUpdate(c *fiber.Ctx) error {
 		return models.FieldError("name", "Name cannot be empty.")
 	}
 	r.apply(ab)
+	if r.Meta != nil { // an unchanged action was checked when it was saved
+		if err := a.checkAbility(c.UserContext(), *ab); err != nil {
+			return err
+		}
+	}
 	if _, err := a.store.UpdateAbility(c.UserContext(), *ab); err != nil {
 		return err
 	}

@@ -215,6 +215,9 @@ func (s *Store) SetMessageMeta(ctx context.Context, conversationID, id, key stri
 		} else {
 			m.Meta[key] = value
 		}
+		if err := m.Validate(); err != nil {
+			return err
+		}
 		if err := tx.Model(&models.Message{}).Where("id = ?", m.ID).Updates(map[string]any{"meta": m.Meta, "updated_at": s.now()}).Error; err != nil {
 			return translate(err, "message")
 		}

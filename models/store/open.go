@@ -231,6 +231,9 @@ func translate(err error, what string) error {
 	case databaseDown(err):
 		return fmt.Errorf("store: %s: %w", what, down(err))
 	}
+	if bad := badText(err, what); bad != nil {
+		return bad
+	}
 	return fmt.Errorf("store: %s: %w", what, err)
 }
 

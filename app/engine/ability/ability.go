@@ -38,6 +38,9 @@ const (
 	ActionFetch      = "fetch"
 )
 
+// Actions lists every action, in the order messages name them.
+var Actions = []string{ActionDatetime, ActionCalculator, ActionFetch}
+
 // Defaults of a fetch action.
 const (
 	DefaultMaxBody = 64 << 10
@@ -117,19 +120,12 @@ func Parse(a models.Ability, opts ...Option) (Runner, error) {
 		o.timeout = DefaultTimeout
 	}
 
-	raw, ok := a.Meta["action"]
-	if !ok || raw == nil {
-		return nil, nil
+	action, err := actionOf(a)
+	if err != nil || action == "" {
+		return nil, err
 	}
-	action, ok := raw.(string)
-	if !ok {
-		return nil, invalid(a, "meta \"action\" must be a string, like \"builtin:datetime\" or \"fetch\"")
-	}
-	action = strings.ToLower(strings.TrimSpace(action))
 	b := base{ability: a, action: action}
 	switch action {
-	case "":
-		return nil, nil
 	case ActionDatetime:
 		return newDatetime(b, a.Meta, o.now)
 	case ActionCalculator:
@@ -139,6 +135,20 @@ func Parse(a models.Ability, opts ...Option) (Runner, error) {
 	default:
 		return nil, invalid(a, fmt.Sprintf("unknown action %q (known: %s, %s, %s)", action, ActionDatetime, ActionCalculator, ActionFetch))
 	}
+}
+
+// actionOf reads the action an ability's meta names, lower-cased and
+// trimmed: "" when it has none.
+func actionOf(a models.Ability) (string, error) {
+	raw, ok := a.Meta["action"]
+	if !ok || raw == nil {
+		return "", nil
+	}
+	action, ok := raw.(string)
+	if !ok {
+		return "", invalid(a, "meta \"action\" must be a string, like \"builtin:datetime\" or \"fetch\"")
+	}
+	return strings.ToLower(strings.TrimSpace(action)), nil
 }
 
 // invalid is a Parse error: an invalid-input error on the meta field that

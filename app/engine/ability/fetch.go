@@ -558,7 +558,8 @@ func formatResponse(resp *http.Response, data []byte, truncated bool, limit int6
 		if !truncated && json.Valid(data) && json.Indent(&pretty, data, "", "  ") == nil {
 			b.Write(pretty.Bytes())
 		} else {
-			b.WriteString(strings.ToValidUTF8(string(data), "\uFFFD"))
+			// What the engine stores must be text PostgreSQL (and validation) accepts.
+			b.WriteString(strings.ReplaceAll(strings.ToValidUTF8(string(data), "\uFFFD"), "\x00", "\uFFFD"))
 		}
 	}
 	if truncated {

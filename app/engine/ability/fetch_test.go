@@ -200,6 +200,10 @@ func TestFetchResponses(t *testing.T) {
 			w.Header().Set("Content-Type", "image/png")
 			w.Write([]byte{0x89, 'P', 'N', 'G', 0, 1, 2})
 		}, "HTTP/1.1 200 OK\nContent-Type: image/png\n\n(binary body of type image/png, not shown)"},
+		{"NULAndInvalidUTF8Replaced", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, "a\x00b\xffc")
+		}, "HTTP/1.1 200 OK\nContent-Type: text/plain\n\na\uFFFDb\uFFFDc"},
 		{"InvalidJSONAsText", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"a":`)

@@ -1,6 +1,7 @@
 package ability
 
 import (
+	"context"
 	"net/http"
 
 	"parley/models"
@@ -12,12 +13,18 @@ import (
 type Loader struct {
 	client  *http.Client
 	secrets SecretLookup
+	vault   Vault
 }
 
-// NewLoader makes a Loader; client and secrets are required.
-func NewLoader(client *http.Client, secrets SecretLookup) *Loader {
-	return &Loader{client: client, secrets: secrets}
+// NewLoader makes a Loader; client, secrets and vault (which secret names
+// exist, for Check) are required.
+func NewLoader(client *http.Client, secrets SecretLookup, vault Vault) *Loader {
+	return &Loader{client: client, secrets: secrets, vault: vault}
 }
+
+// Check validates an ability before it is saved (see Check), against this
+// loader's vault.
+func (l *Loader) Check(ctx context.Context, a models.Ability) error { return Check(ctx, a, l.vault) }
 
 // Load parses an ability into its runner (nil for an instruction-only
 // ability); opts adjust the run (a shorter timeout for a try, say).

@@ -106,6 +106,10 @@ func newBrowser(t *testing.T, path string) context.Context {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		// Tabs in the background keep running (tests watch two at once).
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
@@ -209,8 +213,10 @@ func stepper(t *testing.T, ctx context.Context) func(string, ...chromedp.Action[
 		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
-			loc, _ := chromedp.Run(ctx, chromedp.Location())
-			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+			dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
+			defer dcancel()
+			loc, _ := chromedp.Run(dctx, chromedp.Location())
+			body, _ := chromedp.Run(dctx, chromedp.Text(chromedp.CSS("body")))
 			t.Fatalf("%s: %v\nat %s:\n%s", name, err, loc, shorten(body, 2000))
 		}
 	}

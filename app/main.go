@@ -4,7 +4,7 @@
 //	parley migrate         apply database migrations
 //	parley seed            load the demo data (idempotent)
 //	parley secret create --name NAME
-//	parley operator create --email E --role R [--name N]   (password from stdin or PARLEY_ADMIN_PASSWORD)
+//	parley operator create --email E --role R [--name N]   (password typed, or piped on stdin)
 package main
 
 import (
@@ -31,6 +31,8 @@ import (
 	"parley/models"
 	"parley/models/store"
 	"parley/seed"
+
+	"golang.org/x/term"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -51,8 +53,8 @@ const usage = `Usage:
   parley seed                             load the demo data (running it twice changes nothing)
   parley secret create --name NAME        create an API secret; prints it alone on the last line
   parley operator create --email E --role R [--name N]
-                                          create an operator; the password is read from stdin
-                                          (or PARLEY_ADMIN_PASSWORD); roles: admin, builder, qa, support
+                                          create an operator; the password is typed (twice, not
+                                          shown) or piped on stdin; roles: admin, builder, qa, support
 Configuration comes from the environment: see README.md.`
 
 // run is main without the process: testable with fake args, env and streams.
@@ -240,6 +242,41 @@ func runSecret(ctx context.Context, st *store.Store, args []string, stdout io.Wr
 	return nil
 }
 
+// readPassword reads a new operator's password: from a terminal, typed twice
+// without echo; otherwise (a pipe or a file) the first line of stdin. It
+// never falls back to anything else.
+func readPassword(stdin io.Reader, stdout io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		ask := func(prompt string) (string, error) {
+			fmt.Fprint(stdout, prompt)
+			b, err := term.ReadPassword(int(f.Fd()))
+			fmt.Fprintln(stdout)
+			return string(b), err
+		}
+		pw, err := ask("Password: ")
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		again, err := ask("Password again: ")
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if pw != again {
+			return "", errors.New("the passwords differ")
+		}
+		return pw, nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("no password on stdin: pipe it in, as in: printf '%s\\n' \"$PW\" | parley operator create --email … --role …")
+	}
+	return pw, nil
+}
+
 func runOperator(ctx context.Context, st *store.Store, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
 		return errors.New("usage: parley operator create --email E --role R [--name N]")
@@ -252,13 +289,13 @@ func runOperator(ctx context.Context, st *store.Store, args []string, getenv fun
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("operator create: %w", err)
 	}
-	pw := getenv("PARLEY_ADMIN_PASSWORD")
-	if pw == "" {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("operator create: read password: %w", err)
-		}
-		pw = strings.TrimRight(line, "\r\n")
+	pw, err := readPassword(stdin, stdout)
+	if err != nil {
+		return fmt.Errorf("operator create: %w", err)
+	}
+	if getenv("PARLEY_ADMIN_PASSWORD") != "" {
+		// Set for the first admin: never used for other operators.
+		fmt.Fprintln(stdout, "note: PARLEY_ADMIN_PASSWORD is ignored here (it is the first admin's); the password was read from stdin.")
 	}
 	op, err := st.CreateOperator(ctx, models.Operator{Email: *email, Name: *name, Role: *role}, pw)
 	if err != nil {

@@ -126,9 +126,22 @@ func TestCLI(t *testing.T) {
 				if _, err := openStore(t, dbURL).Authenticate(ctx, "qa@example.com", "a long password"); err != nil {
 					t.Errorf("created operator cannot sign in: %v", err)
 				}
-				_, err = runCmd(t, dbURL, "", map[string]string{"PARLEY_ADMIN_PASSWORD": "from the environment"}, "operator", "create", "--email", "b@example.com", "--role", "builder")
-				if err != nil {
-					t.Errorf("password from PARLEY_ADMIN_PASSWORD: %v", err)
+				// PARLEY_ADMIN_PASSWORD is the first admin's: never another operator's.
+				env := map[string]string{"PARLEY_ADMIN_PASSWORD": "the admin password"}
+				out, err = runCmd(t, dbURL, "the builder's own password\n", env, "operator", "create", "--email", "b@example.com", "--role", "builder")
+				if err != nil || !strings.Contains(out, "PARLEY_ADMIN_PASSWORD is ignored") {
+					t.Fatalf("operator create with both: %q, %v", out, err)
+				}
+				st := openStore(t, dbURL)
+				if _, err := st.Authenticate(ctx, "b@example.com", "the builder's own password"); err != nil {
+					t.Errorf("the password piped on stdin does not sign in: %v", err)
+				}
+				if _, err := st.Authenticate(ctx, "b@example.com", "the admin password"); err == nil {
+					t.Error("the operator got the admin's password from PARLEY_ADMIN_PASSWORD")
+				}
+				_, err = runCmd(t, dbURL, "", env, "operator", "create", "--email", "c@example.com", "--role", "builder")
+				if err == nil || !strings.Contains(err.Error(), "no password on stdin") {
+					t.Errorf("operator create with only PARLEY_ADMIN_PASSWORD: %v, want a refusal", err)
 				}
 				for _, tc := range []struct {
 					name, stdin string

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -79,22 +80,63 @@ func (s *Server) requireSetup(c *fiber.Ctx) error {
 	return redirect(c, "/setup")
 }
 
-// checkCSRF rejects state-changing requests whose token (form field _csrf or
-// header X-CSRF-Token) does not match the session's (or the anonymous cookie's).
+// checkCSRF rejects state-changing requests whose token (the form field
+// _csrf of a form body, or the header X-CSRF-Token — never the query string,
+// which leaks through logs and Referer) does not match the session's (or the
+// anonymous cookie's). As a second line, a request whose Origin (or, without
+// one, Referer) names another site is refused.
 func (s *Server) checkCSRF(c *fiber.Ctx) error {
 	switch c.Method() {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 		return c.Next()
 	}
+	bad := models.Errorf(models.CodeForbidden, "This form has expired or did not come from Parley. Reload the page and try again.")
+	if !sameOrigin(c) {
+		return bad
+	}
 	want := csrfToken(c)
 	got := c.Get("X-CSRF-Token")
 	if got == "" {
-		got = c.FormValue("_csrf")
+		got = formToken(c)
 	}
 	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		return models.Errorf(models.CodeForbidden, "This form has expired or did not come from Parley. Reload the page and try again.")
+		return bad
 	}
 	return c.Next()
+}
+
+// formToken reads _csrf from a urlencoded or multipart form body only.
+func formToken(c *fiber.Ctx) string {
+	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
+	switch {
+	case strings.HasPrefix(ct, fiber.MIMEApplicationForm):
+		return string(c.Request().PostArgs().Peek("_csrf"))
+	case strings.HasPrefix(ct, fiber.MIMEMultipartForm):
+		if f, err := c.MultipartForm(); err == nil {
+			if v := f.Value["_csrf"]; len(v) > 0 {
+				return v[0]
+			}
+		}
+	}
+	return ""
+}
+
+// sameOrigin reports whether a state-changing request comes from this site,
+// going by Origin, or Referer when there is no Origin. Requests with neither
+// (some privacy tools strip both) rely on the token alone; "null" is refused.
+func sameOrigin(c *fiber.Ctx) bool {
+	from := c.Get(fiber.HeaderOrigin)
+	if from == "" {
+		from = c.Get(fiber.HeaderReferer)
+		if from == "" {
+			return true
+		}
+	}
+	u, err := url.Parse(from)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return strings.EqualFold(u.Host, c.Hostname())
 }
 
 // requireOperator lets through signed-in operators whose role grants perm.
@@ -148,12 +190,48 @@ func (s *Server) clearCookie(c *fiber.Ctx, name string) {
 		Secure: s.secure(c), MaxAge: -1, Expires: time.Unix(1, 0)})
 }
 
-// safeNext keeps post-login redirects on this site.
+// safeNext keeps post-login redirects on this site: next must be an
+// absolute path of this origin — starting with one "/", with no scheme, host
+// or user, and no control characters, whitespace or backslashes anywhere
+// (browsers drop TAB, CR and LF and read "\\" as "/", so "/\t/evil" and
+// "/\\evil" would leave the site). Anything else goes home.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || len(next) > 2000 {
 		return "/"
 	}
-	return next
+	if unsafeChars(next) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") ||
+		strings.HasPrefix(u.Path, "//") {
+		return "/"
+	}
+	// A path that unescapes to another origin's ("/%2F%2Fevil", "/%09/evil") is refused too.
+	if p, err := url.PathUnescape(u.EscapedPath()); err != nil || strings.HasPrefix(p, "//") || unsafeChars(p) {
+		return "/"
+	}
+	return u.RequestURI() + fragment(u)
+}
+
+// unsafeChars reports control characters, whitespace, backslashes and
+// invisible format characters (zero-width, bidi), which browsers drop or
+// reinterpret in a URL, or which hide what a link says.
+func unsafeChars(s string) bool {
+	for _, r := range s {
+		if r <= 0x20 || r == 0x7f || r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// fragment is a URL's fragment with its "#", or "".
+func fragment(u *url.URL) string {
+	if u.Fragment == "" {
+		return ""
+	}
+	return "#" + u.EscapedFragment()
 }
 
 type loginForm struct {
@@ -195,7 +273,9 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 		return show(fiber.StatusUnprocessableEntity, err)
 	}
 	ctx := c.UserContext()
-	ok, wait, err := s.store.LoginAllowed(ctx, f.Email, c.IP())
+	// The attempt is counted before the password is checked, so parallel
+	// guesses cannot all pass the limit.
+	ok, wait, err := s.store.ReserveLogin(ctx, f.Email, c.IP())
 	if err != nil {
 		return err
 	}
@@ -208,14 +288,11 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 	op, err := s.store.Authenticate(ctx, f.Email, f.Password)
 	if err != nil {
 		if models.ErrorCode(err) == models.CodeUnauthorized {
-			if rerr := s.store.RecordLoginFailure(ctx, f.Email, c.IP()); rerr != nil {
-				return rerr
-			}
-			return show(fiber.StatusUnauthorized, err)
+			return show(fiber.StatusUnauthorized, err) // the attempt stays counted
 		}
 		return err
 	}
-	if err := s.store.ClearLoginFailures(ctx, f.Email); err != nil {
+	if err := s.store.LoginSucceeded(ctx, f.Email); err != nil {
 		return err
 	}
 	if err := s.signIn(c, op.ID); err != nil {

@@ -2,7 +2,10 @@ package handlers
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -186,5 +189,173 @@ func TestHealthz(t *testing.T) {
 		_ = a.store.Close()
 		r = a.anon().get("/healthz")
 		wantStatus(t, r, 503)
+	})
+}
+
+// TestSafeNext: after sign-in, next may only lead to a page of this site.
+func TestSafeNext(t *testing.T) {
+	for _, tc := range []struct{ next, want string }{
+		{"", "/"},
+		{"/", "/"},
+		{"/bots", "/bots"},
+		{"/conversations?botId=abc&from=2026-11-01", "/conversations?botId=abc&from=2026-11-01"},
+		{"/bots/x#h-chat", "/bots/x#h-chat"},
+		{"//evil.example", "/"},
+		{"///evil.example", "/"},
+		{"/\\evil.example", "/"},
+		{"\\\\evil.example", "/"},
+		{"/\t/evil.example", "/"},
+		{"/%09/evil.example", "/"},
+		{"/%0d%0a/evil.example", "/"},
+		{"/%00", "/"},
+		{"/\r\n/evil.example", "/"},
+		{"/\n/evil.example", "/"},
+		{"/\x00/evil.example", "/"},
+		{"/ /evil.example", "/"},
+		{"%2F%2Fevil.example", "/"},
+		{"/%2F%2Fevil.example", "/"},
+		{"/%2f/evil.example", "/"},
+		{"/%5Cevil.example", "/"},
+		{"javascript:alert(1)", "/"},
+		{"/javascript:alert(1)", "/javascript:alert(1)"},
+		{"https://evil.example/", "/"},
+		{"http:/evil.example", "/"},
+		{"/\u200b/evil.example", "/"},
+		{"evil.example", "/"},
+	} {
+		if got := safeNext(tc.next); got != tc.want {
+			t.Errorf("safeNext(%q) = %q, want %q", tc.next, got, tc.want)
+		}
+	}
+}
+
+// TestLoginNextStaysOnSite drives the sign-in form and the signed-in
+// shortcut with a next that browsers would read as another site.
+func TestLoginNextStaysOnSite(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		evil := "/\t/evil.example"
+		// Signed in already: /login redirects at once.
+		r := a.as(models.RoleAdmin).get("/login?next=" + url.QueryEscape(evil))
+		wantStatus(t, r, 303)
+		if r.Location() != "/" {
+			t.Errorf("signed-in redirect to %q, want /", r.Location())
+		}
+		// Signing in with next in the form.
+		c := a.anon()
+		c.get("/login")
+		r = c.post("/login", url.Values{"email": {"admin@example.com"}, "password": {testPassword}, "next": {evil}})
+		wantStatus(t, r, 303)
+		if r.Location() != "/" {
+			t.Errorf("post-login redirect to %q, want /", r.Location())
+		}
+		c = a.anon()
+		c.get("/login")
+		r = c.post("/login", url.Values{"email": {"admin@example.com"}, "password": {testPassword}, "next": {"/datasets?cursor=x"}})
+		if r.Location() != "/datasets?cursor=x" {
+			t.Errorf("post-login redirect to %q, want /datasets?cursor=x", r.Location())
+		}
+	})
+}
+
+// TestLoginLimiterUnderParallelGuesses: 60 wrong passwords for one email at
+// once get 5 password checks (401) and 429 for the rest.
+func TestLoginLimiterUnderParallelGuesses(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		var (
+			wg     sync.WaitGroup
+			mu     sync.Mutex
+			counts = map[int]int{}
+		)
+		for range 60 {
+			c := a.anon()
+			c.get("/login")
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := c.post("/login", url.Values{"email": {"admin@example.com"}, "password": {"wrong password"}})
+				mu.Lock()
+				counts[r.Status]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if counts[401] != store.LoginMaxPerEmail || counts[429] != 60-store.LoginMaxPerEmail {
+			t.Errorf("statuses = %v, want %d × 401 (checked) and the rest 429", counts, store.LoginMaxPerEmail)
+		}
+	})
+}
+
+// TestCSRFSources: the token counts only from a form body or the header, and
+// a request from another site is refused even with a valid token.
+func TestCSRFSources(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		b := a.as(models.RoleBuilder)
+		count := func() int {
+			list, _, err := a.store.FindDatasets(context.Background(), models.Page{Limit: models.MaxPageSize})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(list)
+		}
+		post := func(path string, form url.Values, headers map[string]string) *resp {
+			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Accept", "text/html")
+			for k, v := range headers {
+				req.Header.Set(k, v)
+			}
+			return b.do(req)
+		}
+		before := count()
+		for _, tc := range []struct {
+			name    string
+			path    string
+			form    url.Values
+			headers map[string]string
+		}{
+			{"ErrTokenInQuery", "/datasets?_csrf=" + url.QueryEscape(b.csrf), url.Values{"name": {"From the query"}}, nil},
+			{"ErrOtherOrigin", "/datasets", url.Values{"name": {"Cross"}, "_csrf": {b.csrf}}, map[string]string{"Origin": "https://evil.example"}},
+			{"ErrNullOrigin", "/datasets", url.Values{"name": {"Null"}, "_csrf": {b.csrf}}, map[string]string{"Origin": "null"}},
+			{"ErrOtherReferer", "/datasets", url.Values{"name": {"Ref"}, "_csrf": {b.csrf}}, map[string]string{"Referer": "https://evil.example/page"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := post(tc.path, tc.form, tc.headers)
+				wantStatus(t, r, 403)
+				if n := count(); n != before {
+					t.Errorf("%d datasets, want %d: the request wrote", n, before)
+				}
+			})
+		}
+		t.Run("SameOrigin", func(t *testing.T) {
+			r := post("/datasets", url.Values{"name": {"Same"}, "_csrf": {b.csrf}}, map[string]string{"Origin": "http://example.com", "Referer": "http://example.com/datasets/new"})
+			if r.Status == 403 {
+				t.Errorf("a same-origin form was refused: %s", shorten(r.Body, 300))
+			}
+		})
+		t.Run("NoOriginTokenInBody", func(t *testing.T) {
+			if r := post("/datasets", url.Values{"name": {"Plain"}, "_csrf": {b.csrf}}, nil); r.Status == 403 {
+				t.Errorf("a form without Origin but with its token was refused: %s", shorten(r.Body, 300))
+			}
+		})
+	})
+}
+
+// TestStrictTransportSecurity: HSTS goes with Secure cookies, and only then.
+func TestStrictTransportSecurity(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		for _, tc := range []struct {
+			mode string
+			want bool
+		}{{"always", true}, {"never", false}, {"auto", false}} { // auto: app.Test is plain HTTP
+			srv := newServer(t, st, func(su *serverSetup) { su.Config.SecureCookies = tc.mode })
+			res, err := srv.App().Test(httptest.NewRequest(http.MethodGet, "/login", nil), -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if got := res.Header.Get("Strict-Transport-Security") != ""; got != tc.want {
+				t.Errorf("PARLEY_SECURE_COOKIES=%s: HSTS sent = %v, want %v", tc.mode, got, tc.want)
+			}
+		}
 	})
 }

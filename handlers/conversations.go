@@ -70,6 +70,8 @@ type conversationIndexPage struct {
 	Next          string
 	Cursor        string
 	PagerBase     string
+	// Errors are the filter's field errors (the list is then shown unfiltered by date).
+	Errors map[string]string
 }
 
 // messageCountCap is where the workbench stops counting messages.
@@ -123,9 +125,16 @@ func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
 	if botID != "" && !models.ValidID(botID) {
 		return models.Errorf(models.CodeInvalid, "The bot filter is not valid. Choose a bot from the list.")
 	}
+	// A date range that cannot be used is shown next to the filter, and the
+	// list is shown without it.
+	status := fiber.StatusOK
+	var filterErrs map[string]string
 	since, until, err := dateRange(c.Query("from"), c.Query("to"))
 	if err != nil {
-		return err
+		if filterErrs = models.ErrorFields(err); filterErrs == nil {
+			return err
+		}
+		status, since, until = fiber.StatusUnprocessableEntity, time.Time{}, time.Time{}
 	}
 	ctx := c.UserContext()
 	convs, next, err := s.store.FindConversations(ctx, models.ConversationFilter{Page: p, BotID: botID, Since: since, Until: until})
@@ -145,9 +154,13 @@ func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
 		}
 	}
 	d := conversationIndexPage{Page: s.page(c, "Conversations", "conversations"), Bots: bots, BotID: botID,
-		From: c.Query("from"), To: c.Query("to"), Next: next, Cursor: p.Cursor}
+		From: c.Query("from"), To: c.Query("to"), Next: next, Cursor: p.Cursor, Errors: filterErrs}
 	q := url.Values{}
-	for k, v := range map[string]string{"botId": botID, "from": d.From, "to": d.To} {
+	from, to := d.From, d.To
+	if filterErrs != nil {
+		from, to = "", "" // the pager does not carry a range that was not applied
+	}
+	for k, v := range map[string]string{"botId": botID, "from": from, "to": to} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -159,7 +172,7 @@ func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
 	for _, cv := range convs {
 		d.Conversations = append(d.Conversations, newConversationItem(cv))
 	}
-	return s.render(c, fiber.StatusOK, tplConversationsIndex, d)
+	return s.render(c, status, tplConversationsIndex, d)
 }
 
 func hasBot(bots []models.Bot, id string) bool {

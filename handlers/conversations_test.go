@@ -220,6 +220,10 @@ func TestConversationDateFilter(t *testing.T) {
 			})
 		}
 		wantStatus(t, c.get("/conversations?from=21/11/2026"), 422)
-		wantStatus(t, c.get("/conversations?from="+tomorrow+"&to="+yesterday), 422)
+		// An inverted range: the message next to the filter, the input kept,
+		// the list still there (without the range) inside the page.
+		r := c.get("/conversations?from=" + tomorrow + "&to=" + yesterday)
+		wantStatus(t, r, 422)
+		wantBody(t, r, `id="e-to"`, "To must not be before From.", `value="`+tomorrow+`"`, `value="`+yesterday+`"`, conv.ID, "<h1>Conversations</h1>")
 	})
 }

@@ -135,7 +135,7 @@ func New(opts Options) (*Server, error) {
 		s.log.Error("panic", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "panic", fmt.Sprint(e))
 	}}))
 	s.app.Use(s.logRequests)
-	s.app.Use(securityHeaders)
+	s.app.Use(s.securityHeaders)
 	s.api, err = api.New(api.Options{Store: s.store, Turns: s.turns, Logger: s.log,
 		SecretRate: cfg.APIRate, SessionRate: cfg.SessionRate, ListTimeout: cfg.Timeouts.Turn,
 		CheckModel: opts.Providers.CheckModel, CheckAbility: opts.Abilities.Check})
@@ -292,7 +292,12 @@ func (s *Server) logRequest(c *fiber.Ctx, start time.Time) {
 }
 
 // securityHeaders sets headers that harden every response.
-func securityHeaders(c *fiber.Ctx) error {
+// With Secure cookies (HTTPS), Strict-Transport-Security keeps browsers on
+// HTTPS, so a cookie never travels in clear.
+func (s *Server) securityHeaders(c *fiber.Ctx) error {
+	if s.secure(c) {
+		c.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "same-origin")

@@ -1,6 +1,3 @@
-// Parley workbench: follows a conversation live over Server-Sent Events.
-// Tokens stream into the chat panel; stored messages are added to the
-// timeline (and chat) as the server renders them. No inline scripts (CSP).
 (function () {
   "use strict";
   const root = document.getElementById("workbench");
@@ -10,7 +7,11 @@
   const timeline = document.getElementById("timeline");
   const form = document.getElementById("chat-form");
   const status = document.getElementById("chat-status");
+  const count = document.getElementById("message-count");
+  const retry = document.getElementById("retry-button");
+  const running = new Set(); // turns being answered, from the server's turn events
   let streaming = null;
+  let sending = false;
 
   function fragment(html) {
     const t = document.createElement("template");
@@ -18,6 +19,29 @@
     return t.content;
   }
   function scroll(el) { if (el) el.scrollTop = el.scrollHeight; }
+  function say(msg) { if (status) status.textContent = msg; }
+  function answering() {
+    if (sending) return;
+    say(running.size > 0 ? "The bot is answering…" : "");
+  }
+
+  // The header's message count follows the timeline.
+  function recount(delta) {
+    if (!count || count.dataset.capped === "true") return;
+    const n = Math.max(0, parseInt(count.dataset.count || "0", 10) + delta);
+    count.dataset.count = String(n);
+    count.textContent = n === 1 ? "1 message" : n + " messages";
+  }
+
+  // A fresh key for each message: a resent request (double click, retry after
+  // a dropped connection) is stored once.
+  function newKey() {
+    const key = form && form.querySelector('input[name="key"]');
+    if (!key) return;
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    key.value = Array.from(b, function (x) { return x.toString(16).padStart(2, "0"); }).join("");
+  }
 
   const es = new EventSource("/conversations/" + encodeURIComponent(id) + "/events");
   es.addEventListener("token", function (e) {
@@ -32,6 +56,16 @@
     streaming.textContent += data.token;
     scroll(chat);
   });
+  es.addEventListener("turn", function (e) {
+    const data = JSON.parse(e.data);
+    if (data.status === "running" || data.status === "queued") {
+      running.add(data.turnId);
+    } else {
+      running.delete(data.turnId);
+      if (streaming && running.size === 0) { streaming.remove(); streaming = null; }
+    }
+    answering();
+  });
   es.addEventListener("message", function (e) {
     const data = JSON.parse(e.data);
     const empty = document.getElementById("timeline-empty");
@@ -41,7 +75,7 @@
       existing.replaceWith(fragment(data.timeline)); // e.g. a new rating
     } else if (timeline) {
       timeline.appendChild(fragment(data.timeline));
-      if (window.htmx) window.htmx.process(timeline.lastElementChild);
+      recount(1);
     }
     if (chat && data.chat && !chat.querySelector('[data-id="' + data.id + '"]')) {
       if (streaming && (data.type === "bot" || data.type === "activity")) {
@@ -51,25 +85,52 @@
       chat.appendChild(fragment(data.chat));
       scroll(chat);
     }
-    if (status && (data.type === "bot" || data.type === "activity")) status.textContent = "";
+    if (data.type === "user" && retry) retry.disabled = false;
   });
-  es.onerror = function () { if (status) status.textContent = "Reconnecting…"; };
-  es.onopen = function () { if (status && status.textContent === "Reconnecting…") status.textContent = ""; };
+  es.addEventListener("deleted", function (e) {
+    const data = JSON.parse(e.data);
+    const entry = document.getElementById("m-" + data.id);
+    if (entry) { entry.remove(); recount(-1); }
+    const bubble = chat && chat.querySelector('[data-id="' + data.id + '"]');
+    if (bubble) bubble.remove();
+  });
+  es.onerror = function () { say("Reconnecting…"); };
+  es.onopen = function () { if (status && status.textContent === "Reconnecting…") answering(); };
 
   if (form) {
     const text = form.querySelector("textarea");
+    newKey();
     text.addEventListener("keydown", function (e) {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
-        if (text.value.trim() !== "") form.requestSubmit();
+        if (text.value.trim() !== "" && !sending) form.requestSubmit();
       }
     });
+    form.addEventListener("htmx:beforeRequest", function () {
+      sending = true;
+      say("Sending…");
+    });
+    // Only a 202 means the server stored the message: then, and only then,
+    // the text is cleared and the bot said to be answering. Anything else
+    // keeps what was typed and says why.
     form.addEventListener("htmx:afterRequest", function (e) {
-      if (e.detail.successful) {
-        if (e.detail.elt === form) text.value = "";
-        if (status) status.textContent = "The bot is answering…";
-      } else if (status) {
-        status.textContent = "Not sent: " + (e.detail.xhr.responseText ? "see the message above." : "the server did not answer.");
+      sending = false;
+      const xhr = e.detail.xhr;
+      if (xhr && xhr.status === 202) {
+        if (e.detail.elt !== retry) {
+          text.value = "";
+          newKey();
+        }
+        const turn = xhr.getResponseHeader("X-Turn-Id");
+        if (turn) running.add(turn);
+        answering();
+        text.focus();
+        return;
+      }
+      if (!xhr || xhr.status === 0) {
+        say("Not sent: the server did not answer. Your message is still here: send it again.");
+      } else {
+        say("Not sent (" + xhr.status + "): see the message above. Your message is still here.");
       }
     });
   }

@@ -143,10 +143,21 @@ func sqliteDSN(path string) (string, error) {
 	if path == ":memory:" {
 		return "file::memory:?cache=shared&" + pragmas, nil
 	}
+	// The database holds password hashes and encrypted secrets: only the
+	// owner may read it. Its directory (which also holds the key file) is
+	// made 0700 and the file created 0600; SQLite gives its -wal and -shm
+	// files the database file's mode.
 	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return "", fmt.Errorf("store: sqlite: create %s: %w", dir, err)
 		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		_ = f.Close()
+	case !errors.Is(err, os.ErrExist):
+		return "", fmt.Errorf("store: sqlite: create %s: %w", path, err)
 	}
 	// Escape what a file: URI would read as a query, fragment or escape.
 	path = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)

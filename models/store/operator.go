@@ -278,36 +278,75 @@ const (
 	LoginMaxPerClient = 20
 )
 
-// LoginAllowed reports whether another sign-in may be tried for email from ip;
-// when not, it returns how long until the oldest counted failure leaves the window.
+// ReserveLogin counts a sign-in attempt for email from ip before its password
+// is checked, atomically with the check of the limits, so concurrent
+// attempts cannot all slip under them (the attempt counts as a failure until
+// LoginSucceeded clears it). When a limit is reached nothing is counted and
+// it returns ok false with how long until the oldest counted attempt leaves
+// the window. Attempts older than the window are pruned.
+func (s *Store) ReserveLogin(ctx context.Context, email, ip string) (ok bool, wait time.Duration, err error) {
+	email = models.NormalizeEmail(email)
+	now := s.now()
+	since := now.Add(-LoginWindow)
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		// One writer at a time: SQLite's immediate transactions already are;
+		// PostgreSQL takes a transaction lock for sign-ins.
+		if s.dialect == Postgres {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(7245103)").Error; err != nil {
+				return err
+			}
+		}
+		for _, c := range []struct {
+			col, val string
+			max      int
+		}{{"email", email, LoginMaxPerEmail}, {"ip", ip, LoginMaxPerClient}} {
+			var times []time.Time
+			if err := tx.Model(&models.LoginAttempt{}).Where(c.col+" = ? AND created_at > ?", c.val, since).
+				Order("created_at DESC").Limit(c.max).Pluck("created_at", &times).Error; err != nil {
+				return err
+			}
+			if len(times) >= c.max {
+				wait = times[len(times)-1].Add(LoginWindow).Sub(now)
+				return nil
+			}
+		}
+		ok = true
+		if err := tx.Create(&models.LoginAttempt{ID: models.NewID(), Email: email, IP: ip, CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		return tx.Where("created_at < ?", since).Delete(&models.LoginAttempt{}).Error
+	})
+	if err != nil {
+		return false, 0, translate(err, "login attempts")
+	}
+	return ok, wait, nil
+}
+
+// LoginAllowed reports, counting nothing, whether another sign-in may be tried
+// for email from ip; when not, it returns how long until the oldest counted
+// attempt leaves the window. Sign-in itself uses ReserveLogin.
 func (s *Store) LoginAllowed(ctx context.Context, email, ip string) (bool, time.Duration, error) {
 	since := s.now().Add(-LoginWindow)
 	db := s.db.WithContext(ctx).Model(&models.LoginAttempt{})
-	checks := []struct {
+	for _, c := range []struct {
 		col, val string
 		max      int
-	}{{"email", models.NormalizeEmail(email), LoginMaxPerEmail}, {"ip", ip, LoginMaxPerClient}}
-	for _, c := range checks {
+	}{{"email", models.NormalizeEmail(email), LoginMaxPerEmail}, {"ip", ip, LoginMaxPerClient}} {
 		var times []time.Time
 		if err := db.Session(&gorm.Session{}).Where(c.col+" = ? AND created_at > ?", c.val, since).
 			Order("created_at DESC").Limit(c.max).Pluck("created_at", &times).Error; err != nil {
 			return false, 0, translate(err, "login attempts")
 		}
 		if len(times) >= c.max {
-			oldest := times[len(times)-1]
-			return false, oldest.Add(LoginWindow).Sub(s.now()), nil
+			return false, times[len(times)-1].Add(LoginWindow).Sub(s.now()), nil
 		}
 	}
 	return true, 0, nil
 }
 
-// RecordLoginFailure counts a failed sign-in and prunes failures older than the window.
-func (s *Store) RecordLoginFailure(ctx context.Context, email, ip string) error {
-	db := s.db.WithContext(ctx)
-	if err := db.Create(&models.LoginAttempt{ID: models.NewID(), Email: models.NormalizeEmail(email), IP: ip, CreatedAt: s.now()}).Error; err != nil {
-		return translate(err, "login attempt")
-	}
-	return translate(db.Where("created_at < ?", s.now().Add(-LoginWindow)).Delete(&models.LoginAttempt{}).Error, "login attempts")
+// LoginSucceeded forgets the counted attempts of an email after a successful sign-in.
+func (s *Store) LoginSucceeded(ctx context.Context, email string) error {
+	return s.ClearLoginFailures(ctx, email)
 }
 
 // ClearLoginFailures forgets the failures of an email after a successful sign-in.

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -510,6 +511,55 @@ func TestDeleteOperator(t *testing.T) {
 	})
 }
 
+// TestReserveLoginConcurrent: 60 parallel attempts for one email are
+// counted before any password is checked, so exactly the limit get through.
+func TestReserveLoginConcurrent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		var (
+			wg     sync.WaitGroup
+			mu     sync.Mutex
+			passed int
+		)
+		for i := range 60 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, _, err := s.ReserveLogin(t.Context(), "target@example.com", fmt.Sprintf("10.1.0.%d", i))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok {
+					mu.Lock()
+					passed++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if passed != store.LoginMaxPerEmail {
+			t.Errorf("%d attempts got through, want %d", passed, store.LoginMaxPerEmail)
+		}
+		passed = 0
+		for i := range 60 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, _, err := s.ReserveLogin(t.Context(), fmt.Sprintf("user%d@example.com", i), "203.0.113.9")
+				if err == nil && ok {
+					mu.Lock()
+					passed++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if passed != store.LoginMaxPerClient {
+			t.Errorf("from one address: %d attempts got through, want %d", passed, store.LoginMaxPerClient)
+		}
+	})
+}
+
 func TestLoginRateLimit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		clk := useClock(s)
@@ -524,8 +574,8 @@ func TestLoginRateLimit(t *testing.T) {
 		fail := func(t *testing.T, email, ip string, n int) {
 			t.Helper()
 			for range n {
-				if err := s.RecordLoginFailure(t.Context(), email, ip); err != nil {
-					t.Fatalf("RecordLoginFailure: %v", err)
+				if ok, _, err := s.ReserveLogin(t.Context(), email, ip); err != nil || !ok {
+					t.Fatalf("ReserveLogin = %v, %v", ok, err)
 				}
 			}
 		}

@@ -24,9 +24,6 @@ type BotVersion struct {
 	Note          string    `json:"note" gorm:"size:500;not null"`
 }
 
-// MaxVersionNote bounds a version's note, in characters.
-const MaxVersionNote = 500
-
 // BotSnapshot is what decides a bot's answer as of one version: backstory,
 // model, flags, the attached datasets with their retrieval settings and the
 // attached skillsets with their abilities. Dataset records are not in it:

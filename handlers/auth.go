@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"parley/models"
+	"parley/models/store"
 )
 
 // Cookie names.
@@ -26,7 +27,8 @@ const (
 	localCSRF    = "parley.csrf"
 )
 
-// loadSession attaches the signed-in operator's session, if any, and makes sure
+// loadSession attaches the signed-in operator's session, if any (and makes
+// the operator the actor of the request's store writes), and makes sure
 // anonymous visitors have a CSRF cookie for the sign-in and setup forms.
 func (s *Server) loadSession(c *fiber.Ctx) error {
 	if tok := c.Cookies(sessionCookie); tok != "" {
@@ -35,6 +37,8 @@ func (s *Server) loadSession(c *fiber.Ctx) error {
 		case "":
 			c.Locals(localSession, sess)
 			c.Locals(localCSRF, sess.CSRFToken)
+			op := &sess.Operator
+			c.SetUserContext(store.WithActor(c.UserContext(), models.Actor{Kind: models.ActorOperator, ID: op.ID, Name: op.DisplayName()}))
 			return c.Next()
 		case models.CodeUnauthorized:
 			s.clearCookie(c, sessionCookie)

@@ -27,6 +27,7 @@ func (s *Server) registerBots() {
 	s.handle(fiber.MethodPost, "/bots/:id/datasets/:datasetId/detach", models.PermConfigWrite, s.handleBotDetachDataset)
 	s.handle(fiber.MethodPost, "/bots/:id/skillsets", models.PermConfigWrite, s.handleBotAttachSkillset)
 	s.handle(fiber.MethodPost, "/bots/:id/skillsets/:skillsetId/detach", models.PermConfigWrite, s.handleBotDetachSkillset)
+	s.registerBotVersions()
 }
 
 type botForm struct {
@@ -39,6 +40,8 @@ type botForm struct {
 	Meta        string   `form:"meta"`
 	DatasetIDs  []string `form:"datasetIds"`
 	SkillsetIDs []string `form:"skillsetIds"`
+	// Note is kept with the version the save makes.
+	Note string `form:"note" validate:"max=500"`
 }
 
 type botFormPage struct {
@@ -63,6 +66,8 @@ type botShowPage struct {
 	Bot           *models.Bot
 	Attach        botAttachments
 	Conversations []models.Conversation
+	// Version is the bot's latest version, the one that answers now.
+	Version *models.BotVersion
 }
 
 // botAttachments is the data of the attachments fragment.
@@ -130,7 +135,7 @@ func (f *botForm) input() (store.BotInput, error) {
 	return store.BotInput{
 		Bot: models.Bot{Name: f.Name, Description: f.Description, Backstory: f.Backstory, Model: f.Model,
 			Privacy: f.Privacy, Moderation: f.Moderation, Meta: meta},
-		DatasetIDs: f.DatasetIDs, SkillsetIDs: f.SkillsetIDs,
+		DatasetIDs: f.DatasetIDs, SkillsetIDs: f.SkillsetIDs, Note: strings.TrimSpace(f.Note),
 	}, nil
 }
 
@@ -172,7 +177,11 @@ func (s *Server) handleBotShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, fiber.StatusOK, tplBotsShow, botShowPage{Page: s.page(c, b.Name, "bots"), Bot: b, Attach: att, Conversations: convs})
+	v, err := s.store.LatestBotVersion(c.UserContext(), b.ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, tplBotsShow, botShowPage{Page: s.page(c, b.Name, "bots"), Bot: b, Attach: att, Conversations: convs, Version: v})
 }
 
 // botAttachments lists what can still be attached to b.

@@ -28,6 +28,10 @@ const (
 	tplBotsShow  = "pages/bots/show"
 	tplBotAttach = "partials/bot_attachments"
 
+	tplBotVersions    = "pages/bots/versions"
+	tplBotVersionShow = "pages/bots/version"
+	tplBotVersionDiff = "pages/bots/version_diff"
+
 	tplDatasetsIndex = "pages/datasets/index"
 	tplDatasetsForm  = "pages/datasets/form"
 	tplDatasetsShow  = "pages/datasets/show"

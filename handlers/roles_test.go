@@ -22,6 +22,7 @@ const (
 	convRun   = "admin builder qa"
 	convRate  = "admin builder qa support"
 	sessMgmt  = "admin builder"
+	history   = "admin builder qa support"
 	adminOnly = "admin"
 )
 
@@ -47,6 +48,11 @@ var routeRoles = map[string]string{
 	"POST /bots/:id/datasets/:datasetId/detach":   cfgWrite,
 	"POST /bots/:id/skillsets":                    cfgWrite,
 	"POST /bots/:id/skillsets/:skillsetId/detach": cfgWrite,
+	"GET /bots/:id/versions":                      history,
+	"GET /bots/:id/versions/diff":                 history,
+	"GET /bots/:id/versions/:n":                   history,
+	"GET /bots/:id/versions/:n/restore":           cfgWrite,
+	"POST /bots/:id/versions/:n/restore":          cfgWrite,
 
 	"GET /datasets":                               cfgRead,
 	"GET /datasets/:id":                           cfgRead,
@@ -204,6 +210,8 @@ func (f fixtures) fill(path string) string {
 			parts[i] = f["messages"]
 		case ":turnId":
 			parts[i] = f["turns"]
+		case ":n":
+			parts[i] = "1" // the roles bot's first version
 		}
 	}
 	return strings.Join(parts, "/")

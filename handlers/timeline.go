@@ -71,6 +71,8 @@ type viewer struct {
 	CanConfig bool
 	CanEdit   bool
 	CanRun    bool
+	// CanHistory: the viewer may open the bot version that answered.
+	CanHistory bool
 	// Rater is the viewer as a rater, to find their own rating.
 	Rater string
 }
@@ -78,7 +80,8 @@ type viewer struct {
 func viewerOf(c *fiber.Ctx) viewer {
 	op := operator(c)
 	return viewer{CSRF: csrfToken(c), CanRate: op.Can(models.PermConversationRate), CanConfig: op.Can(models.PermConfigRead),
-		CanEdit: op.Can(models.PermConfigWrite), CanRun: op.Can(models.PermConversationRun), Rater: raterOf(op).Key}
+		CanEdit: op.Can(models.PermConfigWrite), CanRun: op.Can(models.PermConversationRun),
+		CanHistory: op.Can(models.PermBotHistory), Rater: raterOf(op).Key}
 }
 
 // entryView is one message of the timeline with what explains it: the turn

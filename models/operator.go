@@ -23,6 +23,9 @@ type Permission string
 const (
 	// PermConfigRead: see bots, datasets, skillsets and their settings.
 	PermConfigRead Permission = "config:read"
+	// PermBotHistory: read a bot's versions (what answered a message, and the
+	// diff between versions); restoring one needs PermConfigWrite.
+	PermBotHistory Permission = "bot:history"
 	// PermConfigWrite: create, edit and delete bots, datasets, skillsets.
 	PermConfigWrite Permission = "config:write"
 	// PermConversationRead: read conversations and transcripts.
@@ -40,12 +43,12 @@ const (
 )
 
 var rolePermissions = map[string][]Permission{
-	RoleAdmin: {PermConfigRead, PermConfigWrite, PermConversationRead, PermConversationRun,
+	RoleAdmin: {PermConfigRead, PermBotHistory, PermConfigWrite, PermConversationRead, PermConversationRun,
 		PermConversationRate, PermConversationWrite, PermSessionManage, PermAdmin},
-	RoleBuilder: {PermConfigRead, PermConfigWrite, PermConversationRead, PermConversationRun,
+	RoleBuilder: {PermConfigRead, PermBotHistory, PermConfigWrite, PermConversationRead, PermConversationRun,
 		PermConversationRate, PermConversationWrite, PermSessionManage},
-	RoleQA:      {PermConfigRead, PermConversationRead, PermConversationRun, PermConversationRate},
-	RoleSupport: {PermConversationRead, PermConversationRate},
+	RoleQA:      {PermConfigRead, PermBotHistory, PermConversationRead, PermConversationRun, PermConversationRate},
+	RoleSupport: {PermBotHistory, PermConversationRead, PermConversationRate},
 }
 
 // RoleCan reports whether role grants p.

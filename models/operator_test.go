@@ -8,7 +8,7 @@ import (
 )
 
 var allPermissions = []models.Permission{
-	models.PermConfigRead, models.PermConfigWrite, models.PermConversationRead, models.PermConversationRun,
+	models.PermConfigRead, models.PermBotHistory, models.PermConfigWrite, models.PermConversationRead, models.PermConversationRun,
 	models.PermConversationRate, models.PermConversationWrite, models.PermSessionManage, models.PermAdmin,
 }
 
@@ -16,10 +16,10 @@ func TestRoleCan(t *testing.T) {
 	// The whole matrix, so a permission granted by mistake fails as surely as one taken away.
 	want := map[string][]models.Permission{
 		models.RoleAdmin: allPermissions,
-		models.RoleBuilder: {models.PermConfigRead, models.PermConfigWrite, models.PermConversationRead,
+		models.RoleBuilder: {models.PermConfigRead, models.PermBotHistory, models.PermConfigWrite, models.PermConversationRead,
 			models.PermConversationRun, models.PermConversationRate, models.PermConversationWrite, models.PermSessionManage},
-		models.RoleQA:      {models.PermConfigRead, models.PermConversationRead, models.PermConversationRun, models.PermConversationRate},
-		models.RoleSupport: {models.PermConversationRead, models.PermConversationRate},
+		models.RoleQA:      {models.PermConfigRead, models.PermBotHistory, models.PermConversationRead, models.PermConversationRun, models.PermConversationRate},
+		models.RoleSupport: {models.PermBotHistory, models.PermConversationRead, models.PermConversationRate},
 		"":                 nil,
 		"owner":            nil,
 		"Admin":            nil,

@@ -131,6 +131,12 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 	}
 	if cfg.botID != "" {
 		t.BotID = &cfg.botID
+		// The version that answers: the bot's latest (nil once the bot is gone).
+		if v, err := e.opts.Store.LatestBotVersion(ctx, cfg.botID); err != nil {
+			return nil, err
+		} else if v != nil {
+			t.BotVersionID, t.BotVersion = &v.ID, v.Number
+		}
 	}
 	if err := sc.start(ctx, t); err != nil {
 		return nil, err

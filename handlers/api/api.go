@@ -133,7 +133,8 @@ type principal struct {
 
 const principalKey = "api.principal"
 
-// authorize checks the Bearer value, the route's scope and the rate limit.
+// authorize checks the Bearer value, the route's scope and the rate limit,
+// and makes the caller the actor of the request's store writes.
 func (a *API) authorize(r Route) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		raw, ok := bearer(c.Get(fiber.HeaderAuthorization))
@@ -158,6 +159,7 @@ func (a *API) authorize(r Route) fiber.Handler {
 			if err := a.limit(c, "session:"+sess.ID, a.opts.SessionRate); err != nil {
 				return err
 			}
+			ctx = store.WithActor(ctx, models.Actor{Kind: models.ActorAPI, ID: "session:" + sess.ID, Name: "session token"})
 		} else {
 			sec, err := a.store.AuthenticateSecret(ctx, raw)
 			if err != nil {
@@ -167,7 +169,9 @@ func (a *API) authorize(r Route) fiber.Handler {
 			if err := a.limit(c, "secret:"+sec.ID, a.opts.SecretRate); err != nil {
 				return err
 			}
+			ctx = store.WithActor(ctx, models.Actor{Kind: models.ActorAPI, ID: sec.ID, Name: "API: " + sec.Name})
 		}
+		c.SetUserContext(ctx)
 		c.Locals(principalKey, p)
 		return c.Next()
 	}

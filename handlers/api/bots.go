@@ -49,6 +49,38 @@ type botJSON struct {
 	Privacy     bool        `json:"privacy"`
 	Moderation  bool        `json:"moderation"`
 	Visibility  string      `json:"visibility"`
+	// Version (a Parley extension) is the number of the bot's latest
+	// version, the one that answers now.
+	Version int `json:"version,omitempty"`
+}
+
+// versionedBot is a bot with the number of its latest version.
+type versionedBot struct {
+	models.Bot
+	Version int
+}
+
+// withVersions pairs bots with their latest version numbers.
+func (a *API) withVersions(ctx context.Context, bots []models.Bot) ([]versionedBot, error) {
+	ids := make([]string, 0, len(bots))
+	for _, b := range bots {
+		ids = append(ids, b.ID)
+	}
+	nums, err := a.store.LatestBotVersions(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]versionedBot, 0, len(bots))
+	for _, b := range bots {
+		out = append(out, versionedBot{Bot: b, Version: nums[b.ID]})
+	}
+	return out, nil
+}
+
+func toVersionedBot(v *versionedBot) botJSON {
+	out := toBot(&v.Bot)
+	out.Version = v.Version
+	return out
 }
 
 func toBot(b *models.Bot) botJSON {
@@ -144,9 +176,14 @@ func (a *API) handleBotList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendList(a, c, p, func(ctx context.Context, p models.Page) ([]models.Bot, string, error) {
-		return a.store.FindBots(ctx, models.BotFilter{Page: p})
-	}, toBot, func(b *models.Bot) string { return b.ID })
+	return sendList(a, c, p, func(ctx context.Context, p models.Page) ([]versionedBot, string, error) {
+		bots, next, err := a.store.FindBots(ctx, models.BotFilter{Page: p})
+		if err != nil {
+			return nil, "", err
+		}
+		vs, err := a.withVersions(ctx, bots)
+		return vs, next, err
+	}, toVersionedBot, func(b *versionedBot) string { return b.ID })
 }
 
 // handleBotFetch handles GET /api/v1/bot/{botId}/fetch.
@@ -155,7 +192,11 @@ func (a *API) handleBotFetch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toBot(b))
+	vs, err := a.withVersions(c.UserContext(), []models.Bot{*b})
+	if err != nil {
+		return err
+	}
+	return c.JSON(toVersionedBot(&vs[0]))
 }
 
 // handleBotCreate handles POST /api/v1/bot/create.

@@ -15,9 +15,12 @@ type BotInput struct {
 	Bot         models.Bot
 	DatasetIDs  []string // nil: leave attachments as they are
 	SkillsetIDs []string // nil: leave attachments as they are
+	// Note is the optional note of the version the change makes.
+	Note string
 }
 
-// CreateBot validates and inserts a bot with its attachments, in one transaction.
+// CreateBot validates and inserts a bot with its attachments and its version
+// 1, in one transaction.
 func (s *Store) CreateBot(ctx context.Context, in BotInput) (*models.Bot, error) {
 	b := in.Bot
 	b.ID = models.NewID()
@@ -25,11 +28,18 @@ func (s *Store) CreateBot(ctx context.Context, in BotInput) (*models.Bot, error)
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkNote(in.Note); err != nil {
+		return nil, err
+	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Omit("Datasets", "Skillsets").Create(&b).Error; err != nil {
 			return translate(err, "bot")
 		}
-		return s.setAttachments(tx, b.ID, in.DatasetIDs, in.SkillsetIDs)
+		if err := s.setAttachments(tx, b.ID, in.DatasetIDs, in.SkillsetIDs); err != nil {
+			return err
+		}
+		_, err := s.versionBots(tx, []string{b.ID}, in.Note)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -37,11 +47,16 @@ func (s *Store) CreateBot(ctx context.Context, in BotInput) (*models.Bot, error)
 	return s.FindBot(ctx, b.ID)
 }
 
-// UpdateBot validates and saves every field of the bot and, when given, its attachments.
+// UpdateBot validates and saves every field of the bot and, when given, its
+// attachments; a change to what answers makes a new version, in the same
+// transaction.
 func (s *Store) UpdateBot(ctx context.Context, in BotInput) (*models.Bot, error) {
 	b := in.Bot
 	normalizeBot(&b)
 	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkNote(in.Note); err != nil {
 		return nil, err
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -53,7 +68,11 @@ func (s *Store) UpdateBot(ctx context.Context, in BotInput) (*models.Bot, error)
 		if err := update(tx, &b, b.ID, "bot", "Datasets", "Skillsets"); err != nil {
 			return err
 		}
-		return s.setAttachments(tx, b.ID, in.DatasetIDs, in.SkillsetIDs)
+		if err := s.setAttachments(tx, b.ID, in.DatasetIDs, in.SkillsetIDs); err != nil {
+			return err
+		}
+		_, err := s.versionBots(tx, []string{b.ID}, in.Note)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -202,11 +221,13 @@ func (s *Store) CountBots(ctx context.Context) (int64, error) {
 	return n, translate(err, "bots")
 }
 
-// DeleteBot deletes a bot. Its conversations stay readable: they keep their
-// messages and lose only the link to the bot.
+// DeleteBot deletes a bot and its versions. Its conversations stay readable:
+// they keep their messages (and their turns the version number that
+// answered) and lose only the link to the bot.
 func (s *Store) DeleteBot(ctx context.Context, id string) error {
 	// Explicit, so behaviour does not depend on the foreign keys alone.
-	return s.deleteRow(ctx, &models.Bot{}, id, "bot", "UPDATE conversations SET bot_id = NULL WHERE bot_id = ?")
+	return s.deleteRow(ctx, &models.Bot{}, id, "bot", "UPDATE conversations SET bot_id = NULL WHERE bot_id = ?",
+		"DELETE FROM bot_versions WHERE bot_id = ?")
 }
 
 // botsUsing names the bots attached to a dataset or skillset (join table and column given).
@@ -231,22 +252,24 @@ func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
-// AttachDataset attaches one dataset to a bot (attaching twice is harmless).
+// AttachDataset attaches one dataset to a bot (attaching twice is harmless),
+// making a new version of the bot.
 func (s *Store) AttachDataset(ctx context.Context, botID, datasetID string) error {
 	return s.attach(ctx, "bot_datasets", "dataset_id", &models.Dataset{}, "datasetId", "dataset", botID, datasetID)
 }
 
-// DetachDataset detaches a dataset from a bot.
+// DetachDataset detaches a dataset from a bot, making a new version of the bot.
 func (s *Store) DetachDataset(ctx context.Context, botID, datasetID string) error {
 	return s.detach(ctx, "bot_datasets", "dataset_id", botID, datasetID)
 }
 
-// AttachSkillset attaches one skillset to a bot (attaching twice is harmless).
+// AttachSkillset attaches one skillset to a bot (attaching twice is
+// harmless), making a new version of the bot.
 func (s *Store) AttachSkillset(ctx context.Context, botID, skillsetID string) error {
 	return s.attach(ctx, "bot_skillsets", "skillset_id", &models.Skillset{}, "skillsetId", "skillset", botID, skillsetID)
 }
 
-// DetachSkillset detaches a skillset from a bot.
+// DetachSkillset detaches a skillset from a bot, making a new version of the bot.
 func (s *Store) DetachSkillset(ctx context.Context, botID, skillsetID string) error {
 	return s.detach(ctx, "bot_skillsets", "skillset_id", botID, skillsetID)
 }
@@ -272,17 +295,24 @@ func (s *Store) attach(ctx context.Context, table, col string, model any, field,
 		if n >= maxAttachments {
 			return models.FieldError(field, "A bot can use at most 50 of these.")
 		}
-		return translate(tx.Exec("INSERT INTO "+table+" (bot_id, "+col+", created_at) VALUES (?, ?, ?)", botID, id, s.now()).Error, what)
+		if err := tx.Exec("INSERT INTO "+table+" (bot_id, "+col+", created_at) VALUES (?, ?, ?)", botID, id, s.now()).Error; err != nil {
+			return translate(err, what)
+		}
+		_, err := s.versionBots(tx, []string{botID}, "")
+		return err
 	})
 }
 
 func (s *Store) detach(ctx context.Context, table, col, botID, id string) error {
-	res := s.db.WithContext(ctx).Exec("DELETE FROM "+table+" WHERE bot_id = ? AND "+col+" = ?", botID, id)
-	if res.Error != nil {
-		return translate(res.Error, "attachment")
-	}
-	if res.RowsAffected == 0 {
-		return models.Errorf(models.CodeNotFound, "That is not attached to this bot.")
-	}
-	return nil
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec("DELETE FROM "+table+" WHERE bot_id = ? AND "+col+" = ?", botID, id)
+		if res.Error != nil {
+			return translate(res.Error, "attachment")
+		}
+		if res.RowsAffected == 0 {
+			return models.Errorf(models.CodeNotFound, "That is not attached to this bot.")
+		}
+		_, err := s.versionBots(tx, []string{botID}, "")
+		return err
+	})
 }

@@ -22,7 +22,9 @@ func (s *Store) CreateDataset(ctx context.Context, d models.Dataset) (*models.Da
 	return &d, nil
 }
 
-// UpdateDataset validates and saves every field of the dataset.
+// UpdateDataset validates and saves every field of the dataset; a change to
+// its retrieval settings makes a new version of every bot using it, in the
+// same transaction.
 func (s *Store) UpdateDataset(ctx context.Context, d models.Dataset) (*models.Dataset, error) {
 	normalizeDataset(&d)
 	if err := d.Validate(); err != nil {
@@ -34,7 +36,10 @@ func (s *Store) UpdateDataset(ctx context.Context, d models.Dataset) (*models.Da
 			return translate(err, "dataset")
 		}
 		d.CreatedAt = cur.CreatedAt
-		return update(tx, &d, d.ID, "dataset")
+		if err := update(tx, &d, d.ID, "dataset"); err != nil {
+			return err
+		}
+		return s.versionBotsUsing(tx, "bot_datasets", "dataset_id", d.ID)
 	})
 	if err != nil {
 		return nil, err
@@ -87,9 +92,10 @@ func (s *Store) BotsUsingDataset(ctx context.Context, id string) ([]models.BotRe
 }
 
 // DeleteDataset deletes a dataset and its records, detaching it from every bot
-// and conversation that used it (the dashboard names them before confirming).
+// (each gets a new version) and conversation that used it (the dashboard
+// names them before confirming).
 func (s *Store) DeleteDataset(ctx context.Context, id string) error {
-	return s.deleteRow(ctx, &models.Dataset{}, id, "dataset",
+	return s.deleteUsed(ctx, &models.Dataset{}, id, "dataset", "bot_datasets", "dataset_id",
 		"DELETE FROM bot_datasets WHERE dataset_id = ?",
 		"UPDATE conversations SET dataset_id = NULL WHERE dataset_id = ?",
 		"DELETE FROM dataset_records WHERE dataset_id = ?")

@@ -1,5 +1,17 @@
 package store
 
+import "context"
+
 // Translate exposes translate to the store's tests, so they can show how a
 // database error is mapped without a method that produces it.
 var Translate = translate
+
+// MigrateTo applies the migrations up to and including version, so a test can
+// put data in an older schema and then migrate the rest.
+func MigrateTo(s *Store, version int) error {
+	saved := migrations
+	defer func() { migrations = saved }()
+	migrations = migrations[:version]
+	_, err := s.Migrate(context.Background())
+	return err
+}

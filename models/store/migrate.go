@@ -26,6 +26,7 @@ var migrations = []migration{
 	{4, "rate limit counters", migrate0004},
 	{5, "session tokens' secrets and last use; one-time flashes", migrate0005},
 	{6, "typed turn records", migrate0006},
+	{7, "bot versions", migrate0007},
 }
 
 // schemaMigration records an applied step.

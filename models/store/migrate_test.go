@@ -36,7 +36,7 @@ func TestMigrate(t *testing.T) {
 				for _, table := range []string{"operators", "operator_sessions", "api_secrets", "bots", "datasets",
 					"dataset_records", "skillsets", "abilities", "bot_datasets", "bot_skillsets",
 					"conversations", "messages", "conversation_sessions", "login_attempts", "settings",
-					"providers", "vault_secrets", "rate_limits", "flashes"} {
+					"providers", "vault_secrets", "rate_limits", "flashes", "bot_versions"} {
 					if !s.DB().Migrator().HasTable(table) {
 						t.Errorf("table %s missing after migrate", table)
 					}

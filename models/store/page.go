@@ -32,21 +32,24 @@ func (s *Store) deleteRow(ctx context.Context, model any, id, what string, clean
 	if !models.ValidID(id) {
 		return notFound(what)
 	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		for _, q := range cleanup {
-			if err := tx.Exec(q, id).Error; err != nil {
-				return translate(err, what)
-			}
+	return s.tx(ctx, func(tx *gorm.DB) error { return deleteRowTx(tx, model, id, what, cleanup...) })
+}
+
+// deleteRowTx is deleteRow in a transaction of the caller's.
+func deleteRowTx(tx *gorm.DB, model any, id, what string, cleanup ...string) error {
+	for _, q := range cleanup {
+		if err := tx.Exec(q, id).Error; err != nil {
+			return translate(err, what)
 		}
-		res := tx.Delete(model, "id = ?", id)
-		if res.Error != nil {
-			return translate(res.Error, what)
-		}
-		if res.RowsAffected == 0 {
-			return notFound(what)
-		}
-		return nil
-	})
+	}
+	res := tx.Delete(model, "id = ?", id)
+	if res.Error != nil {
+		return translate(res.Error, what)
+	}
+	if res.RowsAffected == 0 {
+		return notFound(what)
+	}
+	return nil
 }
 
 // paginate runs q as one cursor page ordered by the id column (ids are

@@ -22,7 +22,8 @@ func (s *Store) CreateSkillset(ctx context.Context, k models.Skillset) (*models.
 	return &k, nil
 }
 
-// UpdateSkillset validates and saves every field of the skillset.
+// UpdateSkillset validates and saves every field of the skillset (none of
+// which decides an answer, so bots keep their versions unless that changes).
 func (s *Store) UpdateSkillset(ctx context.Context, k models.Skillset) (*models.Skillset, error) {
 	normalizeSkillset(&k)
 	if err := k.Validate(); err != nil {
@@ -34,7 +35,10 @@ func (s *Store) UpdateSkillset(ctx context.Context, k models.Skillset) (*models.
 			return translate(err, "skillset")
 		}
 		k.CreatedAt = cur.CreatedAt
-		return update(tx, &k, k.ID, "skillset")
+		if err := update(tx, &k, k.ID, "skillset"); err != nil {
+			return err
+		}
+		return s.versionBotsUsing(tx, "bot_skillsets", "skillset_id", k.ID)
 	})
 	if err != nil {
 		return nil, err
@@ -87,15 +91,16 @@ func (s *Store) BotsUsingSkillset(ctx context.Context, id string) ([]models.BotR
 }
 
 // DeleteSkillset deletes a skillset and its abilities, detaching it from every
-// bot and conversation that used it.
+// bot (each gets a new version) and conversation that used it.
 func (s *Store) DeleteSkillset(ctx context.Context, id string) error {
-	return s.deleteRow(ctx, &models.Skillset{}, id, "skillset",
+	return s.deleteUsed(ctx, &models.Skillset{}, id, "skillset", "bot_skillsets", "skillset_id",
 		"DELETE FROM bot_skillsets WHERE skillset_id = ?",
 		"UPDATE conversations SET skillset_id = NULL WHERE skillset_id = ?",
 		"DELETE FROM abilities WHERE skillset_id = ?")
 }
 
-// CreateAbility validates and inserts an ability into an existing skillset.
+// CreateAbility validates and inserts an ability into an existing skillset,
+// making a new version of every bot using the skillset, in one transaction.
 func (s *Store) CreateAbility(ctx context.Context, a models.Ability) (*models.Ability, error) {
 	a.ID = models.NewID()
 	a.Name = strings.TrimSpace(a.Name)
@@ -108,13 +113,20 @@ func (s *Store) CreateAbility(ctx context.Context, a models.Ability) (*models.Ab
 	if _, err := s.FindSkillset(ctx, a.SkillsetID); err != nil {
 		return nil, err
 	}
-	if err := s.db.WithContext(ctx).Create(&a).Error; err != nil {
-		return nil, translate(err, "ability")
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&a).Error; err != nil {
+			return translate(err, "ability")
+		}
+		return s.versionBotsUsing(tx, "bot_skillsets", "skillset_id", a.SkillsetID)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &a, nil
 }
 
-// UpdateAbility saves an ability; it must belong to its skillset.
+// UpdateAbility saves an ability; it must belong to its skillset. A change
+// makes a new version of every bot using the skillset, in one transaction.
 func (s *Store) UpdateAbility(ctx context.Context, a models.Ability) (*models.Ability, error) {
 	a.Name = strings.TrimSpace(a.Name)
 	if a.Meta == nil {
@@ -129,7 +141,13 @@ func (s *Store) UpdateAbility(ctx context.Context, a models.Ability) (*models.Ab
 	}
 	a.CreatedAt = cur.CreatedAt
 	a.UpdatedAt = s.now()
-	if err := update(s.db.WithContext(ctx), &a, a.ID, "ability"); err != nil {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if err := update(tx, &a, a.ID, "ability"); err != nil {
+			return err
+		}
+		return s.versionBotsUsing(tx, "bot_skillsets", "skillset_id", a.SkillsetID)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &a, nil
@@ -161,17 +179,20 @@ func (s *Store) CountAbilities(ctx context.Context, skillsetID string) (int64, e
 	return n, translate(err, "abilities")
 }
 
-// DeleteAbility deletes one ability of a skillset.
+// DeleteAbility deletes one ability of a skillset, making a new version of
+// every bot using the skillset, in one transaction.
 func (s *Store) DeleteAbility(ctx context.Context, skillsetID, id string) error {
 	if !models.ValidID(id) || !models.ValidID(skillsetID) {
 		return notFound("ability")
 	}
-	res := s.db.WithContext(ctx).Delete(&models.Ability{}, "id = ? AND skillset_id = ?", id, skillsetID)
-	if res.Error != nil {
-		return translate(res.Error, "ability")
-	}
-	if res.RowsAffected == 0 {
-		return notFound("ability")
-	}
-	return nil
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Delete(&models.Ability{}, "id = ? AND skillset_id = ?", id, skillsetID)
+		if res.Error != nil {
+			return translate(res.Error, "ability")
+		}
+		if res.RowsAffected == 0 {
+			return notFound("ability")
+		}
+		return s.versionBotsUsing(tx, "bot_skillsets", "skillset_id", skillsetID)
+	})
 }

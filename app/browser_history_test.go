@@ -1,0 +1,77 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"parley/models/store/storetest"
+)
+
+// TestBrowserBotHistory edits the seeded bot with a note, reads its History,
+// compares the two versions with the selects, and restores the first one
+// through its confirmation page, in chromium.
+func TestBrowserBotHistory(t *testing.T) {
+	chrome := chromiumPath(t)
+	bin := buildBinary(t)
+	for _, d := range storetest.Dialects(t) {
+		t.Run(d, func(t *testing.T) {
+			dbURL := storetest.URL(t, d)
+			seed := exec.Command(bin, "seed")
+			seed.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
+			if out, err := seed.CombinedOutput(); err != nil {
+				t.Fatalf("seed: %v\n%s", err, out)
+			}
+			base := startBinary(t, bin, dbURL, "PARLEY_ADMIN_EMAIL=lead@example.com", "PARLEY_ADMIN_PASSWORD=correct horse battery")
+			ctx := newBrowser(t, chrome)
+			step := stepper(t, ctx)
+			shot := func(name string) {
+				if dir := os.Getenv("PARLEY_SCREENSHOT_DIR"); dir != "" {
+					if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+						_ = os.WriteFile(filepath.Join(dir, "history-"+name+"-"+d+".png"), png, 0o644)
+					}
+				}
+			}
+			step("sign in",
+				chromedp.Navigate(base+"/login"),
+				fill(field("Email"), "lead@example.com"),
+				fill(field("Password"), "correct horse battery"),
+				click(button("Sign in")),
+				chromedp.WaitVisible(heading("Dashboard")))
+			step("edit the bot's backstory with a note",
+				click(link("Bots")),
+				click(link("Northwind Support")),
+				click(link("Edit")),
+				fill(field("Backstory"), "You are Northwind's support assistant.\nAnswer in two sentences at most."),
+				fill(field("Change note"), "Shorter answers"),
+				click(button("Save bot")),
+				chromedp.WaitVisible(heading("Northwind Support")))
+			step("open History and see the new version with its note",
+				click(link("History")),
+				chromedp.WaitVisible(heading("History of Northwind Support")),
+				visible(`//table//tr[td/a[normalize-space()="Version 2"] and contains(., "Shorter answers") and contains(., "backstory edited")]`),
+				visible(`//p[contains(., "Dataset records are not versioned")]`))
+			shot("list")
+			step("compare version 1 with version 2",
+				choose("From version", "Version 1"),
+				choose("To version", "Version 2 — Shorter answers"),
+				click(button("Compare")),
+				chromedp.WaitVisible(heading("Northwind Support: version 1 → version 2")),
+				visible(`//div[@class="diff"]/div[contains(@class,"insert") and contains(., "two sentences")]`))
+			shot("diff")
+			step("restore version 1 after confirming",
+				click(link("version 1")),
+				click(link("Restore this version")),
+				chromedp.WaitVisible(heading(`Restore version 1 of "Northwind Support"?`)),
+				visible(`//p[contains(., "are not restored")]`),
+				click(button("Restore version 1")),
+				chromedp.WaitVisible(heading("History of Northwind Support")),
+				visible(`//*[contains(., "Version 1 restored as version 3.")]`),
+				visible(`//table//tr[td/a[normalize-space()="Version 3"] and contains(., "Restored version 1")]`))
+			shot("restored")
+		})
+	}
+}

@@ -116,6 +116,7 @@ func (e *Engine) run(ctx context.Context, conv *models.Conversation, t *models.T
 		}
 		return res, nil
 	}
+	carriedRedactions(conv, t, user)
 	return e.answer(ctx, e.storedScope(conv), &Result{Turn: t, User: user}, emit)
 }
 

@@ -47,13 +47,17 @@ type Options struct {
 	MaxToolRounds int
 	// HistoryTokens bounds the history sent with a turn (default 3000, estimated).
 	HistoryTokens int
+	// ModerationWords flag messages for moderation when the provider has no
+	// moderation endpoint (config.ModerationWords; none: nothing is flagged).
+	ModerationWords []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
 
 // Engine runs turns.
 type Engine struct {
-	opts Options
+	opts  Options
+	words *WordList
 }
 
 // New makes an Engine with defaults filled in.
@@ -73,7 +77,7 @@ func New(o Options) *Engine {
 	if o.Locker == nil {
 		o.Locker = DefaultLocker(o.Store)
 	}
-	return &Engine{opts: o}
+	return &Engine{opts: o, words: NewWordList(o.ModerationWords)}
 }
 
 // Event types.

@@ -208,7 +208,8 @@ func build(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 		abilities: ability.NewLoader(ability.NewGuardedClient(ability.GuardOptions{Allow: allow}), st.VaultValue, st),
 		broker:    live.NewBroker(),
 	}
-	eng := engine.New(engine.Options{Store: st, Logger: log, Providers: p.providers.Resolve, Abilities: engine.Abilities(p.abilities.Runner)})
+	eng := engine.New(engine.Options{Store: st, Logger: log, Providers: p.providers.Resolve, Abilities: engine.Abilities(p.abilities.Runner),
+		ModerationWords: cfg.ModerationWords})
 	if st.Dialect() == store.Postgres {
 		if err := p.broker.Listen(ctx, cfg.DatabaseURL, log); err != nil {
 			return nil, fmt.Errorf("live updates: %w", err)

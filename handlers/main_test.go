@@ -72,7 +72,8 @@ func newServer(t testing.TB, st *store.Store, tweaks ...func(*serverSetup)) *Ser
 	su := &serverSetup{
 		Options: Options{Config: cfg, Version: "test", Store: st, Logger: discardLogger(), Broker: live.NewBroker(),
 			Providers: resolver, Abilities: loader},
-		Engine: engine.Options{Store: st, Logger: discardLogger(), Providers: resolver.Resolve, Abilities: engine.Abilities(loader.Runner)},
+		Engine: engine.Options{Store: st, Logger: discardLogger(), Providers: resolver.Resolve, Abilities: engine.Abilities(loader.Runner),
+			ModerationWords: cfg.ModerationWords},
 	}
 	for _, tw := range tweaks {
 		tw(su)

@@ -96,6 +96,8 @@ type entryView struct {
 	// Ratings are every rater's; Mine is the viewer's own.
 	Ratings []models.Rating
 	Mine    *models.Rating
+	// Redacted counts the personal data items replaced in a user message (privacy on).
+	Redacted int
 }
 
 // Records are the records the turn was given (context and bot entries).
@@ -168,16 +170,19 @@ func (e entryView) MyReason() string {
 // ms renders a duration in milliseconds.
 func ms(n int64) string { return fmt.Sprintf("%d ms", n) }
 
-// entries builds the timeline entries of messages, loading their turns and
-// ratings in two queries.
+// entries builds the timeline entries of messages, loading their turns,
+// ratings and redaction counts in three queries.
 func (s *Server) entries(ctx context.Context, v viewer, convID string, msgs []models.Message) ([]entryView, error) {
-	var turnIDs, botIDs []string
+	var turnIDs, botIDs, userIDs []string
 	for _, m := range msgs {
 		if m.TurnID != nil && !slices.Contains(turnIDs, *m.TurnID) {
 			turnIDs = append(turnIDs, *m.TurnID)
 		}
-		if m.Type == models.MessageBot {
+		switch m.Type {
+		case models.MessageBot:
 			botIDs = append(botIDs, m.ID)
+		case models.MessageUser:
+			userIDs = append(userIDs, m.ID)
 		}
 	}
 	turns, err := s.store.FindTurns(ctx, turnIDs)
@@ -188,9 +193,13 @@ func (s *Server) entries(ctx context.Context, v viewer, convID string, msgs []mo
 	if err != nil {
 		return nil, err
 	}
+	redacted, err := s.store.FindRedactions(ctx, convID, userIDs)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]entryView, 0, len(msgs))
 	for _, m := range msgs {
-		e := entryView{viewer: v, Msg: m, ConvID: m.ConversationID, Ratings: ratings[m.ID]}
+		e := entryView{viewer: v, Msg: m, ConvID: m.ConversationID, Ratings: ratings[m.ID], Redacted: redacted[m.ID]}
 		if m.TurnID != nil {
 			e.Turn = turns[*m.TurnID]
 		}

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Config is everything Parley reads from the environment.
@@ -30,6 +33,11 @@ type Config struct {
 	APIRate       int           // PARLEY_API_RATE: API requests per minute per API secret (default 1200; "off" for none)
 	SessionRate   int           // PARLEY_SESSION_RATE: API requests per minute per session token (default 120; "off" for none)
 	Timeouts      Timeouts      // the server's time limits (DefaultTimeouts)
+	// ModerationWords (PARLEY_MODERATION_WORDS, comma-separated) are the
+	// words and phrases that flag a message, case-insensitively and as whole
+	// words, for a bot with moderation on whose provider has no moderation
+	// endpoint (default DefaultModerationWords).
+	ModerationWords []string
 }
 
 // Timeouts are the server's time limits. They are one set because they
@@ -58,6 +66,56 @@ var DefaultTimeouts = Timeouts{
 	Stream: 10 * time.Minute,
 	Write:  10*time.Minute + time.Minute,
 }
+
+// DefaultModerationWords is the word list moderation checks when
+// PARLEY_MODERATION_WORDS is unset: a short list of unambiguous requests for
+// harm, meant to be replaced by the operator's own.
+var DefaultModerationWords = []string{"kill yourself", "kys", "build a bomb", "make a bomb", "child porn", "child pornography"}
+
+// Limits of the moderation word list.
+const (
+	maxModerationWords   = 1000
+	maxModerationWordLen = 100
+)
+
+// parseWords splits a comma-separated list, trimming each entry (empty
+// entries are kept, for Validate to point at).
+func parseWords(v string) []string {
+	parts := strings.Split(v, ",")
+	for i := range parts {
+		parts[i] = strings.Join(strings.Fields(parts[i]), " ")
+	}
+	return parts
+}
+
+// checkWords reports entries of the moderation word list that cannot be
+// matched as whole words.
+func checkWords(words []string) error {
+	const name = "PARLEY_MODERATION_WORDS"
+	if len(words) == 0 {
+		return errors.New(name + " must list at least one word or phrase")
+	}
+	if len(words) > maxModerationWords {
+		return fmt.Errorf("%s lists %d entries; at most %d are allowed", name, len(words), maxModerationWords)
+	}
+	var errs []error
+	for i, w := range words {
+		r := []rune(w)
+		switch {
+		case w == "":
+			errs = append(errs, fmt.Errorf("%s: entry %d is empty (separate words or phrases with single commas)", name, i+1))
+		case len(r) > maxModerationWordLen:
+			errs = append(errs, fmt.Errorf("%s: entry %d is longer than %d characters", name, i+1, maxModerationWordLen))
+		case !wordRune(r[0]) || !wordRune(r[len(r)-1]):
+			errs = append(errs, fmt.Errorf("%s: entry %d (%q) must begin and end with a letter or digit, as it is matched as a whole word", name, i+1, w))
+		case strings.ContainsFunc(w, unicode.IsControl) || !utf8.ValidString(w):
+			errs = append(errs, fmt.Errorf("%s: entry %d has control characters or invalid UTF-8", name, i+1))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // Check reports timeouts that do not agree: a turn streamed as an answer
 // and a live event stream must both end before the write timeout cuts them.
@@ -100,6 +158,10 @@ func Load(getenv func(string) string) (Config, error) {
 		DevTemplates:  strings.TrimSpace(getenv("PARLEY_DEV_TEMPLATES")),
 		FetchAllow:    strings.TrimSpace(getenv("PARLEY_FETCH_ALLOW")),
 		Timeouts:      DefaultTimeouts,
+	}
+	c.ModerationWords = slices.Clone(DefaultModerationWords)
+	if v := getenv("PARLEY_MODERATION_WORDS"); strings.TrimSpace(v) != "" {
+		c.ModerationWords = parseWords(v)
 	}
 
 	var errs []error
@@ -168,7 +230,7 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-// Validate checks values that have a fixed set of choices.
+// Validate checks values that have a fixed set of choices or a form to keep.
 func (c Config) Validate() error {
 	var errs []error
 	switch c.LogLevel {
@@ -194,6 +256,9 @@ func (c Config) Validate() error {
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		errs = append(errs, errors.New("PARLEY_SECRET_KEY must be at least 32 characters"))
+	}
+	if err := checkWords(c.ModerationWords); err != nil {
+		errs = append(errs, err)
 	}
 	if (c.AdminEmail == "") != (c.AdminPassword == "") && c.AdminEmail != "" {
 		errs = append(errs, errors.New("PARLEY_ADMIN_EMAIL needs PARLEY_ADMIN_PASSWORD too"))

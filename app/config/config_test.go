@@ -16,6 +16,18 @@ func TestLoad(t *testing.T) {
 		if c.Port != 3000 || c.DatabaseURL != "sqlite:data/parley.db" || c.LogLevel != "info" || c.LogFormat != "text" {
 			t.Errorf("defaults = %+v", c)
 		}
+		if len(c.ModerationWords) == 0 || strings.Join(c.ModerationWords, ",") != strings.Join(DefaultModerationWords, ",") {
+			t.Errorf("moderation words = %q, want the default list", c.ModerationWords)
+		}
+	})
+	t.Run("ModerationWords", func(t *testing.T) {
+		c, err := Load(env(map[string]string{"PARLEY_MODERATION_WORDS": " Scam , wire   fraud,Überweisung "}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := strings.Join(c.ModerationWords, "|"), "Scam|wire fraud|Überweisung"; got != want {
+			t.Errorf("moderation words = %q, want %q", got, want)
+		}
 	})
 	for _, tc := range []struct {
 		name string
@@ -28,6 +40,11 @@ func TestLoad(t *testing.T) {
 		{"ErrSecretKeyShort", map[string]string{"PARLEY_SECRET_KEY": "short"}, "PARLEY_SECRET_KEY must be at least 32"},
 		{"ErrAdminWithoutPassword", map[string]string{"PARLEY_ADMIN_EMAIL": "a@b.c"}, "needs PARLEY_ADMIN_PASSWORD"},
 		{"ErrGrace", map[string]string{"PARLEY_SHUTDOWN_GRACE": "soon"}, "PARLEY_SHUTDOWN_GRACE"},
+		{"ErrModerationWordEmpty", map[string]string{"PARLEY_MODERATION_WORDS": "scam,,fraud"}, "PARLEY_MODERATION_WORDS: entry 2 is empty"},
+		{"ErrModerationWordPunctuation", map[string]string{"PARLEY_MODERATION_WORDS": "scam, !!!"}, `entry 2 ("!!!") must begin and end with a letter or digit`},
+		{"ErrModerationWordLong", map[string]string{"PARLEY_MODERATION_WORDS": strings.Repeat("a", 101)}, "entry 1 is longer than 100 characters"},
+		{"ErrModerationWordControl", map[string]string{"PARLEY_MODERATION_WORDS": "bad\x01word"}, "entry 1 has control characters"},
+		{"ErrModerationTooMany", map[string]string{"PARLEY_MODERATION_WORDS": strings.Repeat("w,", 1000) + "w"}, "at most 1000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(env(tc.env))

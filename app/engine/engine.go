@@ -47,13 +47,17 @@ type Options struct {
 	MaxToolRounds int
 	// HistoryTokens bounds the history sent with a turn (default 3000, estimated).
 	HistoryTokens int
+	// ModerationWords flag messages for moderation when the provider has no
+	// moderation endpoint (config.ModerationWords; none: nothing is flagged).
+	ModerationWords []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
 
 // Engine runs turns.
 type Engine struct {
-	opts Options
+	opts  Options
+	words *WordList
 }
 
 // New makes an Engine with defaults filled in.
@@ -73,7 +77,7 @@ func New(o Options) *Engine {
 	if o.Locker == nil {
 		o.Locker = DefaultLocker(o.Store)
 	}
-	return &Engine{opts: o}
+	return &Engine{opts: o, words: NewWordList(o.ModerationWords)}
 }
 
 // Event types.
@@ -125,18 +129,25 @@ type Posted struct {
 }
 
 // Post stores a user message and, with answer, queues the turn that answers
-// it; both are stored before Post returns. Errors: invalid (empty or too
-// long), not_found (the conversation).
+// it; both are stored before Post returns. When the conversation has privacy
+// on, personal data in the text is replaced by placeholders before it is
+// stored (so no model sees it either), and the turn counts the items
+// replaced. Errors: invalid (empty or too long), not_found (the conversation).
 func (e *Engine) Post(ctx context.Context, convID string, in Input, answer bool) (*Posted, error) {
 	if strings.TrimSpace(in.Text) == "" {
 		return nil, models.FieldError("text", "Write a message first.")
 	}
-	m := models.Message{ConversationID: convID, Text: in.Text, Meta: in.Meta}
+	conv, err := e.opts.Store.FindConversation(ctx, convID)
+	if err != nil {
+		return nil, err
+	}
+	text, redacted := private(conv, in.Text)
+	m := models.Message{ConversationID: convID, Text: text, Meta: in.Meta}
 	if in.ExternalID != "" {
 		id := in.ExternalID
 		m.ExternalID = &id
 	}
-	msg, turn, created, err := e.opts.Store.PostUserMessage(ctx, m, answer)
+	msg, turn, created, err := e.opts.Store.PostUserMessage(ctx, m, answer, redacted)
 	if err != nil {
 		return nil, err
 	}

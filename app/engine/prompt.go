@@ -228,9 +228,16 @@ func (e *Engine) Complete(ctx context.Context, in Stateless, emit func(Event)) (
 		m.ID, m.CreatedAt, m.UpdatedAt = models.NewID(), now, now
 		return &m
 	}
-	// Ids in order, so history can tell what came before the question.
-	var stamped []models.Message
+	// Ids in order, so history can tell what came before the question. With
+	// privacy on, the model sees the user's messages redacted, as stored ones are.
+	var (
+		stamped  []models.Message
+		redacted int
+	)
 	for _, m := range history {
+		if m.Type == models.MessageUser {
+			m.Text, redacted = private(conv, m.Text)
+		}
 		stamped = append(stamped, *stamp(m))
 	}
 	user := stamped[len(stamped)-1]
@@ -252,6 +259,6 @@ func (e *Engine) Complete(ctx context.Context, in Stateless, emit func(Event)) (
 			return stamp(m), nil
 		},
 	}
-	t := &models.Turn{ID: models.NewID(), Status: models.TurnQueued, QueuedAt: now}
+	t := &models.Turn{ID: models.NewID(), Status: models.TurnQueued, QueuedAt: now, Redactions: redacted}
 	return e.answer(ctx, sc, &Result{Turn: t, User: &user}, emit)
 }

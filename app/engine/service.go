@@ -276,8 +276,13 @@ func (s *Service) Shutdown(ctx context.Context) error {
 // ---- writes outside a turn ----
 
 // CreateMessage stores a message written directly (the API's message/create)
-// and publishes it.
+// and publishes it; a user message is redacted first when the conversation
+// has privacy on.
 func (s *Service) CreateMessage(ctx context.Context, m models.Message) (*models.Message, error) {
+	m, err := s.engine.privateMessage(ctx, m)
+	if err != nil {
+		return nil, err
+	}
 	out, err := s.store.CreateMessage(ctx, m)
 	if err != nil {
 		return nil, err
@@ -286,8 +291,13 @@ func (s *Service) CreateMessage(ctx context.Context, m models.Message) (*models.
 	return out, nil
 }
 
-// UpdateMessage saves a message's type, text and meta and publishes it.
+// UpdateMessage saves a message's type, text and meta and publishes it; a
+// user message is redacted first when the conversation has privacy on.
 func (s *Service) UpdateMessage(ctx context.Context, m models.Message) (*models.Message, error) {
+	m, err := s.engine.privateMessage(ctx, m)
+	if err != nil {
+		return nil, err
+	}
 	out, err := s.store.UpdateMessage(ctx, m)
 	if err != nil {
 		return nil, err

@@ -19,11 +19,13 @@ type config struct {
 	model       string
 	datasetIDs  []string
 	skillsetIDs []string
+	// moderation screens the user's message before the model is called.
+	moderation bool
 }
 
 func configOf(c *models.Conversation) config {
 	if c.Bot != nil {
-		cfg := config{botID: c.Bot.ID, backstory: c.Bot.Backstory, model: c.Bot.Model}
+		cfg := config{botID: c.Bot.ID, backstory: c.Bot.Backstory, model: c.Bot.Model, moderation: c.Bot.Moderation}
 		for _, d := range c.Bot.Datasets {
 			cfg.datasetIDs = append(cfg.datasetIDs, d.ID)
 		}
@@ -32,7 +34,7 @@ func configOf(c *models.Conversation) config {
 		}
 		return cfg
 	}
-	cfg := config{backstory: c.Backstory, model: c.Model}
+	cfg := config{backstory: c.Backstory, model: c.Model, moderation: c.Moderation}
 	if c.DatasetID != nil {
 		cfg.datasetIDs = []string{*c.DatasetID}
 	}
@@ -116,12 +118,14 @@ func (e *Engine) run(ctx context.Context, conv *models.Conversation, t *models.T
 		}
 		return res, nil
 	}
+	carriedRedactions(conv, t, user)
 	return e.answer(ctx, e.storedScope(conv), &Result{Turn: t, User: user}, emit)
 }
 
-// answer is a turn's pipeline: start, history, retrieval, abilities, model
-// (with the ability loop), finish. A failing stage ends the turn with an
-// activity entry (fail); only a failure to store is returned as an error.
+// answer is a turn's pipeline: start, history, retrieval, abilities,
+// moderation, model (with the ability loop), finish. A failing stage ends
+// the turn with an activity entry (fail); only a failure to store is
+// returned as an error.
 func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Event)) (*Result, error) {
 	t := res.Turn
 	ev := func(v Event) { v.ConversationID, v.TurnID = sc.convID, t.ID; emit(v) }
@@ -167,6 +171,9 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 		return e.fail(ctx, sc, res, ev, "model", err)
 	}
 	t.Provider, t.Model = prov.Name(), modelName
+	if done, err := e.moderate(ctx, sc, cfg, prov, res, ev); done != nil || err != nil {
+		return done, err
+	}
 	req := provider.Request{
 		Model:     modelName,
 		Messages:  append([]provider.Message{{Role: provider.RoleSystem, Content: systemPrompt(cfg.backstory, instruction, docs, notes)}}, history...),

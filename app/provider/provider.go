@@ -95,6 +95,20 @@ type Provider interface {
 	Complete(ctx context.Context, req Request, onToken func(string)) (*Response, error)
 }
 
+// Moderator is a provider that can screen a user's message before any model
+// sees it (OpenAI-compatible POST /moderations). The engine asks it when a
+// bot has moderation on, and checks a word list for providers without one.
+type Moderator interface {
+	// Moderate reports whether text is flagged and the categories it is
+	// flagged for; an error wrapping ErrNoModeration means the endpoint turned
+	// out to offer no moderation.
+	Moderate(ctx context.Context, text string) (flagged bool, categories []string, err error)
+}
+
+// ErrNoModeration means a provider's endpoint does not offer moderation
+// (it has no such route), so another check must be used instead.
+var ErrNoModeration = errors.New("provider: no moderation endpoint")
+
 // Error is a provider failure with a message fit for the user (no secrets,
 // no internals) and whether trying again may help.
 type Error struct {

@@ -11,11 +11,13 @@ import (
 
 // PostUserMessage stores a user message and, with queue, a turn that will
 // answer it — in one transaction, so an accepted message is never without
-// the turn that answers it. A message whose ExternalID the conversation has
-// seen already is not stored again: the stored one and its latest turn are
-// returned with created false (a retried delivery). Errors: not_found (the
-// conversation), invalid (the message).
-func (s *Store) PostUserMessage(ctx context.Context, m models.Message, queue bool) (msg *models.Message, turn *models.Turn, created bool, err error) {
+// the turn that answers it. redactions is how many personal data items were
+// replaced in the message's text (privacy on); the queued turn keeps the
+// count. A message whose ExternalID the conversation has seen already is not
+// stored again: the stored one and its latest turn are returned with created
+// false (a retried delivery). Errors: not_found (the conversation), invalid
+// (the message).
+func (s *Store) PostUserMessage(ctx context.Context, m models.Message, queue bool, redactions int) (msg *models.Message, turn *models.Turn, created bool, err error) {
 	m.Type = models.MessageUser
 	m.ID = models.NewID() // for validation; made again inside the transaction
 	m.TurnID = nil
@@ -62,6 +64,7 @@ func (s *Store) PostUserMessage(ctx context.Context, m models.Message, queue boo
 		msg, created = &m, true
 		if queue {
 			t := s.newTurn(m.ConversationID, m.ID, false)
+			t.Redactions = redactions
 			if err := tx.Omit(clause.Associations).Create(&t).Error; err != nil {
 				return translate(err, "turn")
 			}
@@ -349,6 +352,36 @@ func (s *Store) FindMessagesByID(ctx context.Context, convID string, ids ...stri
 	}
 	for i := range ms {
 		out[ms[i].ID] = &ms[i]
+	}
+	return out, nil
+}
+
+// FindRedactions returns how many personal data items were redacted in each
+// of the conversation's user messages given, as the turns answering them
+// recorded it; messages without redactions are left out.
+func (s *Store) FindRedactions(ctx context.Context, convID string, userMsgIDs []string) (map[string]int, error) {
+	out := map[string]int{}
+	var ids []string
+	for _, id := range userMsgIDs {
+		if models.ValidID(id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 || !models.ValidID(convID) {
+		return out, nil
+	}
+	var rows []struct {
+		UserMessageID string
+		N             int
+	}
+	err := s.db.WithContext(ctx).Model(&models.Turn{}).Select("user_message_id, MAX(redactions) AS n").
+		Where("conversation_id = ? AND user_message_id IN ? AND redactions > 0", convID, ids).
+		Group("user_message_id").Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, "turns")
+	}
+	for _, r := range rows {
+		out[r.UserMessageID] = r.N
 	}
 	return out, nil
 }

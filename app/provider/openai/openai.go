@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"parley/app/provider"
@@ -46,8 +47,8 @@ type Config struct {
 	// Name is the provider's name as bots reference it (default "openai").
 	Name string
 	// BaseURL is the API root, e.g. "https://api.openai.com/v1" or
-	// "http://localhost:11434/v1"; "/chat/completions" and "/models" are
-	// appended.
+	// "http://localhost:11434/v1"; "/chat/completions", "/models" and
+	// "/moderations" are appended.
 	BaseURL string
 	// APIKey is sent as a Bearer token when set; it never appears in errors.
 	APIKey string
@@ -72,6 +73,8 @@ type Client struct {
 	http *http.Client
 	// sleep waits between tries; tests replace it to observe the waits.
 	sleep func(ctx context.Context, d time.Duration) error
+	// noModeration remembers an endpoint without POST /moderations.
+	noModeration atomic.Bool
 }
 
 // New makes a Client, filling in Config's defaults.

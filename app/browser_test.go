@@ -54,6 +54,14 @@ var listenLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // process is sent SIGTERM at cleanup.
 func startBinary(t *testing.T, bin, dbURL string, env ...string) string {
 	t.Helper()
+	base, _ := startProcess(t, bin, dbURL, env...)
+	return base
+}
+
+// startProcess is startBinary that also returns the process, for tests that
+// stop it themselves.
+func startProcess(t *testing.T, bin, dbURL string, env ...string) (string, *exec.Cmd) {
+	t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", "PORT=0", "DATABASE_URL="+dbURL, "PARLEY_ADMIN_EMAIL=", "PARLEY_ADMIN_PASSWORD=", "PARLEY_SECRET_KEY=")
 	cmd.Env = append(cmd.Env, env...)
@@ -65,6 +73,9 @@ func startBinary(t *testing.T, bin, dbURL string, env ...string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if cmd.ProcessState != nil {
+			return // stopped by the test
+		}
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
@@ -87,11 +98,11 @@ func startBinary(t *testing.T, bin, dbURL string, env ...string) string {
 	}()
 	select {
 	case a := <-addr:
-		return "http://" + a
+		return "http://" + a, cmd
 	case <-time.After(30 * time.Second):
 		t.Fatal("parley did not start")
 	}
-	return ""
+	return "", nil
 }
 
 // newBrowser starts headless chromium with the flags this machine needs.

@@ -261,8 +261,8 @@ func TestAPIEveryRoute(t *testing.T) {
 				}
 			})
 		}
-		if sessionRoutes != 5 {
-			t.Errorf("%d routes take a session token, want 5 (send, receive, complete, message list and create)", sessionRoutes)
+		if sessionRoutes != 9 {
+			t.Errorf("%d routes take a session token, want 9 (send, receive, complete, message list and create, and the four votes)", sessionRoutes)
 		}
 	})
 }

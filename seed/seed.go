@@ -244,10 +244,42 @@ func ensureConversation(ctx context.Context, s *store.Store, botID, datasetID st
 			return &candidates[i], false, nil
 		}
 	}
-	conv, msgs := demoConversation(botID, datasetID, recordIDs)
-	c, err := s.CreateConversation(ctx, conv, msgs)
+	conv, exchanges := demoConversation(botID, datasetID, recordIDs)
+	c, err := s.CreateConversation(ctx, conv, nil)
 	if err != nil {
 		return nil, false, err
 	}
+	for _, ex := range exchanges {
+		if err := storeExchange(ctx, s, c, botID, ex); err != nil {
+			return nil, false, err
+		}
+	}
 	return c, true, nil
+}
+
+// storeExchange stores one exchange as a turn answered by the offline
+// provider would be: the question with its turn, the context with the records
+// retrieved, then the answer with the turn's figures.
+func storeExchange(ctx context.Context, s *store.Store, c *models.Conversation, botID string, ex exchange) error {
+	_, t, _, err := s.PostUserMessage(ctx, models.Message{ConversationID: c.ID, Text: ex.user}, true, 0)
+	if err != nil {
+		return err
+	}
+	t.BotID = &botID
+	if v, err := s.LatestBotVersion(ctx, botID); err == nil && v != nil {
+		t.BotVersionID, t.BotVersion = &v.ID, v.Number
+	}
+	if err := s.StartTurn(ctx, t); err != nil {
+		return err
+	}
+	if ex.context != "" {
+		t.Records = ex.records
+		if _, err := s.AddTurnMessage(ctx, t, models.Message{ConversationID: c.ID, Type: models.MessageContext, Text: ex.context}, nil); err != nil {
+			return err
+		}
+	}
+	t.Status, t.Provider, t.Model, t.EndReason = models.TurnDone, "local", "local", models.EndStop
+	t.LatencyMs, t.InputTokens, t.OutputTokens = 12, int64(len(ex.user)/4+400), int64(len(ex.bot)/4)
+	_, err = s.FinishTurn(ctx, t, models.Message{Type: models.MessageBot, Text: ex.bot, Meta: models.Meta{"sources": ex.sources}})
+	return err
 }

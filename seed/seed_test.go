@@ -246,18 +246,30 @@ func checkContent(t *testing.T, s *store.Store, r *seed.Result) {
 	if !slices.Equal(types, wantTypes) {
 		t.Fatalf("message types = %v, want %v", types, wantTypes)
 	}
-	retrieved, _ := msgs[1].Meta["records"].([]any)
-	if len(retrieved) != 3 {
-		t.Fatalf("context message records = %v, want 3", msgs[1].Meta["records"])
+	// The sample is made of real turns: its context shows the records
+	// retrieved, with their scores, and each answer names its turn.
+	if msgs[1].TurnID == nil {
+		t.Fatal("the context message belongs to no turn")
 	}
-	for _, x := range retrieved {
-		rec, _ := x.(map[string]any)
-		id, _ := rec["id"].(string)
-		if !recordIDs[id] {
-			t.Errorf("context record id %q is not a record of the dataset", id)
+	turn, err := s.FindTurn(ctx, *msgs[1].TurnID)
+	if err != nil {
+		t.Fatalf("FindTurn: %v", err)
+	}
+	if len(turn.Records) != 3 || turn.Status != models.TurnDone || turn.BotMessageID == nil || *turn.BotMessageID != msgs[2].ID ||
+		turn.UserMessageID == nil || *turn.UserMessageID != msgs[0].ID {
+		t.Fatalf("first turn = %+v, want done with 3 records, answering the first question", turn)
+	}
+	for _, rec := range turn.Records {
+		if !recordIDs[rec.RecordID] {
+			t.Errorf("context record id %q is not a record of the dataset", rec.RecordID)
 		}
-		if score, ok := rec["score"].(float64); !ok || score <= 0 || score > 1 {
-			t.Errorf("context record score = %v, want a number in (0, 1]", rec["score"])
+		if rec.Score <= 0 || rec.Score > 1 {
+			t.Errorf("context record score = %v, want a number in (0, 1]", rec.Score)
+		}
+	}
+	for _, i := range []int{4, 6} {
+		if msgs[i].TurnID == nil {
+			t.Errorf("answer %d belongs to no turn", i)
 		}
 	}
 }

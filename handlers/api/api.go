@@ -150,7 +150,7 @@ func (a *API) authorize(r Route) fiber.Handler {
 				return err
 			}
 			if !r.Session {
-				return models.Errorf(models.CodeForbidden, "A session token may only send, receive, complete and list or create messages of its own conversation.")
+				return models.Errorf(models.CodeForbidden, "A session token may only send, receive, complete, list or create messages and vote, in its own conversation.")
 			}
 			if c.Params("conversationId") != sess.ConversationID {
 				return models.Errorf(models.CodeForbidden, "This session token belongs to another conversation.")

@@ -88,9 +88,9 @@ func (a *API) table() []Route {
 			Request: completeRequest{}, Response: replyResponse{}, handler: a.handleComplete},
 		{Method: post, Path: "/conversation/:conversationId/session/create", OperationID: "createConversationSession", Tag: "conversation", Summary: "Create a session token for this conversation (30 min to 24 h, default 1 h)",
 			Request: sessionRequest{}, Response: sessionResponse{}, handler: a.handleSessionCreate},
-		{Method: post, Path: "/conversation/:conversationId/upvote", OperationID: "upvoteConversation", Tag: "conversation", Summary: "Rate a conversation up",
+		{Method: post, Path: "/conversation/:conversationId/upvote", OperationID: "upvoteConversation", Tag: "conversation", Summary: "Rate a conversation up (one rating per rater; session tokens rate as the end user)", Session: true,
 			Request: voteRequest{}, Response: idResponse{}, handler: a.handleConversationUpvote},
-		{Method: post, Path: "/conversation/:conversationId/downvote", OperationID: "downvoteConversation", Tag: "conversation", Summary: "Rate a conversation down",
+		{Method: post, Path: "/conversation/:conversationId/downvote", OperationID: "downvoteConversation", Tag: "conversation", Summary: "Rate a conversation down (one rating per rater)", Session: true,
 			Request: voteRequest{}, Response: idResponse{}, handler: a.handleConversationDownvote},
 
 		// Conversation messages.
@@ -104,9 +104,9 @@ func (a *API) table() []Route {
 			Request: messageRequest{}, Response: idResponse{}, handler: a.handleMessageUpdate},
 		{Method: post, Path: "/conversation/:conversationId/message/:messageId/delete", OperationID: "deleteConversationMessage", Tag: "conversation", Summary: "Delete a message",
 			Request: struct{}{}, Response: idResponse{}, handler: a.handleMessageDelete},
-		{Method: post, Path: "/conversation/:conversationId/message/:messageId/upvote", OperationID: "upvoteConversationMessage", Tag: "conversation", Summary: "Rate a message up",
+		{Method: post, Path: "/conversation/:conversationId/message/:messageId/upvote", OperationID: "upvoteConversationMessage", Tag: "conversation", Summary: "Rate a bot message up (one rating per rater; session tokens rate as the end user)", Session: true,
 			Request: voteRequest{}, Response: idResponse{}, handler: a.handleMessageUpvote},
-		{Method: post, Path: "/conversation/:conversationId/message/:messageId/downvote", OperationID: "downvoteConversationMessage", Tag: "conversation", Summary: "Rate a message down",
+		{Method: post, Path: "/conversation/:conversationId/message/:messageId/downvote", OperationID: "downvoteConversationMessage", Tag: "conversation", Summary: "Rate a bot message down (one rating per rater)", Session: true,
 			Request: voteRequest{}, Response: idResponse{}, handler: a.handleMessageDownvote},
 	}
 }

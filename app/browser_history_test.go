@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -19,13 +18,7 @@ func TestBrowserBotHistory(t *testing.T) {
 	bin := buildBinary(t)
 	for _, d := range storetest.Dialects(t) {
 		t.Run(d, func(t *testing.T) {
-			dbURL := storetest.URL(t, d)
-			seed := exec.Command(bin, "seed")
-			seed.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
-			if out, err := seed.CombinedOutput(); err != nil {
-				t.Fatalf("seed: %v\n%s", err, out)
-			}
-			base := startBinary(t, bin, dbURL, "PARLEY_ADMIN_EMAIL=lead@example.com", "PARLEY_ADMIN_PASSWORD=correct horse battery")
+			base, _ := seeded(t, bin, d, "lead@example.com")
 			ctx := newBrowser(t, chrome)
 			step := stepper(t, ctx)
 			shot := func(name string) {
@@ -35,12 +28,7 @@ func TestBrowserBotHistory(t *testing.T) {
 					}
 				}
 			}
-			step("sign in",
-				chromedp.Navigate(base+"/login"),
-				fill(field("Email"), "lead@example.com"),
-				fill(field("Password"), "correct horse battery"),
-				click(button("Sign in")),
-				chromedp.WaitVisible(heading("Dashboard")))
+			step("sign in", signIn(base, "lead@example.com"))
 			step("edit the bot's backstory with a note",
 				click(link("Bots")),
 				click(link("Northwind Support")),

@@ -72,12 +72,7 @@ func TestBrowserWorkbenchLive(t *testing.T) {
 	bin := buildBinary(t)
 	for _, d := range storetest.Dialects(t) {
 		t.Run(d, func(t *testing.T) {
-			dbURL := storetest.URL(t, d)
-			seed := exec.Command(bin, "seed")
-			seed.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
-			if out, err := seed.CombinedOutput(); err != nil {
-				t.Fatalf("seed: %v\n%s", err, out)
-			}
+			base, dbURL := seeded(t, bin, d, "qa-lead@example.com")
 			mk := exec.Command(bin, "secret", "create", "--name", "live test")
 			mk.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
 			out, err := mk.Output()
@@ -86,16 +81,11 @@ func TestBrowserWorkbenchLive(t *testing.T) {
 			}
 			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 			secret := lines[len(lines)-1]
-			base := startBinary(t, bin, dbURL, "PARLEY_ADMIN_EMAIL=qa-lead@example.com", "PARLEY_ADMIN_PASSWORD=correct horse battery")
 
 			ctx := newBrowser(t, chrome)
 			step := stepper(t, ctx)
 			step("sign in and start a conversation with the seeded bot",
-				chromedp.Navigate(base+"/login"),
-				fill(field("Email"), "qa-lead@example.com"),
-				fill(field("Password"), "correct horse battery"),
-				click(button("Sign in")),
-				chromedp.WaitVisible(heading("Dashboard")),
+				signIn(base, "qa-lead@example.com"),
 				chromedp.Navigate(base+"/conversations/new"),
 				choose("Bot", "Northwind Support"),
 				fill(field("Name"), "Live check"),
@@ -115,11 +105,7 @@ func TestBrowserWorkbenchLive(t *testing.T) {
 			tab := newBrowser(t, chrome)
 			step2 := stepper(t, tab)
 			step2("open the same conversation in a second browser",
-				chromedp.Navigate(base+"/login"),
-				fill(field("Email"), "qa-lead@example.com"),
-				fill(field("Password"), "correct horse battery"),
-				click(button("Sign in")),
-				chromedp.WaitVisible(heading("Dashboard")),
+				signIn(base, "qa-lead@example.com"),
 				chromedp.Navigate(loc),
 				chromedp.WaitVisible(heading("Live check")),
 				waitJS(recordEvents))

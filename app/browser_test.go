@@ -313,6 +313,30 @@ func TestBrowserFirstRun(t *testing.T) {
 	}
 }
 
+// seeded loads the demo data into a fresh database of dialect d, starts the
+// binary on it with an admin (email, "correct horse battery") and returns
+// the base URL and the database URL.
+func seeded(t *testing.T, bin, d, email string) (base, dbURL string) {
+	t.Helper()
+	dbURL = storetest.URL(t, d)
+	seed := exec.Command(bin, "seed")
+	seed.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
+	if out, err := seed.CombinedOutput(); err != nil {
+		t.Fatalf("seed: %v\n%s", err, out)
+	}
+	return startBinary(t, bin, dbURL, "PARLEY_ADMIN_EMAIL="+email, "PARLEY_ADMIN_PASSWORD=correct horse battery"), dbURL
+}
+
+// signIn signs in as email with the seeded password and waits for the dashboard.
+func signIn(base, email string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/login"),
+		fill(field("Email"), email),
+		fill(field("Password"), "correct horse battery"),
+		click(button("Sign in")),
+		chromedp.WaitVisible(heading("Dashboard")))
+}
+
 // TestBrowserWorkbench chats with the seeded bot: the answer streams in and
 // quotes a dataset record, and the timeline's context entry shows the record
 // with its score.
@@ -321,21 +345,10 @@ func TestBrowserWorkbench(t *testing.T) {
 	bin := buildBinary(t)
 	for _, d := range storetest.Dialects(t) {
 		t.Run(d, func(t *testing.T) {
-			dbURL := storetest.URL(t, d)
-			seed := exec.Command(bin, "seed")
-			seed.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
-			if out, err := seed.CombinedOutput(); err != nil {
-				t.Fatalf("seed: %v\n%s", err, out)
-			}
-			base := startBinary(t, bin, dbURL, "PARLEY_ADMIN_EMAIL=qa-lead@example.com", "PARLEY_ADMIN_PASSWORD=correct horse battery")
+			base, _ := seeded(t, bin, d, "qa-lead@example.com")
 			ctx := newBrowser(t, chrome)
 			step := stepper(t, ctx)
-			step("sign in",
-				chromedp.Navigate(base+"/login"),
-				fill(field("Email"), "qa-lead@example.com"),
-				fill(field("Password"), "correct horse battery"),
-				click(button("Sign in")),
-				chromedp.WaitVisible(heading("Dashboard")))
+			step("sign in", signIn(base, "qa-lead@example.com"))
 			step("start a test conversation with the seeded bot",
 				click(link("Conversations")),
 				click(link("New test conversation")),

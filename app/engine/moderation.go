@@ -147,14 +147,7 @@ func (e *Engine) moderate(ctx context.Context, sc scope, cfg config, prov provid
 	ev(Event{Type: EventMessage, Message: act})
 	t.Status, t.Moderated, t.EndReason = models.TurnDone, true, models.EndModerated
 	t.LatencyMs = e.opts.Now().Sub(*t.StartedAt).Milliseconds()
-	bot, err := sc.finish(ctx, t, models.Message{Type: models.MessageBot, Text: Refusal})
-	if err != nil {
-		return nil, err
-	}
-	res.Bot = bot
-	ev(Event{Type: EventMessage, Message: bot})
-	ev(Event{Type: EventTurn, Turn: t})
-	return res, nil
+	return e.answered(ctx, sc, res, ev, Refusal)
 }
 
 func quoteAll(words []string) string {

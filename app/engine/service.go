@@ -279,26 +279,23 @@ func (s *Service) Shutdown(ctx context.Context) error {
 // and publishes it; a user message is redacted first when the conversation
 // has privacy on.
 func (s *Service) CreateMessage(ctx context.Context, m models.Message) (*models.Message, error) {
-	m, err := s.engine.privateMessage(ctx, m)
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.store.CreateMessage(ctx, m)
-	if err != nil {
-		return nil, err
-	}
-	s.publish(Event{Type: EventMessage, ConversationID: out.ConversationID, Message: out})
-	return out, nil
+	return s.write(ctx, m, s.store.CreateMessage)
 }
 
 // UpdateMessage saves a message's type, text and meta and publishes it; a
 // user message is redacted first when the conversation has privacy on.
 func (s *Service) UpdateMessage(ctx context.Context, m models.Message) (*models.Message, error) {
+	return s.write(ctx, m, s.store.UpdateMessage)
+}
+
+// write redacts (privacy on), stores with save and publishes a message
+// written outside a turn.
+func (s *Service) write(ctx context.Context, m models.Message, save func(context.Context, models.Message) (*models.Message, error)) (*models.Message, error) {
 	m, err := s.engine.privateMessage(ctx, m)
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.store.UpdateMessage(ctx, m)
+	out, err := save(ctx, m)
 	if err != nil {
 		return nil, err
 	}

@@ -189,13 +189,19 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 	}
 	t.Status = models.TurnDone
 	t.Model = firstNonEmpty(out.model, modelName)
-	bot, err := sc.finish(ctx, t, models.Message{Type: models.MessageBot, Text: out.text})
+	return e.answered(ctx, sc, res, ev, out.text)
+}
+
+// answered ends a turn with the bot's answer: stored with the turn's
+// figures, then announced.
+func (e *Engine) answered(ctx context.Context, sc scope, res *Result, ev func(Event), text string) (*Result, error) {
+	bot, err := sc.finish(ctx, res.Turn, models.Message{Type: models.MessageBot, Text: text})
 	if err != nil {
 		return nil, err
 	}
 	res.Bot = bot
 	ev(Event{Type: EventMessage, Message: bot})
-	ev(Event{Type: EventTurn, Turn: t})
+	ev(Event{Type: EventTurn, Turn: res.Turn})
 	return res, nil
 }
 

@@ -56,8 +56,9 @@ type Options struct {
 
 // Engine runs turns.
 type Engine struct {
-	opts  Options
-	words *WordList
+	opts    Options
+	words   *WordList
+	configs configCache
 }
 
 // New makes an Engine with defaults filled in.
@@ -126,6 +127,8 @@ type Posted struct {
 	Turn    *models.Turn // nil when posted without an answer (the API's send)
 	// Duplicate: the message was posted before with the same ExternalID.
 	Duplicate bool
+	// Conversation is the conversation posted to, with its bot.
+	Conversation *models.Conversation
 }
 
 // Post stores a user message and, with answer, queues the turn that answers
@@ -157,7 +160,7 @@ func (e *Engine) Post(ctx context.Context, convID string, in Input, answer bool)
 			return nil, err
 		}
 	}
-	return &Posted{Message: msg, Turn: turn, Duplicate: !created}, nil
+	return &Posted{Message: msg, Turn: turn, Duplicate: !created, Conversation: conv}, nil
 }
 
 // Queue queues a turn that answers the conversation's latest user message:
@@ -210,6 +213,26 @@ func (e *Engine) Answer(ctx context.Context, turnID string, emit func(Event)) (*
 	if err != nil {
 		return nil, err
 	}
+	return e.answerIn(ctx, conv, t, nil, emit)
+}
+
+// AnswerPosted is Answer for a message Post just stored: it skips looking
+// up again what Post already has (the turn, the conversation, the message).
+func (e *Engine) AnswerPosted(ctx context.Context, p *Posted, emit func(Event)) (*Result, error) {
+	if emit == nil {
+		emit = func(Event) {}
+	}
+	if p.Turn.Finished() || p.Conversation == nil {
+		return e.Answer(ctx, p.Turn.ID, emit)
+	}
+	return e.answerIn(ctx, p.Conversation, p.Turn, p.Message, emit)
+}
+
+// answerIn answers turn t of conv in order under the conversation's lock;
+// user, when known, is the message t answers.
+func (e *Engine) answerIn(ctx context.Context, conv *models.Conversation, t *models.Turn, user *models.Message, emit func(Event)) (*Result, error) {
+	st := e.opts.Store
+	turnID := t.ID
 	unlock, err := e.opts.Locker.Lock(ctx, conv.ID)
 	if err != nil {
 		return nil, err
@@ -233,7 +256,11 @@ func (e *Engine) Answer(ctx context.Context, turnID string, emit func(Event)) (*
 		if next == nil {
 			break // ours is finished
 		}
-		res, err := e.run(ctx, conv, next, emit)
+		var known *models.Message
+		if next.ID == turnID && user != nil && deref(next.UserMessageID) == user.ID {
+			known = user
+		}
+		res, err := e.run(ctx, conv, next, known, emit)
 		if err != nil {
 			return nil, err
 		}
@@ -349,7 +376,7 @@ func (e *Engine) Turn(ctx context.Context, conversationID, text string, emit fun
 	if emit != nil {
 		emit(Event{Type: EventMessage, ConversationID: conversationID, Message: p.Message})
 	}
-	return e.Answer(ctx, p.Turn.ID, emit)
+	return e.AnswerPosted(ctx, p, emit)
 }
 
 // Retry answers the conversation's last user message again, with the bot's

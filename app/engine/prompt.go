@@ -2,13 +2,15 @@ package engine
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
 
 	"parley/app/provider"
 	"parley/models"
@@ -21,14 +23,7 @@ func (e *Engine) retrieve(ctx context.Context, cfg config, question string) ([]p
 		docs            []provider.Document
 		match, mismatch []string
 	)
-	for _, id := range cfg.datasetIDs {
-		d, err := e.opts.Store.FindDataset(ctx, id)
-		if err != nil {
-			if models.ErrorCode(err) == models.CodeNotFound {
-				continue
-			}
-			return nil, "", err
-		}
+	for _, d := range cfg.datasets {
 		if d.SearchMaxRecords == 0 {
 			continue
 		}
@@ -76,27 +71,22 @@ func (e *Engine) loadAbilities(ctx context.Context, cfg config) ([]Runner, []str
 		runners []Runner
 		notes   []string
 	)
-	for _, id := range cfg.skillsetIDs {
-		abs, _, err := e.opts.Store.FindAbilities(ctx, id, models.Page{Limit: maxAbilities, Order: models.OrderAsc})
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, a := range abs {
-			var r Runner
-			if e.opts.Abilities != nil {
-				r, err = e.opts.Abilities(a)
-				if err != nil {
-					e.opts.Logger.Warn("ability skipped", "ability_id", a.ID, "error", err)
-					continue
-				}
-			}
-			if r != nil {
-				runners = append(runners, r)
+	for _, a := range cfg.abilities {
+		var r Runner
+		if e.opts.Abilities != nil {
+			var err error
+			r, err = e.opts.Abilities(a)
+			if err != nil {
+				e.opts.Logger.Warn("ability skipped", "ability_id", a.ID, "error", err)
 				continue
 			}
-			if a.Instruction != "" || a.Description != "" {
-				notes = append(notes, fmt.Sprintf("%s: %s %s", a.Name, a.Description, a.Instruction))
-			}
+		}
+		if r != nil {
+			runners = append(runners, r)
+			continue
+		}
+		if a.Instruction != "" || a.Description != "" {
+			notes = append(notes, fmt.Sprintf("%s: %s %s", a.Name, a.Description, a.Instruction))
 		}
 	}
 	return runners, notes, nil
@@ -158,11 +148,19 @@ func encodePrompt(req provider.Request) []byte {
 		return nil
 	}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
 	_, _ = zw.Write(raw)
 	_ = zw.Close()
 	return buf.Bytes()
 }
+
+// gzipWriters are reused: a writer's tables cost more than compressing a prompt.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return zw
+}}
 
 // DecodePrompt reads a turn's kept prompt (nil when none was kept).
 func DecodePrompt(b []byte) (*models.TurnPrompt, error) {
@@ -244,7 +242,7 @@ func (e *Engine) Complete(ctx context.Context, in Stateless, emit func(Event)) (
 	newestFirst := slices.Clone(stamped)
 	slices.Reverse(newestFirst)
 	sc := scope{
-		config: func(context.Context) (config, error) { return configOf(conv), nil },
+		config: func(ctx context.Context) (config, error) { return e.configOf(ctx, conv) },
 		recent: func(context.Context) ([]models.Message, error) { return newestFirst, nil },
 		start: func(_ context.Context, t *models.Turn) error {
 			t.Status, t.StartedAt = models.TurnRunning, &now

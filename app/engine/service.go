@@ -89,7 +89,7 @@ func (s *Service) Post(ctx context.Context, convID string, in Input) (*Posted, e
 		s.publish(Event{Type: EventMessage, ConversationID: convID, Message: p.Message})
 	}
 	if p.Turn != nil && !p.Turn.Finished() {
-		s.spawn(p.Turn.ID, nil)
+		s.spawnPosted(p, nil)
 	}
 	return p, nil
 }
@@ -124,7 +124,7 @@ func (s *Service) Complete(ctx context.Context, convID string, in Input, emit fu
 			emit(ev)
 		}
 	}
-	return s.wait(ctx, s.spawn(p.Turn.ID, emit))
+	return s.wait(ctx, s.spawnPosted(p, emit))
 }
 
 // Retry answers the conversation's last user message again in the background
@@ -189,13 +189,29 @@ type outcome struct {
 // spawn answers a turn in the background, publishing every event; emit (may
 // be nil) also receives the events of that turn.
 func (s *Service) spawn(turnID string, emit func(Event)) <-chan outcome {
+	return s.background(turnID, emit, func(ctx context.Context, ev func(Event)) (*Result, error) {
+		return s.engine.Answer(ctx, turnID, ev)
+	})
+}
+
+// spawnPosted is spawn for a message Post just stored.
+func (s *Service) spawnPosted(p *Posted, emit func(Event)) <-chan outcome {
+	return s.background(p.Turn.ID, emit, func(ctx context.Context, ev func(Event)) (*Result, error) {
+		return s.engine.AnswerPosted(ctx, p, ev)
+	})
+}
+
+// background runs answer detached from the caller, bounded by the turn
+// timeout and waited for on shutdown, publishing every event; emit also
+// gets those of turn turnID.
+func (s *Service) background(turnID string, emit func(Event), answer func(context.Context, func(Event)) (*Result, error)) <-chan outcome {
 	ch := make(chan outcome, 1)
 	s.running.Add(1)
 	go func() {
 		defer s.running.Done()
 		ctx, cancel := context.WithTimeout(s.base, s.timeout)
 		defer cancel()
-		res, err := s.engine.Answer(ctx, turnID, func(ev Event) {
+		res, err := answer(ctx, func(ev Event) {
 			s.publish(ev)
 			if emit != nil && ev.TurnID == turnID {
 				emit(ev)

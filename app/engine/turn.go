@@ -12,45 +12,14 @@ import (
 	"parley/models"
 )
 
-// config is what answers a conversation: its bot's settings or its inline ones.
-type config struct {
-	botID       string
-	backstory   string
-	model       string
-	datasetIDs  []string
-	skillsetIDs []string
-	// moderation screens the user's message before the model is called.
-	moderation bool
-}
-
-func configOf(c *models.Conversation) config {
-	if c.Bot != nil {
-		cfg := config{botID: c.Bot.ID, backstory: c.Bot.Backstory, model: c.Bot.Model, moderation: c.Bot.Moderation}
-		for _, d := range c.Bot.Datasets {
-			cfg.datasetIDs = append(cfg.datasetIDs, d.ID)
-		}
-		for _, k := range c.Bot.Skillsets {
-			cfg.skillsetIDs = append(cfg.skillsetIDs, k.ID)
-		}
-		return cfg
-	}
-	cfg := config{backstory: c.Backstory, model: c.Model, moderation: c.Moderation}
-	if c.DatasetID != nil {
-		cfg.datasetIDs = []string{*c.DatasetID}
-	}
-	if c.SkillsetID != nil {
-		cfg.skillsetIDs = []string{*c.SkillsetID}
-	}
-	return cfg
-}
-
 // scope is where a turn reads its configuration and history from and writes
 // what it produced to: a stored conversation, or (stateless completion)
 // messages given by the caller and kept nowhere.
 type scope struct {
 	convID string
 	config func(ctx context.Context) (config, error)
-	// recent returns the latest messages, newest first, at most MaxPageSize.
+	// recent returns the latest user, bot and instruction messages, newest
+	// first, at most MaxPageSize (other types may be left out).
 	recent func(ctx context.Context) ([]models.Message, error)
 	// owners returns, for turn ids, the user message each answered.
 	owners func(ctx context.Context, turnIDs []string) (map[string]string, error)
@@ -64,20 +33,9 @@ func (e *Engine) storedScope(conv *models.Conversation) scope {
 	st := e.opts.Store
 	return scope{
 		convID: conv.ID,
-		config: func(ctx context.Context) (config, error) {
-			if conv.Bot != nil {
-				// Fresh attachments: the conversation's Preload does not include them.
-				bot, err := st.FindBot(ctx, conv.Bot.ID)
-				if err != nil {
-					return config{}, err
-				}
-				conv.Bot = bot
-			}
-			return configOf(conv), nil
-		},
+		config: func(ctx context.Context) (config, error) { return e.configOf(ctx, conv) },
 		recent: func(ctx context.Context) ([]models.Message, error) {
-			msgs, _, err := st.FindMessages(ctx, conv.ID, models.Page{Limit: models.MaxPageSize, Order: models.OrderDesc})
-			return msgs, err
+			return st.RecentDialogue(ctx, conv.ID, models.MaxPageSize)
 		},
 		owners: func(ctx context.Context, ids []string) (map[string]string, error) {
 			ts, err := st.FindTurns(ctx, ids)
@@ -99,13 +57,16 @@ func (e *Engine) storedScope(conv *models.Conversation) scope {
 	}
 }
 
-// run answers one queued turn of a stored conversation (the lock is held).
-func (e *Engine) run(ctx context.Context, conv *models.Conversation, t *models.Turn, emit func(Event)) (*Result, error) {
-	msgs, err := e.opts.Store.FindMessagesByID(ctx, conv.ID, deref(t.UserMessageID))
-	if err != nil {
-		return nil, err
+// run answers one queued turn of a stored conversation (the lock is held);
+// user is the message it answers, when the caller has it.
+func (e *Engine) run(ctx context.Context, conv *models.Conversation, t *models.Turn, user *models.Message, emit func(Event)) (*Result, error) {
+	if user == nil {
+		msgs, err := e.opts.Store.FindMessagesByID(ctx, conv.ID, deref(t.UserMessageID))
+		if err != nil {
+			return nil, err
+		}
+		user = msgs[deref(t.UserMessageID)]
 	}
-	user := msgs[deref(t.UserMessageID)]
 	if user == nil {
 		// The message was deleted while its turn waited: nothing to answer.
 		left, err := e.opts.Store.InterruptTurns(ctx, []models.Turn{*t}, "the message was deleted before the bot could answer it.")
@@ -135,11 +96,8 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 	}
 	if cfg.botID != "" {
 		t.BotID = &cfg.botID
-		// The version that answers: the bot's latest (nil once the bot is gone).
-		if v, err := e.opts.Store.LatestBotVersion(ctx, cfg.botID); err != nil {
-			return nil, err
-		} else if v != nil {
-			t.BotVersionID, t.BotVersion = &v.ID, v.Number
+		if cfg.versionID != "" { // the version that answers: the one the configuration is read from
+			t.BotVersionID, t.BotVersion = &cfg.versionID, cfg.version
 		}
 	}
 	if err := sc.start(ctx, t); err != nil {

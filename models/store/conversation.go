@@ -247,6 +247,16 @@ func (s *Store) FindMessages(ctx context.Context, conversationID string, p model
 	return items, next, translate(err, "messages")
 }
 
+// RecentDialogue returns a conversation's latest user, bot and instruction
+// messages — what a prompt's history is made of — newest first, at most
+// limit, with their id, type, text and turn only.
+func (s *Store) RecentDialogue(ctx context.Context, conversationID string, limit int) ([]models.Message, error) {
+	var msgs []models.Message
+	err := s.db.WithContext(ctx).Select("id", "conversation_id", "type", "text", "turn_id").Where("conversation_id = ? AND type IN ?", conversationID,
+		[]string{models.MessageUser, models.MessageBot, models.MessageInstruction}).Order("id DESC").Limit(limit).Find(&msgs).Error
+	return msgs, translate(err, "messages")
+}
+
 // CountMessagesUpTo counts a conversation's messages, stopping at max (so a
 // page that shows the count does bounded work however long the conversation is).
 func (s *Store) CountMessagesUpTo(ctx context.Context, conversationID string, max int) (int64, error) {

@@ -217,8 +217,7 @@ func (s *Store) AddTurnMessage(ctx context.Context, t *models.Turn, m models.Mes
 					return translate(err, "turn records")
 				}
 			}
-			t.ContextMessageID = &out.ID
-			return translate(tx.Model(&models.Turn{}).Where("id = ?", turnID).Update("context_message_id", out.ID).Error, "turn")
+			t.ContextMessageID = &out.ID // written with the turn's figures (FinishTurn)
 		}
 		return nil
 	})
@@ -254,7 +253,7 @@ func (s *Store) finishTurn(tx *gorm.DB, t *models.Turn, closing models.Message) 
 	if t.StartedAt == nil {
 		t.StartedAt = &now
 	}
-	if err := tx.Model(t).Select("*").Omit("id", "created_at", "context_message_id", clause.Associations).Updates(t).Error; err != nil {
+	if err := tx.Model(t).Select("*").Omit("id", "created_at", clause.Associations).Updates(t).Error; err != nil {
 		return nil, translate(err, "turn")
 	}
 	return out, nil

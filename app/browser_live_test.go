@@ -124,6 +124,10 @@ func TestBrowserWorkbenchLive(t *testing.T) {
 				visible(`//dd[@id="message-count" and normalize-space()="3 messages"]`),
 				waitJS(`window.__seen.token > 0 && window.__seen.turn >= 2 && window.__seen.message >= 3`))
 
+			step("the answer that arrived live shows its exact prompt",
+				click(chromedp.Search(`//ol[@id="timeline"]/li[contains(@class,"type-bot")]//summary[normalize-space()="Why this answer"]`)),
+				click(chromedp.Search(`//ol[@id="timeline"]/li[contains(@class,"type-bot")]//summary[normalize-space()="Exact prompt"]`)),
+				visible(`//ol[@id="timeline"]/li[contains(@class,"type-bot")]//ol[@class="prompt-messages"]/li[span[normalize-space()="system"] and contains(., "Northwind")]`))
 			step("rate the answer",
 				click(button("Upvote this answer")),
 				visible(`//ol[@id="timeline"]/li[contains(@class,"type-bot")]//span[contains(@class,"badge") and normalize-space()="▲ 1"]`))

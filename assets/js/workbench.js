@@ -77,6 +77,9 @@
       timeline.appendChild(fragment(data.timeline));
       recount(1);
     }
+    // Entries that arrive live get htmx's behaviour too (votes, the prompt).
+    const entry = document.getElementById("m-" + data.id);
+    if (entry && window.htmx) window.htmx.process(entry);
     if (chat && data.chat && !chat.querySelector('[data-id="' + data.id + '"]')) {
       if (streaming && (data.type === "bot" || data.type === "activity")) {
         streaming.remove();

@@ -16,16 +16,19 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"parley/app/config"
 	"parley/app/crypto"
 	"parley/app/engine"
 	"parley/app/engine/ability"
 	"parley/app/live"
+	"parley/app/metrics"
 	"parley/app/providers"
 	"parley/handlers"
 	"parley/models"
@@ -149,9 +152,17 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	srv, err := handlers.New(handlers.Options{
 		Config: cfg, Version: version, Store: st, Logger: log,
 		Turns: parts.turns, Broker: parts.broker, Providers: parts.providers, Abilities: parts.abilities,
+		Metrics: parts.metrics,
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg, parts.metrics, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
 	}
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
@@ -181,6 +192,26 @@ type parts struct {
 	abilities *ability.Loader
 	broker    *live.Broker
 	turns     *engine.Service
+	metrics   *metrics.Metrics // nil unless PARLEY_METRICS_ADDR is set
+}
+
+// serveMetrics serves /metrics on PARLEY_METRICS_ADDR, apart from the
+// public port; the returned function stops it.
+func serveMetrics(cfg config.Config, m *metrics.Metrics, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("PARLEY_METRICS_ADDR: listen on %s: %w", cfg.MetricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler(cfg.MetricsToken))
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	log.Info("metrics listening", "addr", ln.Addr().String(), "token", cfg.MetricsToken != "")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(ctx)
+	}, nil
 }
 
 // build wires encryption, providers, abilities, live events and the turn
@@ -203,18 +234,27 @@ func build(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 			log.Error("secret key check failed: stored provider keys and secrets cannot be read", "error", models.ErrorMessage(err))
 		}
 	}
+	var m *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		m = metrics.New(version)
+		for name, db := range st.Pools() {
+			m.DBStats(db, name)
+		}
+	}
 	p := &parts{
+		metrics:   m,
 		providers: providers.New(st),
 		abilities: ability.NewLoader(ability.NewGuardedClient(ability.GuardOptions{Allow: allow}), st.VaultValue, st),
 		broker:    live.NewBroker(),
 	}
 	eng := engine.New(engine.Options{Store: st, Logger: log, Providers: p.providers.Resolve, Abilities: engine.Abilities(p.abilities.Runner),
-		ModerationWords: cfg.ModerationWords})
+		ModerationWords: cfg.ModerationWords, Metrics: m})
 	if st.Dialect() == store.Postgres {
 		if err := p.broker.Listen(ctx, cfg.DatabaseURL, log); err != nil {
 			return nil, fmt.Errorf("live updates: %w", err)
 		}
 	}
+	m.Gauge("parley_live_streams", "Live event streams (workbench tabs) open on this instance.", func() float64 { return float64(p.broker.Total()) })
 	p.turns, err = engine.NewService(engine.ServiceOptions{Engine: eng, Store: st, Broker: p.broker, Logger: log, TurnTimeout: cfg.Timeouts.Turn})
 	if err != nil {
 		return nil, err

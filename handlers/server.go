@@ -23,6 +23,7 @@ import (
 	"parley/app/engine"
 	"parley/app/engine/ability"
 	"parley/app/live"
+	"parley/app/metrics"
 	"parley/app/providers"
 	"parley/assets"
 	"parley/handlers/api"
@@ -49,6 +50,8 @@ type Options struct {
 	// "Test connection" and "Try it" behave as a turn does.
 	Providers *providers.Resolver
 	Abilities *ability.Loader
+	// Metrics records every request by route and status (nil: metrics off).
+	Metrics *metrics.Metrics
 }
 
 // Route is one registered route and the permission it requires; the role
@@ -287,8 +290,14 @@ func (s *Server) logRequest(c *fiber.Ctx, start time.Time) {
 	if c.Path() == "/healthz" || strings.HasPrefix(c.Path(), "/assets/") {
 		level = slog.LevelDebug
 	}
+	d := time.Since(start)
 	s.log.Log(context.Background(), level, "request", "request_id", requestID(c), "method", c.Method(),
-		"path", c.Path(), "status", status, "duration_ms", time.Since(start).Milliseconds(), "ip", c.IP())
+		"path", c.Path(), "status", status, "duration_ms", d.Milliseconds(), "ip", c.IP())
+	route := ""
+	if c.Locals(localRouted) != nil {
+		route = c.Route().Path
+	}
+	s.opts.Metrics.Request(route, c.Method(), status, d)
 }
 
 // securityHeaders sets headers that harden every response.

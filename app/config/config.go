@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -33,6 +34,8 @@ type Config struct {
 	APIRate       int           // PARLEY_API_RATE: API requests per minute per API secret (default 1200; "off" for none)
 	SessionRate   int           // PARLEY_SESSION_RATE: API requests per minute per session token (default 120; "off" for none)
 	Timeouts      Timeouts      // the server's time limits (DefaultTimeouts)
+	MetricsAddr   string        // PARLEY_METRICS_ADDR: host:port of a separate listener for /metrics (default off)
+	MetricsToken  string        // PARLEY_METRICS_TOKEN: a Bearer token /metrics then requires (default none)
 	// ModerationWords (PARLEY_MODERATION_WORDS, comma-separated) are the
 	// words and phrases that flag a message, case-insensitively and as whole
 	// words, for a bot with moderation on whose provider has no moderation
@@ -158,6 +161,8 @@ func Load(getenv func(string) string) (Config, error) {
 		DevTemplates:  strings.TrimSpace(getenv("PARLEY_DEV_TEMPLATES")),
 		FetchAllow:    strings.TrimSpace(getenv("PARLEY_FETCH_ALLOW")),
 		Timeouts:      DefaultTimeouts,
+		MetricsAddr:   strings.TrimSpace(getenv("PARLEY_METRICS_ADDR")),
+		MetricsToken:  strings.TrimSpace(getenv("PARLEY_METRICS_TOKEN")),
 	}
 	c.ModerationWords = slices.Clone(DefaultModerationWords)
 	if v := getenv("PARLEY_MODERATION_WORDS"); strings.TrimSpace(v) != "" {
@@ -250,6 +255,14 @@ func (c Config) Validate() error {
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite:") {
 		errs = append(errs, errors.New("DATABASE_URL must start with postgres://, postgresql:// or sqlite: (e.g. sqlite:data/parley.db)"))
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("PARLEY_METRICS_ADDR must be host:port, such as 127.0.0.1:9090, got %q", c.MetricsAddr))
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		errs = append(errs, errors.New("PARLEY_METRICS_TOKEN must be at least 16 characters"))
 	}
 	if err := c.Timeouts.Check(); err != nil {
 		errs = append(errs, err)

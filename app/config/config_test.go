@@ -40,6 +40,8 @@ func TestLoad(t *testing.T) {
 		{"ErrSecretKeyShort", map[string]string{"PARLEY_SECRET_KEY": "short"}, "PARLEY_SECRET_KEY must be at least 32"},
 		{"ErrAdminWithoutPassword", map[string]string{"PARLEY_ADMIN_EMAIL": "a@b.c"}, "needs PARLEY_ADMIN_PASSWORD"},
 		{"ErrGrace", map[string]string{"PARLEY_SHUTDOWN_GRACE": "soon"}, "PARLEY_SHUTDOWN_GRACE"},
+		{"ErrMetricsAddr", map[string]string{"PARLEY_METRICS_ADDR": "9090"}, "PARLEY_METRICS_ADDR must be host:port"},
+		{"ErrMetricsToken", map[string]string{"PARLEY_METRICS_ADDR": "127.0.0.1:9090", "PARLEY_METRICS_TOKEN": "short"}, "PARLEY_METRICS_TOKEN must be at least 16"},
 		{"ErrModerationWordEmpty", map[string]string{"PARLEY_MODERATION_WORDS": "scam,,fraud"}, "PARLEY_MODERATION_WORDS: entry 2 is empty"},
 		{"ErrModerationWordPunctuation", map[string]string{"PARLEY_MODERATION_WORDS": "scam, !!!"}, `entry 2 ("!!!") must begin and end with a letter or digit`},
 		{"ErrModerationWordLong", map[string]string{"PARLEY_MODERATION_WORDS": strings.Repeat("a", 101)}, "entry 1 is longer than 100 characters"},

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"parley/app/metrics"
 	"parley/app/provider"
 	"parley/models"
 	"parley/models/store"
@@ -52,6 +53,8 @@ type Options struct {
 	ModerationWords []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Metrics records finished turns and retrieval times (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // Engine runs turns.
@@ -304,6 +307,7 @@ func (e *Engine) interruptLeft(ctx context.Context, pending []models.Turn, emit 
 	if err != nil {
 		return err
 	}
+	e.opts.Metrics.Recovered(len(msgs))
 	for i := range msgs {
 		e.opts.Logger.Warn("turn interrupted", "conversation_id", msgs[i].ConversationID, "turn_id", deref(msgs[i].TurnID))
 		emit(Event{Type: EventMessage, ConversationID: msgs[i].ConversationID, TurnID: deref(msgs[i].TurnID), Message: &msgs[i]})
@@ -347,6 +351,7 @@ func (e *Engine) Recover(ctx context.Context, grace time.Duration) ([]models.Mes
 		if err != nil {
 			return out, err
 		}
+		e.opts.Metrics.Recovered(len(msgs))
 		out = append(out, msgs...)
 	}
 	return out, nil

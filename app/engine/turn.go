@@ -109,9 +109,13 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 	if err != nil {
 		return nil, err
 	}
+	searched := e.opts.Now()
 	docs, instruction, err := e.retrieve(ctx, cfg, res.User.Text)
 	if err != nil {
 		return e.fail(ctx, sc, res, ev, "retrieval", err)
+	}
+	if len(cfg.datasets) > 0 {
+		e.opts.Metrics.Retrieval("keyword", e.opts.Now().Sub(searched))
 	}
 	t.Records = turnRecords(docs)
 	if len(docs) > 0 {
@@ -157,6 +161,7 @@ func (e *Engine) answered(ctx context.Context, sc scope, res *Result, ev func(Ev
 	if err != nil {
 		return nil, err
 	}
+	e.opts.Metrics.Turn(res.Turn)
 	res.Bot = bot
 	ev(Event{Type: EventMessage, Message: bot})
 	ev(Event{Type: EventTurn, Turn: res.Turn})
@@ -278,6 +283,7 @@ func (e *Engine) fail(ctx context.Context, sc scope, res *Result, ev func(Event)
 	if err != nil {
 		return nil, err
 	}
+	e.opts.Metrics.Turn(t)
 	ev(Event{Type: EventMessage, Message: act})
 	ev(Event{Type: EventTurn, Turn: t})
 	res.Err = models.Errorf(models.CodeUnavailable, "The bot could not answer: %s", msg)

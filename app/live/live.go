@@ -99,6 +99,17 @@ func (b *Broker) deliver(ev Event) {
 	}
 }
 
+// Total counts every watcher of every conversation (live streams, for metrics).
+func (b *Broker) Total() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, subs := range b.subs {
+		n += len(subs)
+	}
+	return n
+}
+
 // Watchers counts the watchers of a conversation (for tests and metrics).
 func (b *Broker) Watchers(conversationID string) int {
 	b.mu.Lock()

@@ -211,6 +211,19 @@ func (s *Store) Close() error {
 	return sqlDB.Close()
 }
 
+// Pools returns the database connection pools by name ("main", and on
+// PostgreSQL "locks"), for their statistics.
+func (s *Store) Pools() map[string]*sql.DB {
+	out := map[string]*sql.DB{}
+	if db, err := s.db.DB(); err == nil {
+		out["main"] = db
+	}
+	if db, err := s.lockPool(); err == nil && db != nil {
+		out["locks"] = db
+	}
+	return out
+}
+
 // DB exposes the GORM handle to sibling packages' tests and to later store
 // extensions; handlers never call it.
 func (s *Store) DB() *gorm.DB { return s.db }

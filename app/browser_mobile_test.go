@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"parley/models/store/storetest"
+)
+
+var seededIDs = regexp.MustCompile(`bot (\S+), dataset (\S+), skillset (\S+), conversation (\S+)`)
+
+// TestBrowserMobile opens every page at 390 px wide (a phone): none scrolls
+// sideways, the navigation sits behind a Menu button that opens and closes
+// with the keyboard, and Sign out stays reachable.
+func TestBrowserMobile(t *testing.T) {
+	chrome := chromiumPath(t)
+	bin := buildBinary(t)
+	d := storetest.Dialects(t)[0]
+	dbURL := storetest.URL(t, d)
+	seed := exec.Command(bin, "seed")
+	seed.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
+	out, err := seed.CombinedOutput()
+	if err != nil {
+		t.Fatalf("seed: %v\n%s", err, out)
+	}
+	m := seededIDs.FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("seed printed no ids: %s", out)
+	}
+	bot, ds, ks, conv := strings.TrimSuffix(m[1], ","), strings.TrimSuffix(m[2], ","), strings.TrimSuffix(m[3], ","), m[4]
+	base := startBinary(t, bin, dbURL, "PARLEY_ADMIN_EMAIL=phone@example.com", "PARLEY_ADMIN_PASSWORD=correct horse battery")
+	ctx := newBrowser(t, chrome)
+	step := stepper(t, ctx)
+	step("a phone-sized screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	fits := waitJS(`document.readyState === "complete" && document.documentElement.scrollWidth <= window.innerWidth`)
+	step("the sign-in page fits", chromedp.Navigate(base+"/login"), fits)
+	step("sign in", signIn(base, "phone@example.com"))
+	step("the menu opens and closes with the keyboard; Sign out is in reach",
+		visible(`//button[@id="menu-toggle" and @aria-expanded="false"]`),
+		waitJS(`getComputedStyle(document.getElementById("main-nav")).display === "none"`),
+		chromedp.Focus(chromedp.Search(`//button[@id="menu-toggle"]`)),
+		chromedp.KeyEvent("\r"),
+		visible(`//nav[@id="main-nav"]//a[normalize-space()="Bots"]`),
+		chromedp.KeyEvent("\u001b"), // Escape
+		waitJS(`getComputedStyle(document.getElementById("main-nav")).display === "none"`),
+		visible(`//button[normalize-space()="Sign out"]`))
+	for _, path := range []string{
+		"/", "/bots", "/bots/new", "/bots/" + bot, "/bots/" + bot + "/edit", "/bots/" + bot + "/versions",
+		"/datasets", "/datasets/new", "/datasets/" + ds, "/datasets/" + ds + "/import",
+		"/skillsets", "/skillsets/new", "/skillsets/" + ks,
+		"/conversations", "/conversations/new", "/conversations/" + conv,
+		"/operators", "/operators/new", "/secrets", "/secrets/new", "/session-tokens",
+		"/providers", "/providers/new", "/vault", "/vault/new",
+	} {
+		step(fmt.Sprintf("%s fits 390 px", path), chromedp.Navigate(base+path), fits,
+			visible(`//button[normalize-space()="Sign out"]`))
+	}
+}

@@ -105,32 +105,18 @@ func newAbilityTry(k *models.Skillset, a *models.Ability, csrf string, r ability
 	return t, nil
 }
 
-// Try is the "try it" card for the ability being edited (the edit page shows
-// it only when .Ability is set). Describing an action does not run it, so no
-// client is needed here.
-func (p abilityFormPage) Try() (abilityTry, error) {
-	if p.Ability == nil {
-		return abilityTry{}, errors.New("handlers: try: no ability")
-	}
-	r, err := ability.Parse(*p.Ability)
-	return newAbilityTry(p.Skillset, p.Ability, p.CSRF, r, err)
+// abilityTryOf is the Try it card of an ability, before any run. Describing
+// an action does not run it, so no client is needed here.
+func (s *Server) abilityTryOf(c *fiber.Ctx, k *models.Skillset, a *models.Ability) (abilityTry, error) {
+	r, err := ability.Parse(*a)
+	return newAbilityTry(k, a, csrfToken(c), r, err)
 }
-
-// abilityTryPage is the edit page with the result of a try, for browsers
-// without JavaScript.
-type abilityTryPage struct {
-	abilityFormPage
-	try abilityTry
-}
-
-// Try is the card with the try's result; it hides the embedded page's Try.
-func (p abilityTryPage) Try() (abilityTry, error) { return p.try, nil }
 
 // handleAbilityTry handles POST /skillsets/:id/abilities/:abilityId/try: it
 // runs the saved ability's action with the sample input, through the same
 // SSRF-guarded client and vault as the engine, and shows the output or the
 // error and how long it took. htmx gets the result fragment; other browsers
-// get the edit page with the result.
+// get the ability's page with the result.
 func (s *Server) handleAbilityTry(c *fiber.Ctx) error {
 	k, a, err := s.findAbility(c)
 	if err != nil {
@@ -204,12 +190,8 @@ func (s *Server) renderAbilityTry(c *fiber.Ctx, status int, t abilityTry) error 
 		return s.render(c, status, tplAbilityTrySwap, t)
 	}
 	k, a := t.Skillset, t.Ability
-	f := abilityForm{Name: a.Name, Description: a.Description, Instruction: a.Instruction, Meta: a.Meta.String()}
-	return s.render(c, status, tplAbilityForm, abilityTryPage{
-		abilityFormPage: abilityFormPage{Page: s.page(c, "Edit ability "+a.Name, "skillsets"), Form: f,
-			Action: "/skillsets/" + k.ID + "/abilities/" + a.ID, Skillset: k, Ability: a},
-		try: t,
-	})
+	return s.render(c, status, tplAbilityShow, abilityShowPage{Page: s.page(c, a.Name, "skillsets"),
+		Skillset: k, Ability: a, Form: abilityFormOf(a), try: t})
 }
 
 // toolParams lists the properties of a tool's JSON Schema: the required ones

@@ -52,13 +52,13 @@ func TestAbilityTry(t *testing.T) {
 		builder := a.as(models.RoleBuilder)
 
 		t.Run("EditPageShowsCard", func(t *testing.T) {
-			r := builder.get("/skillsets/" + k.ID + "/abilities/" + calc.ID + "/edit")
+			r := builder.get("/skillsets/" + k.ID + "/abilities/" + calc.ID)
 			wantStatus(t, r, 200)
 			wantBody(t, r, `id="ability-try"`, "<code>calculator</code>", "<code>expression</code>", "required",
 				"Sample input (JSON)", `&#34;expression&#34;: &#34;…&#34;`, `hx-post="`+tryURL(calc)+`"`, "Try it")
 		})
 		t.Run("EditPageNoParams", func(t *testing.T) {
-			r := builder.get("/skillsets/" + k.ID + "/abilities/" + clock.ID + "/edit")
+			r := builder.get("/skillsets/" + k.ID + "/abilities/" + clock.ID)
 			wantStatus(t, r, 200)
 			wantBody(t, r, "None: it runs without input.", `>{}</textarea>`)
 		})
@@ -92,7 +92,7 @@ func TestAbilityTry(t *testing.T) {
 		t.Run("WithoutJS", func(t *testing.T) {
 			r := builder.post(tryURL(calc), url.Values{"input": {`{"expression": "6*7"}`}})
 			wantStatus(t, r, 200)
-			wantBody(t, r, "<html", "Edit ability Calculator", `name="name"`, "<pre>42</pre>", `&#34;6*7&#34;`)
+			wantBody(t, r, "<html", "<h1>Calculator</h1>", "Built-in calculator", "<pre>42</pre>", `&#34;6*7&#34;`)
 		})
 		t.Run("ErrBadJSON", func(t *testing.T) {
 			r := builder.htmx(tryURL(calc), url.Values{"input": {`{"expression": `}})
@@ -112,7 +112,7 @@ func TestAbilityTry(t *testing.T) {
 			wantBody(t, r, "at most 20000 characters")
 		})
 		t.Run("InstructionOnly", func(t *testing.T) {
-			r := builder.get("/skillsets/" + k.ID + "/abilities/" + plain.ID + "/edit")
+			r := builder.get("/skillsets/" + k.ID + "/abilities/" + plain.ID)
 			wantStatus(t, r, 200)
 			wantBody(t, r, "no action to run")
 			wantNoBody(t, r, "Sample input (JSON)")
@@ -131,7 +131,7 @@ func TestAbilityTry(t *testing.T) {
 			wantNoBody(t, r, "Sample input (JSON)")
 		})
 		t.Run("FetchIsGuarded", func(t *testing.T) {
-			r := builder.get("/skillsets/" + k.ID + "/abilities/" + fetch.ID + "/edit")
+			r := builder.get("/skillsets/" + k.ID + "/abilities/" + fetch.ID)
 			wantStatus(t, r, 200)
 			wantBody(t, r, "<code>query</code>", "What to look up.")
 
@@ -148,8 +148,18 @@ func TestAbilityTry(t *testing.T) {
 			wantStatus(t, r, 404)
 			wantNoBody(t, r, "<pre>")
 		})
-		t.Run("ErrQA", func(t *testing.T) {
-			r := a.as(models.RoleQA).htmx(tryURL(calc), url.Values{"input": {`{"expression": "6*7"}`}})
+		t.Run("QAMayTry", func(t *testing.T) {
+			qa := a.as(models.RoleQA)
+			page := qa.get("/skillsets/" + k.ID + "/abilities/" + calc.ID)
+			wantStatus(t, page, 200)
+			wantBody(t, page, `id="ability-try"`)
+			wantNoBody(t, page, `/edit">Edit</a>`)
+			r := qa.htmx(tryURL(calc), url.Values{"input": {`{"expression": "6*7"}`}})
+			wantStatus(t, r, 200)
+			wantBody(t, r, "<pre>42</pre>")
+		})
+		t.Run("ErrSupport", func(t *testing.T) {
+			r := a.as(models.RoleSupport).htmx(tryURL(calc), url.Values{"input": {`{"expression": "6*7"}`}})
 			wantStatus(t, r, 403)
 			wantNoBody(t, r, "<pre>42</pre>")
 		})

@@ -41,6 +41,7 @@ const (
 	tplSkillsetsForm  = "pages/skillsets/form"
 	tplSkillsetsShow  = "pages/skillsets/show"
 	tplAbilityForm    = "pages/skillsets/ability_form"
+	tplAbilityShow    = "pages/skillsets/ability_show"
 
 	tplConversationsIndex = "pages/conversations/index"
 	tplConversationsShow  = "pages/conversations/show"

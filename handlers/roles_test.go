@@ -83,7 +83,8 @@ var routeRoles = map[string]string{
 	"POST /skillsets/:id/abilities":                   cfgWrite,
 	"GET /skillsets/:id/abilities/:abilityId/edit":    cfgWrite,
 	"POST /skillsets/:id/abilities/:abilityId":        cfgWrite,
-	"POST /skillsets/:id/abilities/:abilityId/try":    cfgWrite,
+	"POST /skillsets/:id/abilities/:abilityId/try":    convRun,
+	"GET /skillsets/:id/abilities/:abilityId":         cfgRead,
 	"GET /skillsets/:id/abilities/:abilityId/delete":  cfgWrite,
 	"POST /skillsets/:id/abilities/:abilityId/delete": cfgWrite,
 

@@ -23,7 +23,8 @@ func (s *Server) registerSkillsets() {
 	s.handle(fiber.MethodPost, "/skillsets/:id/abilities", models.PermConfigWrite, s.handleAbilityCreate)
 	s.handle(fiber.MethodGet, "/skillsets/:id/abilities/:abilityId/edit", models.PermConfigWrite, s.handleAbilityEdit)
 	s.handle(fiber.MethodPost, "/skillsets/:id/abilities/:abilityId", models.PermConfigWrite, s.handleAbilityUpdate)
-	s.handle(fiber.MethodPost, "/skillsets/:id/abilities/:abilityId/try", models.PermConfigWrite, s.handleAbilityTry)
+	s.handle(fiber.MethodGet, "/skillsets/:id/abilities/:abilityId", models.PermConfigRead, s.handleAbilityShow)
+	s.handle(fiber.MethodPost, "/skillsets/:id/abilities/:abilityId/try", models.PermConversationRun, s.handleAbilityTry)
 	s.handle(fiber.MethodGet, "/skillsets/:id/abilities/:abilityId/delete", models.PermConfigWrite, s.handleAbilityDeleteConfirm)
 	s.handle(fiber.MethodPost, "/skillsets/:id/abilities/:abilityId/delete", models.PermConfigWrite, s.handleAbilityDelete)
 }
@@ -60,14 +61,6 @@ type skillsetShowPage struct {
 	Cursor    string
 }
 
-// abilityForm is the body of the ability form; its names are the model's JSON names.
-type abilityForm struct {
-	Name        string `form:"name" validate:"required,max=200"`
-	Description string `form:"description" validate:"max=4000"`
-	Instruction string `form:"instruction" validate:"max=20000"`
-	Meta        string `form:"meta"`
-}
-
 type abilityFormPage struct {
 	Page
 	Form     abilityForm
@@ -75,7 +68,15 @@ type abilityFormPage struct {
 	Action   string
 	Skillset *models.Skillset
 	Ability  *models.Ability
+	// Secrets are the vault's secret names, offered for fetch headers.
+	Secrets []string
 }
+
+// Choices are the kinds of action the picker offers.
+func (abilityFormPage) Choices() []actionChoice { return actionChoices }
+
+// ParamTypes are the types a fetch parameter may have.
+func (abilityFormPage) ParamTypes() []string { return paramTypes }
 
 // handleSkillsetIndex handles GET /skillsets.
 func (s *Server) handleSkillsetIndex(c *fiber.Ctx) error {
@@ -293,24 +294,27 @@ func (s *Server) renderAbilityForm(c *fiber.Ctx, status int, k *models.Skillset,
 	if a != nil {
 		title, action = "Edit ability "+a.Name, "/skillsets/"+k.ID+"/abilities/"+a.ID
 	}
+	if f.Editor == "" {
+		f.Editor = editorForm
+	}
+	secrets, err := s.store.VaultSecretNames(c.UserContext(), 200)
+	if err != nil {
+		return err
+	}
 	return s.render(c, status, tplAbilityForm, abilityFormPage{Page: s.page(c, title, "skillsets"), Form: f, Errors: errs,
-		Action: action, Skillset: k, Ability: a})
+		Action: action, Skillset: k, Ability: a, Secrets: secrets})
 }
 
-// ability reads the form into an ability, or returns an invalid-input error.
-func (f *abilityForm) ability() (models.Ability, error) {
-	f.Name = strings.TrimSpace(f.Name)
-	if err := models.Validate(f); err != nil {
-		return models.Ability{}, err
+// abilityFormError re-renders the form: after a switch between the form and
+// the JSON view (200), or with the field errors (422).
+func (s *Server) abilityFormError(c *fiber.Ctx, k *models.Skillset, a *models.Ability, f abilityForm, err error) error {
+	if err == errSwitched {
+		return s.renderAbilityForm(c, fiber.StatusOK, k, a, f, nil)
 	}
-	meta, err := models.ParseMeta("meta", f.Meta)
-	if err != nil {
-		return models.Ability{}, err
+	if fields := models.ErrorFields(err); fields != nil {
+		return s.renderAbilityForm(c, fiber.StatusUnprocessableEntity, k, a, f, fields)
 	}
-	a := models.Ability{Name: f.Name, Description: f.Description, Instruction: f.Instruction, Meta: meta}
-	// The model's own rules (text the database can store, meta size) before
-	// the action is checked; the store checks them again.
-	return a, a.Validate()
+	return err
 }
 
 // handleAbilityCreate handles POST /skillsets/:id/abilities.
@@ -332,14 +336,11 @@ func (s *Server) handleAbilityCreate(c *fiber.Ctx) error {
 		var created *models.Ability
 		created, err = s.store.CreateAbility(c.UserContext(), a)
 		if err == nil {
-			setFlash(c, fmt.Sprintf("Ability %q added.", created.Name))
-			return redirect(c, "/skillsets/"+k.ID)
+			setFlash(c, fmt.Sprintf("Ability %q added. Try it below.", created.Name))
+			return redirect(c, "/skillsets/"+k.ID+"/abilities/"+created.ID)
 		}
 	}
-	if fields := models.ErrorFields(err); fields != nil {
-		return s.renderAbilityForm(c, fiber.StatusUnprocessableEntity, k, nil, f, fields)
-	}
-	return err
+	return s.abilityFormError(c, k, nil, f, err)
 }
 
 // handleAbilityEdit handles GET /skillsets/:id/abilities/:abilityId/edit.
@@ -348,8 +349,7 @@ func (s *Server) handleAbilityEdit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f := abilityForm{Name: a.Name, Description: a.Description, Instruction: a.Instruction, Meta: a.Meta.String()}
-	return s.renderAbilityForm(c, fiber.StatusOK, k, a, f, nil)
+	return s.renderAbilityForm(c, fiber.StatusOK, k, a, abilityFormOf(a), nil)
 }
 
 // handleAbilityUpdate handles POST /skillsets/:id/abilities/:abilityId.
@@ -372,13 +372,40 @@ func (s *Server) handleAbilityUpdate(c *fiber.Ctx) error {
 		_, err = s.store.UpdateAbility(c.UserContext(), in)
 		if err == nil {
 			setFlash(c, fmt.Sprintf("Ability %q saved.", in.Name))
-			return redirect(c, "/skillsets/"+k.ID)
+			return redirect(c, "/skillsets/"+k.ID+"/abilities/"+a.ID)
 		}
 	}
-	if fields := models.ErrorFields(err); fields != nil {
-		return s.renderAbilityForm(c, fiber.StatusUnprocessableEntity, k, a, f, fields)
+	return s.abilityFormError(c, k, a, f, err)
+}
+
+// abilityShowPage is an ability's own page: what it is and does, and Try it.
+type abilityShowPage struct {
+	Page
+	Skillset *models.Skillset
+	Ability  *models.Ability
+	Form     abilityForm
+	try      abilityTry
+}
+
+// Try is the page's Try it card.
+func (p abilityShowPage) Try() (abilityTry, error) { return p.try, nil }
+
+// Choices are the kinds of action, to name this ability's.
+func (abilityShowPage) Choices() []actionChoice { return actionChoices }
+
+// handleAbilityShow handles GET /skillsets/:id/abilities/:abilityId: the
+// ability, read-only, with Try it (for everyone who may run conversations).
+func (s *Server) handleAbilityShow(c *fiber.Ctx) error {
+	k, a, err := s.findAbility(c)
+	if err != nil {
+		return err
 	}
-	return err
+	t, err := s.abilityTryOf(c, k, a)
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, tplAbilityShow, abilityShowPage{Page: s.page(c, a.Name, "skillsets"),
+		Skillset: k, Ability: a, Form: abilityFormOf(a), try: t})
 }
 
 // handleAbilityDeleteConfirm handles GET /skillsets/:id/abilities/:abilityId/delete.

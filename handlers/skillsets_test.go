@@ -254,7 +254,7 @@ func TestSkillsetAbilities(t *testing.T) {
 			r := c.get("/skillsets/" + k.ID + "/abilities/new")
 			wantStatus(t, r, 200)
 			wantBody(t, r, "<title>New ability · Parley</title>", `<label for="f-name">`, `<label for="f-description">When to use it`,
-				`<label for="f-instruction">`, `<label for="f-meta">`, "The model reads this to decide", "builtin:datetime",
+				`<label for="f-instruction">`, `name="action" value="builtin:datetime"`, "HTTP fetch", `name="switch" value="json"`, "The model reads this to decide",
 				`action="/skillsets/`+k.ID+`/abilities"`, "Add ability")
 		})
 		t.Run("ErrNameRequired", func(t *testing.T) {
@@ -277,16 +277,18 @@ func TestSkillsetAbilities(t *testing.T) {
 			r := c.post("/skillsets/"+k.ID+"/abilities", url.Values{"name": {"Date"}, "description": {"Use when the answer depends on today."},
 				"instruction": {"Tell the date in UTC."}, "meta": {`{"action": "builtin:datetime"}`}})
 			wantStatus(t, r, 303)
-			if r.Location() != "/skillsets/"+k.ID {
-				t.Errorf("redirect = %q", r.Location())
-			}
 			got := mustFindAbilities(t, a, k.ID)
 			if len(got) != 1 || got[0].Name != "Date" || got[0].Meta["action"] != "builtin:datetime" {
 				t.Fatalf("abilities = %+v", got)
 			}
 			abilityID = got[0].ID
-			show := c.get(r.Location())
-			wantBody(t, show, `Ability &#34;Date&#34; added.`, `<tr id="ability-`+abilityID+`">`, "Use when the answer depends on today.",
+			if r.Location() != "/skillsets/"+k.ID+"/abilities/"+abilityID {
+				t.Errorf("redirect = %q, want the ability's page (to try it)", r.Location())
+			}
+			page := c.get(r.Location())
+			wantBody(t, page, `Ability &#34;Date&#34; added.`, "Built-in date and time", `id="ability-try"`)
+			show := c.get("/skillsets/" + k.ID)
+			wantBody(t, show, `<tr id="ability-`+abilityID+`">`, "Use when the answer depends on today.",
 				"builtin:datetime", "Tell the date in UTC.",
 				`href="/skillsets/`+k.ID+`/abilities/`+abilityID+`/edit">Edit<span class="sr"> ability Date</span>`,
 				`href="/skillsets/`+k.ID+`/abilities/`+abilityID+`/delete">Delete<span class="sr"> ability Date</span>`)
@@ -294,7 +296,7 @@ func TestSkillsetAbilities(t *testing.T) {
 		t.Run("EditOK", func(t *testing.T) {
 			edit := c.get("/skillsets/" + k.ID + "/abilities/" + abilityID + "/edit")
 			wantStatus(t, edit, 200)
-			wantBody(t, edit, "<title>Edit ability Date · Parley</title>", `value="Date"`, "Tell the date in UTC.</textarea>", "&#34;action&#34;: &#34;builtin:datetime&#34;", "Save ability")
+			wantBody(t, edit, "<title>Edit ability Date · Parley</title>", `value="Date"`, "Tell the date in UTC.</textarea>", `name="action" value="builtin:datetime" checked`, "Save ability")
 			r := c.post("/skillsets/"+k.ID+"/abilities/"+abilityID, url.Values{"name": {"Date and time"}, "description": {"Use for dates and times."},
 				"instruction": {"Tell the time too."}, "meta": {`{"action": "builtin:datetime"}`}})
 			wantStatus(t, r, 303)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"parley/app/providers"
 	"parley/models"
 	"parley/models/store"
 )
@@ -52,6 +53,8 @@ type botFormPage struct {
 	Skillsets []models.Skillset
 	Action    string
 	Bot       *models.Bot
+	// Models are the models bots can name (the picker; typing another works too).
+	Models []providers.ModelOption
 }
 
 type botIndexPage struct {
@@ -111,8 +114,12 @@ func (s *Server) renderBotForm(c *fiber.Ctx, status int, b *models.Bot, f botFor
 	if b != nil {
 		title, action = "Edit "+b.Name, "/bots/"+b.ID
 	}
+	catalog, err := s.opts.Providers.Catalog(c.UserContext())
+	if err != nil {
+		return err
+	}
 	return s.render(c, status, tplBotsForm, botFormPage{Page: s.page(c, title, "bots"), Form: f, Errors: errs,
-		Datasets: ds, Skillsets: ks, Action: action, Bot: b})
+		Datasets: ds, Skillsets: ks, Action: action, Bot: b, Models: catalog})
 }
 
 // input reads the form into a store input, or returns an invalid-input error.

@@ -8,6 +8,7 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -37,6 +38,7 @@ type Resolver struct {
 
 	mu      sync.Mutex
 	clients map[string]cached // by provider id
+	lists   map[string]listed // model lists by provider id (Catalog)
 }
 
 // cached is a client built for one version of a provider's row.
@@ -188,4 +190,92 @@ func (r *Resolver) Models(ctx context.Context, id string) ([]string, error) {
 		return nil, err
 	}
 	return c.Models(ctx)
+}
+
+// ModelOption is a model a bot can name, for the bot form's picker.
+type ModelOption struct {
+	// Value is what the bot's model field holds: "local", "NAME" or "NAME/MODEL".
+	Value string
+	// Label says what it is (never a key).
+	Label string
+}
+
+// catalogTTL is how long a provider's model list is kept.
+const catalogTTL = 5 * time.Minute
+
+// maxCatalogProviders and maxCatalogModels bound the picker.
+const (
+	maxCatalogProviders = 50
+	maxCatalogModels    = 200
+)
+
+// listed is a provider's model list as fetched at one time.
+type listed struct {
+	stamp  string
+	at     time.Time
+	models []string
+	err    string
+}
+
+// Catalog lists the models bots can name: the built-in offline provider,
+// then each configured provider's default and the models its /models
+// endpoint lists (fetched within a short timeout, kept for five minutes). A
+// provider that cannot be reached is still offered by name, labelled so.
+func (r *Resolver) Catalog(ctx context.Context) ([]ModelOption, error) {
+	out := []ModelOption{{Value: models.LocalProvider, Label: "built in, offline: answers only from datasets and abilities"}}
+	ps, _, err := r.store.FindProviders(ctx, models.Page{Limit: maxCatalogProviders, Order: models.OrderAsc})
+	if err != nil {
+		return nil, err
+	}
+	for i := range ps {
+		p := &ps[i]
+		l := r.listModels(ctx, p)
+		label := "default model of " + p.Name
+		if p.DefaultModel != "" {
+			label += " (" + p.DefaultModel + ")"
+		}
+		if l.err != "" {
+			label += " — not reachable just now: " + l.err
+		}
+		out = append(out, ModelOption{Value: p.Name, Label: label})
+		for j, m := range l.models {
+			if j == maxCatalogModels {
+				break
+			}
+			out = append(out, ModelOption{Value: p.Name + "/" + m, Label: p.Name})
+		}
+	}
+	return out, nil
+}
+
+// listModels returns a provider's model list, from the cache while fresh.
+func (r *Resolver) listModels(ctx context.Context, p *models.Provider) listed {
+	stamp := stampOf(p)
+	r.mu.Lock()
+	if r.lists == nil {
+		r.lists = map[string]listed{}
+	}
+	l, ok := r.lists[p.ID]
+	r.mu.Unlock()
+	if ok && l.stamp == stamp && time.Since(l.at) < catalogTTL {
+		return l
+	}
+	l = listed{stamp: stamp, at: time.Now()}
+	tctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	c, err := r.build(p, 3*time.Second)
+	if err == nil {
+		l.models, err = c.Models(tctx)
+	}
+	if err != nil {
+		l.err = "could not list its models"
+		var pe *provider.Error
+		if errors.As(err, &pe) {
+			l.err = pe.Message
+		}
+	}
+	r.mu.Lock()
+	r.lists[p.ID] = l
+	r.mu.Unlock()
+	return l
 }

@@ -318,3 +318,47 @@ func TestResolveStoreDown(t *testing.T) {
 		t.Errorf("local needs no database: %v, %v", p, err)
 	}
 }
+
+// TestCatalog: the bot form's picker offers local (offline), each provider by
+// name and the models its endpoint lists — cached, and never a key; a
+// provider that cannot be reached is still offered, saying so.
+func TestCatalog(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		withBox(t, s)
+		ctx := t.Context()
+		fake := newFake(t, "sk-cat-1")
+		mustProvider(t, s, "fakeai", fake.URL+"/v1", "model-a", "sk-cat-1")
+		closed := httptest.NewServer(http.NotFoundHandler())
+		closed.Close()
+		mustProvider(t, s, "gone", closed.URL+"/v1", "", "")
+		r := providers.New(s)
+		got, err := r.Catalog(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var values []string
+		labels := map[string]string{}
+		for _, o := range got {
+			values = append(values, o.Value)
+			labels[o.Value] = o.Label
+		}
+		if want := "local,fakeai,fakeai/model-a,fakeai/model-b,gone"; strings.Join(values, ",") != want {
+			t.Errorf("catalog = %v, want %s", values, want)
+		}
+		if !strings.Contains(labels["local"], "offline") || !strings.Contains(labels["gone"], "not reachable") {
+			t.Errorf("labels = %v", labels)
+		}
+		for _, o := range got {
+			if strings.Contains(o.Label+o.Value, "sk-cat-1") {
+				t.Error("the catalog shows an API key")
+			}
+		}
+		calls := len(fake.auths)
+		if _, err := r.Catalog(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(fake.auths) != calls {
+			t.Error("the catalog asked the provider again instead of using its cached list")
+		}
+	})
+}

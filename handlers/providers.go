@@ -2,15 +2,21 @@ package handlers
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/gofiber/fiber/v2"
 
 	"parley/app/provider"
+	"parley/app/providers"
 	"parley/models"
 	"parley/models/store"
 )
@@ -34,6 +40,7 @@ func (s *Server) registerProviders() {
 	s.handle(fiber.MethodGet, "/providers", models.PermAdmin, s.handleProviderIndex)
 	s.handle(fiber.MethodGet, "/providers/new", models.PermAdmin, s.handleProviderNew)
 	s.handle(fiber.MethodPost, "/providers", models.PermAdmin, s.handleProviderCreate)
+	s.handle(fiber.MethodPost, "/providers/test", models.PermAdmin, s.handleProviderTryForm) // before /providers/:id
 	s.handle(fiber.MethodGet, "/providers/:id/edit", models.PermAdmin, s.handleProviderEdit)
 	s.handle(fiber.MethodPost, "/providers/:id", models.PermAdmin, s.handleProviderUpdate)
 	s.handle(fiber.MethodGet, "/providers/:id/delete", models.PermAdmin, s.handleProviderDeleteConfirm)
@@ -108,7 +115,13 @@ type providerTest struct {
 	Provider *models.Provider
 	Models   []string
 	More     int    // models not listed
-	Error    string // fit for the user; never the key
+	Error    string // in plain words, fit for the user; never the key
+	// Detail is the technical message behind Error, shown on demand.
+	Detail string
+	// Unsaved: the test used the values typed into the form, not the saved ones.
+	Unsaved bool
+	// NoKeyNote says the test ran without a key that is kept but cannot be reused.
+	NoKeyNote bool
 	// DefaultMissing: the endpoint does not list the provider's default model.
 	DefaultMissing bool
 }
@@ -343,13 +356,19 @@ func (s *Server) handleProviderTest(c *fiber.Ctx) error {
 // testProvider runs a connection test; only failures the admin cannot act on
 // (the database, say) are returned as errors.
 func (s *Server) testProvider(ctx context.Context, p *models.Provider) (*providerTest, error) {
-	res := &providerTest{Provider: p}
 	list, err := s.opts.Providers.Models(ctx, p.ID)
+	return testResult(p, list, err)
+}
+
+// testResult turns a model listing's outcome into what the page shows; only
+// failures the admin cannot act on (the database, say) are returned as errors.
+func testResult(p *models.Provider, list []string, err error) (*providerTest, error) {
+	res := &providerTest{Provider: p}
 	var pe *provider.Error
 	switch {
 	case err == nil:
 	case errors.As(err, &pe):
-		res.Error = pe.Message
+		res.Error, res.Detail = plainProblem(p, pe)
 		return res, nil
 	case models.ErrorCode(err) == models.CodeUnavailable:
 		res.Error = models.ErrorMessage(err)
@@ -501,4 +520,95 @@ func (s *Server) handleVaultDelete(c *fiber.Ctx) error {
 	}
 	setFlash(c, fmt.Sprintf("Secret %s deleted.", v.Name))
 	return redirect(c, "/vault")
+}
+
+// plainProblem says in plain words why a provider could not be reached or
+// refused, with the technical message as the detail.
+func plainProblem(p *models.Provider, pe *provider.Error) (plain, detail string) {
+	detail = pe.Message
+	host := p.BaseURL
+	if u, err := url.Parse(p.BaseURL); err == nil && u.Host != "" {
+		host = u.Host
+	}
+	var (
+		dns  *net.DNSError
+		cert *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.Is(pe, syscall.ECONNREFUSED):
+		return fmt.Sprintf("nothing is listening on %s — is the server running, and is the port right?", host), detail
+	case errors.As(pe, &dns):
+		return fmt.Sprintf("the name %s does not resolve: check the spelling of the base URL", dns.Name), detail
+	case errors.As(pe, &cert):
+		return fmt.Sprintf("%s's TLS certificate is not trusted", host), detail
+	case errors.Is(pe, context.DeadlineExceeded):
+		return fmt.Sprintf("%s did not answer within %d seconds: is the address right and the server up?", host, int(providers.TestTimeout.Seconds())), detail
+	case pe.Status == http.StatusUnauthorized || pe.Status == http.StatusForbidden:
+		return fmt.Sprintf("%s refused the API key (HTTP %d): check it, or whether this endpoint needs one", host, pe.Status), detail
+	case pe.Status == http.StatusNotFound:
+		return fmt.Sprintf("%s has no models list at this base URL (HTTP 404): it usually ends in /v1", host), detail
+	case pe.Status >= 500:
+		return fmt.Sprintf("%s is failing (HTTP %d): try again later", host, pe.Status), detail
+	}
+	return pe.Message, ""
+}
+
+// handleProviderTryForm handles POST /providers/test: "Test connection" with
+// the values typed into the new or edit form, before saving. The key is the
+// one typed, else (editing) the stored one; nothing is saved. htmx swaps the
+// result in; without JavaScript the form comes back with it, as typed.
+func (s *Server) handleProviderTryForm(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	var f providerForm
+	if err := c.BodyParser(&f); err != nil {
+		return badForm(err)
+	}
+	var cur *models.Provider
+	if id := c.FormValue("id"); id != "" {
+		p, err := s.store.FindProvider(ctx, id)
+		if err != nil {
+			return err
+		}
+		cur = p
+	}
+	p := f.provider()
+	if p.Name == "" {
+		p.Name = "provider"
+	}
+	if err := p.Validate(); err != nil {
+		if fields := models.ErrorFields(err); fields != nil && (fields["baseUrl"] != "" || fields["kind"] != "" || fields["timeoutSeconds"] != "") {
+			res := &providerTest{Provider: &p, Unsaved: true, Error: "fix the form first: " + models.ErrorMessage(err)}
+			return s.renderTryResult(c, cur, f, res)
+		}
+	}
+	key := f.APIKey
+	noKeyNote := false
+	switch {
+	case strings.TrimSpace(key) != "":
+	case cur != nil && !f.RemoveKey && cur.HasKey():
+		k, err := s.store.DecryptProviderKey(cur)
+		if err != nil {
+			res := &providerTest{Provider: &p, Unsaved: true, Error: models.ErrorMessage(err)}
+			return s.renderTryResult(c, cur, f, res)
+		}
+		key = k
+	case f.APIKeyRef != "":
+		noKeyNote = true // a kept key is for saving, once: it is not spent on a test
+	}
+	list, err := s.opts.Providers.Try(ctx, p, key)
+	res, err := testResult(&p, list, err)
+	if err != nil {
+		return err
+	}
+	res.Unsaved, res.NoKeyNote = true, noKeyNote
+	return s.renderTryResult(c, cur, f, res)
+}
+
+// renderTryResult answers a test of typed values: the result (htmx), or the
+// form as typed with it.
+func (s *Server) renderTryResult(c *fiber.Ctx, cur *models.Provider, f providerForm, res *providerTest) error {
+	if c.Get("HX-Request") == "true" {
+		return s.render(c, fiber.StatusOK, tplProviderTest, res)
+	}
+	return s.renderProviderForm(c, fiber.StatusOK, cur, f, nil, res)
 }

@@ -123,7 +123,8 @@ func TestProviders(t *testing.T) {
 			wantStatus(t, r, 200)
 			wantBody(t, r, `<label for="f-name">`, `<label for="f-baseUrl">`, `<label for="f-apiKey">API key</label>`,
 				`type="password" value=""`, `value="120"`, "Create provider")
-			wantNoBody(t, r, "Test connection", "Remove key")
+			wantBody(t, r, "Test connection", `hx-post="/providers/test"`) // before saving, with the values typed
+			wantNoBody(t, r, "Remove key")
 		})
 		t.Run("ErrInvalidKeepsInputNotKey", func(t *testing.T) {
 			v := providerValues("Bad Name!", "localhost:11434", key)
@@ -156,7 +157,7 @@ func TestProviders(t *testing.T) {
 			edit := keep(admin.get(r.Location()))
 			wantStatus(t, edit, 200)
 			wantBody(t, edit, `Provider &#34;ollama&#34; created`, "ollama/llama3.1", `value="ollama"`, `value="`+fake.URL+`/v1"`,
-				"A key is set. Leave blank to keep it", "Remove key", "Test connection", `hx-post="/providers/`+id+`/test"`)
+				"A key is set. Leave blank to keep it", "Remove key", "Test connection", `hx-post="/providers/test"`, `name="id" value="`+id+`"`)
 
 			enc := rawKeyColumn(t, a.store, id)
 			if !enc.Valid || enc.String == key || strings.Contains(enc.String, key) {
@@ -221,7 +222,8 @@ func TestProviders(t *testing.T) {
 			}
 			r := keep(admin.htmx("/providers/"+id+"/test", nil))
 			wantStatus(t, r, 200)
-			wantBody(t, r, "Connection failed: ollama: the server answered 401 Unauthorized: Incorrect API key provided (check the API key)")
+			wantBody(t, r, "Connection failed: 127.0.0.1:", "refused the API key (HTTP 401): check it", "Technical detail",
+				"ollama: the server answered 401 Unauthorized: Incorrect API key provided (check the API key)")
 			wantNoBody(t, r, "sk-wrong-key")
 		})
 		t.Run("RemoveKey", func(t *testing.T) {
@@ -251,7 +253,7 @@ func TestProviders(t *testing.T) {
 			}
 			r := keep(admin.htmx("/providers/"+p.ID+"/test", nil))
 			wantStatus(t, r, 200)
-			wantBody(t, r, "Connection failed: down: cannot reach "+down.URL)
+			wantBody(t, r, "Connection failed: nothing is listening on "+strings.TrimPrefix(down.URL, "http://")+" — is the server running", "down: cannot reach "+down.URL)
 		})
 		t.Run("ErrDeleteInUse", func(t *testing.T) {
 			bot, err := a.store.CreateBot(ctx, store.BotInput{Bot: models.Bot{Name: "Llama bot", Model: "ollama/llama3.1"}})
@@ -405,4 +407,65 @@ func countRows(t *testing.T, s *store.Store, table string) int64 {
 		t.Fatalf("count %s: %v", table, err)
 	}
 	return n
+}
+
+// TestProviderTestBeforeSave: "Test connection" with the values typed into
+// the form, before saving: nothing is saved, the typed key is used (and
+// never shown), on edit the stored key when none is typed; errors in plain
+// words with the technical detail behind a disclosure.
+func TestProviderTestBeforeSave(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		a.store.SetBox(testBox(t))
+		admin := a.as(models.RoleAdmin)
+		const key = "sk-before-save"
+		fake := newFakeModels(t, key)
+		count := func() int {
+			list, _, err := a.store.FindProviders(context.Background(), models.Page{Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(list)
+		}
+		t.Run("NewWithTypedKey", func(t *testing.T) {
+			r := admin.htmx("/providers/test", providerValues("fresh", fake.URL+"/v1", key))
+			wantStatus(t, r, 200)
+			wantBody(t, r, "Connected (with the values typed, not saved yet)")
+			wantNoBody(t, r, key)
+			if n := count(); n != 0 {
+				t.Errorf("a test saved %d providers", n)
+			}
+		})
+		t.Run("WrongKeyInPlainWords", func(t *testing.T) {
+			r := admin.htmx("/providers/test", providerValues("fresh", fake.URL+"/v1", "sk-nope"))
+			wantBody(t, r, "refused the API key (HTTP 401)", "Technical detail")
+			wantNoBody(t, r, "sk-nope")
+		})
+		t.Run("NothingListening", func(t *testing.T) {
+			r := admin.htmx("/providers/test", providerValues("fresh", "http://127.0.0.1:9/v1", ""))
+			wantBody(t, r, "nothing is listening on 127.0.0.1:9 — is the server running")
+		})
+		t.Run("BadURLSaysFixTheForm", func(t *testing.T) {
+			r := admin.htmx("/providers/test", providerValues("fresh", "not a url", ""))
+			wantBody(t, r, "fix the form first")
+		})
+		t.Run("EditUsesTheStoredKey", func(t *testing.T) {
+			p, err := a.store.CreateProvider(context.Background(), models.Provider{Name: "saved", Kind: models.ProviderKindOpenAI, BaseURL: fake.URL + "/v1", TimeoutSeconds: 5}, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := providerValues("saved", fake.URL+"/v1", "")
+			v.Set("id", p.ID)
+			r := admin.htmx("/providers/test", v)
+			wantBody(t, r, "Connected")
+			if got := fake.lastAuth(); got != "Bearer "+key {
+				t.Errorf("Authorization = %q, want the stored key", got)
+			}
+		})
+		t.Run("WithoutJavaScriptTheFormComesBack", func(t *testing.T) {
+			r := admin.post("/providers/test", providerValues("typed", fake.URL+"/v1", key))
+			wantStatus(t, r, 200)
+			wantBody(t, r, `value="typed"`, "Connected (with the values typed, not saved yet)", "Create provider")
+			wantNoBody(t, r, key)
+		})
+	})
 }

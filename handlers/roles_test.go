@@ -132,6 +132,7 @@ var routeRoles = map[string]string{
 	"GET /providers/:id/delete":  adminOnly,
 	"POST /providers/:id/delete": adminOnly,
 	"POST /providers/:id/test":   adminOnly,
+	"POST /providers/test":       adminOnly,
 	"GET /vault":                 adminOnly,
 	"GET /vault/new":             adminOnly,
 	"POST /vault":                adminOnly,

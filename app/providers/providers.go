@@ -279,3 +279,15 @@ func (r *Resolver) listModels(ctx context.Context, p *models.Provider) listed {
 	r.mu.Unlock()
 	return l
 }
+
+// Try lists the models an unsaved provider configuration serves, within
+// TestTimeout: "Test connection" before saving, with the values typed and
+// apiKey (blank: no key). Errors are *provider.Error, fit for the user.
+func (r *Resolver) Try(ctx context.Context, p models.Provider, apiKey string) ([]string, error) {
+	if p.Kind != models.ProviderKindOpenAI {
+		return nil, &provider.Error{Message: fmt.Sprintf("the kind %q is not one Parley knows", p.Kind)}
+	}
+	c := openai.New(openai.Config{Name: p.Name, BaseURL: p.BaseURL, APIKey: apiKey, HTTPClient: r.http, Timeout: TestTimeout,
+		MaxRetries: r.retries, RetryDelay: r.retryDelay})
+	return c.Models(ctx)
+}

@@ -93,6 +93,7 @@ var routeRoles = map[string]string{
 	"POST /conversations/:id/turns":                    convRun,
 	"POST /conversations/:id/retry":                    convRun,
 	"POST /conversations/:id/restart":                  convRun,
+	"POST /bots/:id/test":                              convRun,
 	"POST /conversations/:id/messages/:messageId/vote": convRate,
 	"GET /conversations/:id/messages/:messageId":       convRead,
 	"GET /conversations/:id/older":                     convRead,

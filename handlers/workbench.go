@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -17,6 +18,7 @@ func (s *Server) registerWorkbench() {
 	s.handle(fiber.MethodPost, "/conversations/:id/turns", models.PermConversationRun, s.handleTurn)
 	s.handle(fiber.MethodPost, "/conversations/:id/retry", models.PermConversationRun, s.handleRetry)
 	s.handle(fiber.MethodPost, "/conversations/:id/restart", models.PermConversationRun, s.handleRestart)
+	s.handle(fiber.MethodPost, "/bots/:id/test", models.PermConversationRun, s.handleBotTest)
 	s.handle(fiber.MethodPost, "/conversations/:id/messages/:messageId/vote", models.PermConversationRate, s.handleVote)
 	s.handle(fiber.MethodGet, "/conversations/:id/messages/:messageId", models.PermConversationRead, s.handleMessageEntry)
 	s.handle(fiber.MethodGet, "/conversations/:id/older", models.PermConversationRead, s.handleOlderMessages)
@@ -160,6 +162,39 @@ func (s *Server) handleRetry(c *fiber.Ctx) error {
 	return s.accepted(c, conv.ID, t)
 }
 
+// handleBotTest handles POST /bots/:id/test: "Test this bot" starts a test
+// conversation with the bot at once and opens it in the workbench.
+func (s *Server) handleBotTest(c *fiber.Ctx) error {
+	b, err := s.store.FindBot(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	conv := models.Conversation{BotID: &b.ID, Name: testName(b.Name, time.Now()),
+		Meta: models.Meta{"test": true, "startedBy": operator(c).Email}}
+	created, err := s.store.CreateConversation(c.UserContext(), conv, nil)
+	if err != nil {
+		return err
+	}
+	return redirect(c, "/conversations/"+created.ID)
+}
+
+// testName names a test conversation after its bot and when it started.
+func testName(bot string, at time.Time) string {
+	if bot == "" {
+		bot = "bot"
+	}
+	return models.TruncateUTF8("Test of "+bot+" · "+at.UTC().Format("Jan 2 15:04"), 200)
+}
+
+// restartName names a restarted conversation apart from the one it restarts.
+func restartName(name string, at time.Time) string {
+	base, _, _ := strings.Cut(name, " (restarted")
+	if base == "" {
+		base = "Conversation"
+	}
+	return models.TruncateUTF8(base+" (restarted "+at.UTC().Format("Jan 2 15:04:05")+")", 200)
+}
+
 // handleRestart handles POST /conversations/:id/restart: a fresh conversation
 // with the same bot or inline configuration (the old one stays as it was).
 func (s *Server) handleRestart(c *fiber.Ctx) error {
@@ -167,7 +202,7 @@ func (s *Server) handleRestart(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	fresh := models.Conversation{BotID: conv.BotID, Name: conv.Name, Backstory: conv.Backstory, Model: conv.Model,
+	fresh := models.Conversation{BotID: conv.BotID, Name: restartName(conv.Name, time.Now()), Backstory: conv.Backstory, Model: conv.Model,
 		DatasetID: conv.DatasetID, SkillsetID: conv.SkillsetID,
 		Meta: models.Meta{"test": true, "startedBy": operator(c).Email, "restartedFrom": conv.ID}}
 	created, err := s.store.CreateConversation(c.UserContext(), fresh, nil)

@@ -303,3 +303,29 @@ func TestWorkbenchProviderFailure(t *testing.T) {
 		}
 	})
 }
+
+// TestTestThisBot: "Test this bot" opens a new test conversation at once, for
+// every role that may run conversations (QA too), named after the bot; a
+// restart is named apart from the conversation it restarts.
+func TestTestThisBot(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		bot, _ := workbenchBot(t, a.store)
+		qa := a.as(models.RoleQA)
+		page := qa.get("/bots/" + bot.ID)
+		wantBody(t, page, `action="/bots/`+bot.ID+`/test"`, "Test this bot")
+		r := qa.post("/bots/"+bot.ID+"/test", nil)
+		wantStatus(t, r, 303)
+		id := createdID(t, r)
+		conv, err := a.store.FindConversation(context.Background(), id)
+		if err != nil || conv.BotID == nil || *conv.BotID != bot.ID || !strings.HasPrefix(conv.Name, "Test of Helper · ") || conv.Meta["test"] != true {
+			t.Fatalf("conversation = %+v (%v)", conv, err)
+		}
+		r = qa.post("/conversations/"+id+"/restart", nil)
+		wantStatus(t, r, 303)
+		fresh, _ := a.store.FindConversation(context.Background(), createdID(t, r))
+		if fresh.Name == conv.Name || !strings.Contains(fresh.Name, "(restarted ") || strings.Count(fresh.Name, "restarted") != 1 {
+			t.Errorf("restarted conversation named %q (was %q)", fresh.Name, conv.Name)
+		}
+		wantStatus(t, a.as(models.RoleSupport).post("/bots/"+bot.ID+"/test", nil), 403)
+	})
+}

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -13,7 +12,7 @@ import (
 	"parley/models/store/storetest"
 )
 
-var seededIDs = regexp.MustCompile(`bot (\S+), dataset (\S+), skillset (\S+), conversation (\S+)`)
+var seededIDs = regexp.MustCompile(`(?s)/bots/(\S+).*/datasets/(\S+).*/skillsets/(\S+).*/conversations/(\S+)`)
 
 // TestBrowserMobile opens every page at 390 px wide (a phone): none scrolls
 // sideways, the navigation sits behind a Menu button that opens and closes
@@ -33,7 +32,7 @@ func TestBrowserMobile(t *testing.T) {
 	if m == nil {
 		t.Fatalf("seed printed no ids: %s", out)
 	}
-	bot, ds, ks, conv := strings.TrimSuffix(m[1], ","), strings.TrimSuffix(m[2], ","), strings.TrimSuffix(m[3], ","), m[4]
+	bot, ds, ks, conv := m[1], m[2], m[3], m[4]
 	base := startBinary(t, bin, dbURL, "PARLEY_ADMIN_EMAIL=phone@example.com", "PARLEY_ADMIN_PASSWORD=correct horse battery")
 	ctx := newBrowser(t, chrome)
 	step := stepper(t, ctx)

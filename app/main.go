@@ -106,10 +106,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if err != nil {
 			return err
 		}
+		base := "http://" + net.JoinHostPort(map[bool]string{true: "localhost", false: cfg.Host}[cfg.Host == "" || cfg.Host == "0.0.0.0" || cfg.Host == "127.0.0.1"], fmt.Sprint(cfg.Port))
 		if res.Created {
-			fmt.Fprintf(stdout, "demo data loaded: bot %s, dataset %s, skillset %s, conversation %s\n", res.BotID, res.DatasetID, res.SkillsetID, res.ConversationID)
+			fmt.Fprintln(stdout, "demo data loaded (start Parley and open these):")
 		} else {
-			fmt.Fprintln(stdout, "demo data already present: nothing changed")
+			fmt.Fprintln(stdout, "demo data already present: nothing changed. It is here:")
+		}
+		for _, row := range [][3]string{{"bot", res.BotName, "/bots/" + res.BotID}, {"dataset", res.DatasetName, "/datasets/" + res.DatasetID},
+			{"skillset", res.SkillsetName, "/skillsets/" + res.SkillsetID}, {"conversation", res.ConversationName, "/conversations/" + res.ConversationID}} {
+			fmt.Fprintf(stdout, "  %-13s %-28s %s%s\n", row[0], row[1], base, row[2])
 		}
 		return nil
 	case "secret":
@@ -169,6 +174,9 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 		return fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "database", st.Dialect(), "version", version)
+	if needed, err := st.SetupNeeded(ctx); err == nil && needed {
+		log.Info("no admin yet: open the setup page to create one (whoever opens it first becomes admin)", "url", "http://"+browsable(ln.Addr())+"/setup")
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -184,6 +192,18 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// browsable is a listen address as a browser on this machine reaches it.
+func browsable(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // parts are what serve wires together.

@@ -87,7 +87,7 @@ func TestCLI(t *testing.T) {
 			})
 			t.Run("SeedTwice", func(t *testing.T) {
 				out, err := runCmd(t, dbURL, "", nil, "seed")
-				if err != nil || !strings.Contains(out, "demo data loaded") {
+				if err != nil || !strings.Contains(out, "demo data loaded") || !strings.Contains(out, "Northwind Support") || !strings.Contains(out, "/bots/") {
 					t.Fatalf("seed: %q, %v", out, err)
 				}
 				s := openStore(t, dbURL)

@@ -9,9 +9,9 @@ import (
 	"io/fs"
 )
 
-// FS holds css/ and js/.
+// FS holds css/, js/ and img/.
 //
-//go:embed css js
+//go:embed css js img
 var FS embed.FS
 
 // Hashes maps each file's path (e.g. "css/app.css") to a short hash of its

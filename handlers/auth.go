@@ -375,6 +375,9 @@ func (s *Server) handleSetup(c *fiber.Ctx) error {
 	if err := s.signIn(c, op.ID); err != nil {
 		return err
 	}
+	if err := s.store.RecordSignIn(c.UserContext(), op.ID); err != nil {
+		return err
+	}
 	setFlash(c, "Welcome to Parley! Your admin account is ready.")
 	return redirect(c, "/")
 }

@@ -58,6 +58,9 @@ func TestSetup(t *testing.T) {
 			if err != nil || op.Role != models.RoleAdmin {
 				t.Fatalf("first operator = %+v, %v; want an admin", op, err)
 			}
+			if op.LastLoginAt == nil {
+				t.Error("setup signs the admin in, but their last sign-in is not recorded")
+			}
 		})
 		t.Run("OnlyOnce", func(t *testing.T) {
 			other := a.anon()

@@ -28,6 +28,7 @@ const (
 
 var routeRoles = map[string]string{
 	"GET /healthz":        anyone,
+	"GET /favicon.ico":    anyone,
 	"GET /assets/:hash/*": anyone,
 	"GET /setup":          anyone,
 	"POST /setup":         anyone,

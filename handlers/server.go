@@ -173,6 +173,9 @@ func (s *Server) public(method, path string, h ...fiber.Handler) {
 func (s *Server) routesSetup() {
 	s.public(fiber.MethodGet, "/healthz", s.handleHealthz)
 	s.public(fiber.MethodGet, "/assets/:hash/*", s.handleAsset)
+	s.public(fiber.MethodGet, "/favicon.ico", func(c *fiber.Ctx) error {
+		return c.Redirect(s.AssetURL("img/favicon.svg"), fiber.StatusMovedPermanently)
+	})
 
 	// Sign-in and first-run setup: anonymous, but CSRF-checked.
 	s.public(fiber.MethodGet, "/setup", s.loadSession, s.checkCSRF, s.handleSetupForm)

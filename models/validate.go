@@ -124,6 +124,9 @@ func fieldMessage(fe validator.FieldError) string {
 	label := Label(fe.Field())
 	switch fe.Tag() {
 	case "required":
+		if strings.Contains(strings.ToLower(fe.Field()), "confirm") {
+			return "Type the password again to confirm it."
+		}
 		return label + " is required."
 	case "max":
 		if fe.Kind() == reflect.String {
@@ -142,6 +145,9 @@ func fieldMessage(fe validator.FieldError) string {
 	case "uuid", "uuid4", "uuid_rfc4122":
 		return label + " must be a valid id."
 	case "eqfield":
+		if strings.Contains(strings.ToLower(fe.Field()), "confirm") {
+			return "The two passwords differ: type the same password in both fields."
+		}
 		return fmt.Sprintf("%s must match %s.", label, strings.ToLower(Label(fe.Param())))
 	case "alphanumunicode", "slug":
 		return label + " may contain only letters, digits, dashes and underscores."

@@ -29,7 +29,9 @@ const (
 // Result says what Run created or found.
 type Result struct {
 	BotID, DatasetID, SkillsetID, ConversationID string
-	Created                                      bool // false when everything already existed
+	// The names of what was loaded, to show.
+	BotName, DatasetName, SkillsetName, ConversationName string
+	Created                                              bool // false when everything already existed
 }
 
 // Run loads the demo data; running it twice changes nothing (second run returns Created=false and the same ids).
@@ -40,7 +42,7 @@ func Run(ctx context.Context, s *store.Store) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seed: create dataset: %w", err)
 	}
-	r.DatasetID, r.Created = ds.ID, r.Created || created
+	r.DatasetID, r.DatasetName, r.Created = ds.ID, ds.Name, r.Created || created
 
 	recordIDs, created, err := ensureRecords(ctx, s, ds.ID)
 	if err != nil {
@@ -52,7 +54,7 @@ func Run(ctx context.Context, s *store.Store) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seed: create skillset: %w", err)
 	}
-	r.SkillsetID, r.Created = ks.ID, r.Created || created
+	r.SkillsetID, r.SkillsetName, r.Created = ks.ID, ks.Name, r.Created || created
 
 	created, err = ensureAbilities(ctx, s, ks.ID)
 	if err != nil {
@@ -64,13 +66,13 @@ func Run(ctx context.Context, s *store.Store) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seed: create bot: %w", err)
 	}
-	r.BotID, r.Created = bot.ID, r.Created || created
+	r.BotID, r.BotName, r.Created = bot.ID, bot.Name, r.Created || created
 
 	conv, created, err := ensureConversation(ctx, s, bot.ID, ds.ID, recordIDs)
 	if err != nil {
 		return nil, fmt.Errorf("seed: create conversation: %w", err)
 	}
-	r.ConversationID, r.Created = conv.ID, r.Created || created
+	r.ConversationID, r.ConversationName, r.Created = conv.ID, conv.Name, r.Created || created
 
 	return r, nil
 }

@@ -18,7 +18,7 @@ import (
 // Config is everything Parley reads from the environment.
 type Config struct {
 	Port          int           // PORT: HTTP port (default 3000)
-	Host          string        // HOST: listen address (default all interfaces)
+	Host          string        // HOST: listen address (default 127.0.0.1: the setup page is claimable by whoever reaches it first)
 	DatabaseURL   string        // DATABASE_URL: postgres://… or sqlite:PATH (default sqlite:data/parley.db)
 	SecretKey     string        // PARLEY_SECRET_KEY: key for encrypting provider keys at rest
 	LogLevel      string        // LOG_LEVEL: debug, info, warn, error (default info)
@@ -228,6 +228,11 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite:data/parley.db"
+	}
+	if c.Host == "" {
+		// Loopback until told otherwise: the first visitor of the setup page
+		// becomes admin, so a fresh install must not be reachable by others.
+		c.Host = "127.0.0.1"
 	}
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)

@@ -265,6 +265,13 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*mode
 	return o, nil
 }
 
+// RecordSignIn notes that an operator signed in now (setup signs the first
+// admin in without Authenticate).
+func (s *Store) RecordSignIn(ctx context.Context, operatorID string) error {
+	return translate(s.db.WithContext(ctx).Model(&models.Operator{}).Where("id = ?", operatorID).
+		UpdateColumn("last_login_at", s.now()).Error, "operator")
+}
+
 // dummyHash is compared against for unknown emails, so they take as long as known ones.
 var dummyHash = sync.OnceValue(func() []byte {
 	h, _ := bcrypt.GenerateFromPassword([]byte("parley-dummy-password"), BcryptCost)

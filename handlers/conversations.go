@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"parley/app/providers"
 	"parley/models"
 )
 
@@ -90,6 +91,8 @@ type conversationShowPage struct {
 	Viewer viewer
 	// HasUserMessage: there is something to retry.
 	HasUserMessage bool
+	// Models are offered in the side panel's model field (builders).
+	Models []providers.ModelOption
 }
 
 // dateRange reads the list's from/to dates (YYYY-MM-DD, UTC, both inclusive).
@@ -218,9 +221,15 @@ func (s *Server) handleConversationShow(c *fiber.Ctx) error {
 		return err
 	}
 	it := newConversationItem(*conv)
+	var catalog []providers.ModelOption
+	if conv.Bot != nil && view.CanEdit {
+		if catalog, err = s.opts.Providers.Catalog(ctx); err != nil {
+			return err
+		}
+	}
 	return s.render(c, fiber.StatusOK, tplConversationsShow, conversationShowPage{Page: s.page(c, it.Title, "conversations"),
 		Conv: it, Count: n, CountCapped: n > messageCountCap, Entries: es, Older: older, Before: before, Viewer: view,
-		HasUserMessage: hasUser})
+		HasUserMessage: hasUser, Models: catalog})
 }
 
 // handleConversationDeleteConfirm handles GET /conversations/:id/delete.

@@ -95,6 +95,7 @@ var routeRoles = map[string]string{
 	"POST /conversations/:id/retry":                    convRun,
 	"POST /conversations/:id/restart":                  convRun,
 	"POST /bots/:id/test":                              convRun,
+	"POST /conversations/:id/bot":                      cfgWrite,
 	"POST /conversations/:id/messages/:messageId/vote": convRate,
 	"GET /conversations/:id/messages/:messageId":       convRead,
 	"GET /conversations/:id/older":                     convRead,

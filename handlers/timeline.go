@@ -98,6 +98,10 @@ type entryView struct {
 	Mine    *models.Rating
 	// Redacted counts the personal data items replaced in a user message (privacy on).
 	Redacted int
+	// Earlier is the answer a retried turn replaced, and Changes the words
+	// that differ from it.
+	Earlier *models.Message
+	Changes []models.DiffPart
 }
 
 // Records are the records the turn was given (context and bot entries).
@@ -213,6 +217,14 @@ func (s *Server) entries(ctx context.Context, v viewer, convID string, msgs []mo
 		for i := range e.Ratings {
 			if e.Ratings[i].Rater == v.Rater {
 				e.Mine = &e.Ratings[i]
+			}
+		}
+		if e.Answer() && e.Turn.Retry {
+			if e.Earlier, err = s.store.EarlierAnswer(ctx, e.Turn); err != nil {
+				return nil, err
+			}
+			if e.Earlier != nil {
+				e.Changes = models.DiffWords(e.Earlier.Text, m.Text)
 			}
 		}
 		out = append(out, e)

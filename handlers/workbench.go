@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"fmt"
+	"html"
 	"strings"
 	"time"
 
@@ -8,6 +10,7 @@ import (
 
 	"parley/app/engine"
 	"parley/models"
+	"parley/models/store"
 )
 
 // registerWorkbench registers the routes that run and watch conversations.
@@ -19,6 +22,7 @@ func (s *Server) registerWorkbench() {
 	s.handle(fiber.MethodPost, "/conversations/:id/retry", models.PermConversationRun, s.handleRetry)
 	s.handle(fiber.MethodPost, "/conversations/:id/restart", models.PermConversationRun, s.handleRestart)
 	s.handle(fiber.MethodPost, "/bots/:id/test", models.PermConversationRun, s.handleBotTest)
+	s.handle(fiber.MethodPost, "/conversations/:id/bot", models.PermConfigWrite, s.handleWorkbenchBot)
 	s.handle(fiber.MethodPost, "/conversations/:id/messages/:messageId/vote", models.PermConversationRate, s.handleVote)
 	s.handle(fiber.MethodGet, "/conversations/:id/messages/:messageId", models.PermConversationRead, s.handleMessageEntry)
 	s.handle(fiber.MethodGet, "/conversations/:id/older", models.PermConversationRead, s.handleOlderMessages)
@@ -160,6 +164,68 @@ func (s *Server) handleRetry(c *fiber.Ctx) error {
 		return err
 	}
 	return s.accepted(c, conv.ID, t)
+}
+
+// workbenchBotForm is the side panel's form: the bot's backstory and model,
+// edited beside the chat.
+type workbenchBotForm struct {
+	Backstory string `form:"backstory" validate:"max=100000"`
+	Model     string `form:"model" validate:"max=200"`
+	Note      string `form:"note" validate:"max=500"`
+}
+
+// handleWorkbenchBot handles POST /conversations/:id/bot: saves the
+// conversation's bot with the backstory and model edited in the workbench's
+// side panel (a new version, when they changed) and, with retry, answers the
+// last message again (?retry=1) — edit and see the new answer in one step.
+func (s *Server) handleWorkbenchBot(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	conv, err := s.store.FindConversation(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	if conv.BotID == nil {
+		return models.Errorf(models.CodeInvalid, "This conversation has no bot to edit: its configuration is its own.")
+	}
+	var f workbenchBotForm
+	if err := c.BodyParser(&f); err != nil {
+		return badForm(err)
+	}
+	if err := models.Validate(f); err != nil {
+		return err
+	}
+	b, err := s.store.FindBot(ctx, *conv.BotID)
+	if err != nil {
+		return err
+	}
+	if err := s.checkModel(ctx, f.Model); err != nil {
+		return err
+	}
+	b.Backstory, b.Model = f.Backstory, strings.TrimSpace(f.Model)
+	note := strings.TrimSpace(f.Note)
+	if note == "" {
+		note = "Edited in the workbench"
+	}
+	if _, err := s.store.UpdateBot(ctx, store.BotInput{Bot: *b, Note: note}); err != nil {
+		return err
+	}
+	if c.Query("retry") == "1" {
+		t, err := s.turns.Retry(ctx, conv.ID)
+		if err != nil {
+			return err
+		}
+		return s.accepted(c, conv.ID, t)
+	}
+	msg := "Saved: the bot answers with these settings from now on."
+	if v, err := s.store.LatestBotVersion(ctx, b.ID); err == nil && v != nil {
+		msg = fmt.Sprintf("Saved as version %d.", v.Number)
+	}
+	if c.Get("HX-Request") == "true" {
+		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+		return c.SendString(html.EscapeString(msg))
+	}
+	setFlash(c, msg)
+	return redirect(c, "/conversations/"+conv.ID)
 }
 
 // handleBotTest handles POST /bots/:id/test: "Test this bot" starts a test

@@ -329,3 +329,51 @@ func TestTestThisBot(t *testing.T) {
 		wantStatus(t, a.as(models.RoleSupport).post("/bots/"+bot.ID+"/test", nil), 403)
 	})
 }
+
+// TestWorkbenchEditBesideChat: a builder edits the backstory in the
+// workbench's side panel and retries in one request; the bot gets a new
+// version, the last message a second answer, and the timeline links the two
+// answers with their word diff.
+func TestWorkbenchEditBesideChat(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		ctx := context.Background()
+		bot, _ := workbenchBot(t, a.store)
+		b := a.as(models.RoleBuilder)
+		convID := createdID(t, b.post("/bots/"+bot.ID+"/test", nil))
+		page := b.get("/conversations/" + convID)
+		wantBody(t, page, "Edit Helper beside the chat", `id="save-retry"`, "disabled", "You help.</textarea>")
+		wantStatus(t, b.post("/conversations/"+convID+"/turns", url.Values{"text": {"Can I get a refund on an annual plan?"}}), 303)
+		r := b.htmx("/conversations/"+convID+"/bot?retry=1", url.Values{"backstory": {"You help, briefly."}, "model": {"local"}, "note": {"Shorter"}})
+		wantStatus(t, r, 202)
+		if _, err := a.srv.turns.Await(ctx, r.Header.Get("X-Turn-Id")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := a.store.FindBot(ctx, bot.ID)
+		if err != nil || got.Backstory != "You help, briefly." {
+			t.Fatalf("bot after the side panel: %+v (%v)", got, err)
+		}
+		v, err := a.store.LatestBotVersion(ctx, bot.ID)
+		if err != nil || v == nil || v.Number != 2 || v.Note != "Shorter" {
+			t.Errorf("latest version = %+v (%v), want 2 with the note", v, err)
+		}
+		bots := 0
+		for _, m := range messagesOf(t, a.store, convID) {
+			if m.Type == models.MessageBot {
+				bots++
+			}
+		}
+		if bots != 2 {
+			t.Errorf("%d answers, want both the first and the retried one", bots)
+		}
+		page = b.get("/conversations/" + convID)
+		wantBody(t, page, "retried", "Compare with the earlier answer", "answered by")
+		// Save alone (no retry) answers in place with the version.
+		r = b.htmx("/conversations/"+convID+"/bot", url.Values{"backstory": {"You help, briefly and kindly."}, "model": {"local"}})
+		wantStatus(t, r, 200)
+		wantBody(t, r, "Saved as version 3.")
+		wantStatus(t, a.as(models.RoleQA).htmx("/conversations/"+convID+"/bot", url.Values{"backstory": {"x"}}), 403)
+		if r := b.htmx("/conversations/"+convID+"/bot", url.Values{"backstory": {"x"}, "model": {"olama/x"}}); r.Status != 422 {
+			t.Errorf("an unknown model: %d, want 422", r.Status)
+		}
+	})
+}

@@ -227,9 +227,19 @@ func (r *Resolver) Catalog(ctx context.Context) ([]ModelOption, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Lists are fetched side by side: a slow provider costs its timeout once.
+	lists := make([]listed, len(ps))
+	var wg sync.WaitGroup
 	for i := range ps {
-		p := &ps[i]
-		l := r.listModels(ctx, p)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lists[i] = r.listModels(ctx, &ps[i])
+		}()
+	}
+	wg.Wait()
+	for i := range ps {
+		p, l := &ps[i], lists[i]
 		label := "default model of " + p.Name
 		if p.DefaultModel != "" {
 			label += " (" + p.DefaultModel + ")"

@@ -137,6 +137,33 @@
       }
     });
   }
+  // Chat only: hide the timeline to read the conversation.
+  const only = document.getElementById("chat-only");
+  if (only && chat) {
+    only.hidden = false;
+    only.addEventListener("click", function () {
+      const on = only.getAttribute("aria-pressed") !== "true";
+      only.setAttribute("aria-pressed", on ? "true" : "false");
+      only.textContent = on ? "Show the timeline" : "Chat only";
+      root.classList.toggle("chat-only", on);
+    });
+  }
+  // "Save and retry": the answer follows live, like a send's.
+  const saveRetry = document.getElementById("save-retry");
+  if (saveRetry) {
+    saveRetry.addEventListener("htmx:afterRequest", function (e) {
+      const xhr = e.detail.xhr;
+      const out = document.getElementById("bot-panel-status");
+      if (xhr && xhr.status === 202) {
+        const turn = xhr.getResponseHeader("X-Turn-Id");
+        if (turn) running.add(turn);
+        if (out) out.textContent = "Saved; answering again with the new settings…";
+        answering();
+      } else if (out) {
+        out.textContent = "Not saved (" + (xhr ? xhr.status : "no answer") + "): see the message above.";
+      }
+    });
+  }
   scroll(chat);
   window.addEventListener("beforeunload", function () { es.close(); });
 })();

@@ -384,3 +384,18 @@ func (s *Store) FindRedactions(ctx context.Context, convID string, userMsgIDs []
 	}
 	return out, nil
 }
+
+// EarlierAnswer returns the answer an earlier turn gave to the same user
+// message as turn t (a retry's predecessor), or nil.
+func (s *Store) EarlierAnswer(ctx context.Context, t *models.Turn) (*models.Message, error) {
+	if t.UserMessageID == nil {
+		return nil, nil
+	}
+	var prev models.Turn
+	err := s.db.WithContext(ctx).Select("id", "bot_message_id").Where("user_message_id = ? AND status = ? AND id < ? AND bot_message_id IS NOT NULL",
+		*t.UserMessageID, models.TurnDone, t.ID).Order("id DESC").Limit(1).Find(&prev).Error
+	if err != nil || prev.BotMessageID == nil {
+		return nil, translate(err, "turn")
+	}
+	return s.FindMessage(ctx, t.ConversationID, *prev.BotMessageID)
+}

@@ -227,3 +227,24 @@ func TestName(t *testing.T) {
 		t.Errorf("Name() = %q, want local", got)
 	}
 }
+
+// TestLocalSkipsToolsItCannotFill: a tool named in the message but needing an
+// argument the message does not give (a city) is not called with it missing;
+// the answer comes from the records instead.
+func TestLocalSkipsToolsItCannotFill(t *testing.T) {
+	forecast := provider.Tool{Name: "forecast", Description: "Use when asked about the weather.",
+		Parameters: map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}, "required": []any{"city"}}}
+	req := provider.Request{Messages: []provider.Message{{Role: provider.RoleUser, Content: "How many days do forecasts cover?"}},
+		Tools:     []provider.Tool{forecast},
+		Documents: []provider.Document{{ID: "r1", Text: "Forecasts cover the next 5 days and are updated every hour.", Score: 0.8}}}
+	res, err := local.New().Complete(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.ToolCalls) != 0 {
+		t.Errorf("called %+v without the city it needs", res.ToolCalls)
+	}
+	if !strings.Contains(res.Text, "next 5 days") {
+		t.Errorf("answer = %q, want it from the record", res.Text)
+	}
+}

@@ -137,6 +137,9 @@ func pickTool(tools []provider.Tool, msg string) (provider.Tool, string, bool) {
 	have := keywords(msg)
 	best, bestN := -1, 0
 	for i, t := range tools {
+		if !fillable(t) {
+			continue // it needs arguments the message does not give (a city, say)
+		}
 		n := 0
 		all := true
 		for _, w := range nameWords(t.Name) {
@@ -163,6 +166,29 @@ func pickTool(tools []provider.Tool, msg string) (provider.Tool, string, bool) {
 		args = string(b)
 	}
 	return t, args, true
+}
+
+// fillable reports whether the offline provider can fill a tool's required
+// arguments: it has none, or only its free-text one (which gets the message).
+func fillable(t provider.Tool) bool {
+	text := textParam(t)
+	var req []string
+	switch r := t.Parameters["required"].(type) {
+	case []string:
+		req = r
+	case []any:
+		for _, v := range r {
+			if s, ok := v.(string); ok {
+				req = append(req, s)
+			}
+		}
+	}
+	for _, name := range req {
+		if name != text {
+			return false
+		}
+	}
+	return true
 }
 
 // genericVerbs are name words that say how, not what ("get_weather" is

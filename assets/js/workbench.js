@@ -88,7 +88,12 @@
       chat.appendChild(fragment(data.chat));
       scroll(chat);
     }
-    if (data.type === "user" && retry) retry.disabled = false;
+    if (data.type === "user") {
+      // Something to retry now: both retry buttons come alive.
+      for (const b of [retry, document.getElementById("save-retry")]) {
+        if (b) { b.disabled = false; b.removeAttribute("title"); }
+      }
+    }
   });
   es.addEventListener("deleted", function (e) {
     const data = JSON.parse(e.data);

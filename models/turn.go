@@ -75,6 +75,10 @@ type Turn struct {
 	CreatedAt time.Time    `json:"createdAt"`
 	UpdatedAt time.Time    `json:"updatedAt"`
 	Records   []TurnRecord `json:"records" gorm:"foreignKey:TurnID"`
+	// HeldContext is the turn's context message from retrieval until the
+	// turn's next write stores it (with its records) in the same transaction;
+	// never a column.
+	HeldContext *Message `json:"-" gorm:"-"`
 	Calls     []TurnCall   `json:"calls" gorm:"foreignKey:TurnID"`
 }
 

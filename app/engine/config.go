@@ -55,6 +55,11 @@ func (c *configCache) put(id string, cfg config) {
 // configOf returns what answers conv now.
 func (e *Engine) configOf(ctx context.Context, conv *models.Conversation) (config, error) {
 	if conv.Bot != nil {
+		if id := conv.Bot.VersionID; id != nil {
+			if cfg, ok := e.configs.get(*id); ok {
+				return cfg, nil // the row read with the conversation names its version
+			}
+		}
 		return e.botConfig(ctx, conv.Bot.ID)
 	}
 	return e.inlineConfig(ctx, conv)

@@ -100,6 +100,10 @@ type Event struct {
 	// TurnID is the turn the event belongs to ("" for out-of-turn writes).
 	TurnID  string
 	Message *models.Message // for message events
+	// Draft marks a message event for a message not stored yet (a turn's
+	// context, stored with the turn's next write): for the turn's caller
+	// only; live views hear of it once it is stored.
+	Draft bool
 	Token   string          // for token events
 	Turn    *models.Turn    // for turn events
 	// MessageID is the deleted message, for deleted events.

@@ -140,10 +140,12 @@ func (e *Engine) moderate(ctx context.Context, sc scope, cfg config, prov provid
 	}
 	why += ", so the model was not called."
 	e.opts.Logger.Info("message flagged by moderation", "conversation_id", sc.convID, "turn_id", t.ID, "check", v.check, "reasons", v.reasons)
+	held := t.HeldContext != nil
 	act, err := sc.add(ctx, t, models.Message{Type: models.MessageActivity, Text: storable(why)}, nil)
 	if err != nil {
 		return nil, err
 	}
+	announceContext(res, held, ev)
 	ev(Event{Type: EventMessage, Message: act})
 	t.Status, t.Moderated, t.EndReason = models.TurnDone, true, models.EndModerated
 	t.LatencyMs = e.opts.Now().Sub(*t.StartedAt).Milliseconds()

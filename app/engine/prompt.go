@@ -248,6 +248,7 @@ func (e *Engine) Complete(ctx context.Context, in Stateless, emit func(Event)) (
 			t.Status, t.StartedAt = models.TurnRunning, &now
 			return nil
 		},
+		hold: func(_ *models.Turn, m models.Message) *models.Message { return stamp(m) },
 		add: func(_ context.Context, _ *models.Turn, m models.Message, _ *models.TurnCall) (*models.Message, error) {
 			return stamp(m), nil
 		},

@@ -211,11 +211,23 @@ func (s *Service) background(turnID string, emit func(Event), answer func(contex
 		defer s.running.Done()
 		ctx, cancel := context.WithTimeout(s.base, s.timeout)
 		defer cancel()
+		drafts := map[string]bool{}
 		res, err := answer(ctx, func(ev Event) {
-			s.publish(ev)
-			if emit != nil && ev.TurnID == turnID {
-				emit(ev)
+			if !ev.Draft {
+				s.publish(ev)
 			}
+			if emit == nil || ev.TurnID != turnID {
+				return
+			}
+			if ev.Type == EventMessage && ev.Message != nil {
+				// The caller saw the draft: the same message stored is not news.
+				if ev.Draft {
+					drafts[ev.Message.ID] = true
+				} else if drafts[ev.Message.ID] {
+					return
+				}
+			}
+			emit(ev)
 		})
 		if err != nil && models.ErrorCode(err) == models.CodeInternal {
 			s.log.Error("turn failed", "turn_id", turnID, "error", err)

@@ -23,7 +23,10 @@ type scope struct {
 	recent func(ctx context.Context) ([]models.Message, error)
 	// owners returns, for turn ids, the user message each answered.
 	owners func(ctx context.Context, turnIDs []string) (map[string]string, error)
-	start  func(ctx context.Context, t *models.Turn) error
+	start func(ctx context.Context, t *models.Turn) error
+	// hold keeps the turn's context message for its next add or finish to
+	// store (t.HeldContext), or — nowhere to store it — only returns it.
+	hold   func(t *models.Turn, m models.Message) *models.Message
 	add    func(ctx context.Context, t *models.Turn, m models.Message, call *models.TurnCall) (*models.Message, error)
 	finish func(ctx context.Context, t *models.Turn, closing models.Message) (*models.Message, error)
 }
@@ -49,6 +52,16 @@ func (e *Engine) storedScope(conv *models.Conversation) scope {
 			return out, nil
 		},
 		start: st.StartTurn,
+		hold: func(t *models.Turn, m models.Message) *models.Message {
+			now := e.opts.Now().UTC()
+			turnID := t.ID
+			m.ID, m.ConversationID, m.TurnID, m.CreatedAt, m.UpdatedAt = models.NewID(), conv.ID, &turnID, now, now
+			if m.Meta == nil {
+				m.Meta = models.Meta{}
+			}
+			t.HeldContext = &m
+			return &m
+		},
 		add: func(ctx context.Context, t *models.Turn, m models.Message, call *models.TurnCall) (*models.Message, error) {
 			m.ConversationID = conv.ID
 			return st.AddTurnMessage(ctx, t, m, call)
@@ -119,10 +132,10 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 	}
 	t.Records = turnRecords(docs)
 	if len(docs) > 0 {
-		if res.Context, err = sc.add(ctx, t, contextMessage(docs), nil); err != nil {
-			return nil, err
-		}
-		ev(Event{Type: EventMessage, Message: res.Context})
+		// Held until the turn's next write, which stores it in the same
+		// transaction; the caller sees it at once (a draft).
+		res.Context = sc.hold(t, contextMessage(docs))
+		ev(Event{Type: EventMessage, Message: res.Context, Draft: t.HeldContext != nil})
 	}
 	runners, notes, err := e.loadAbilities(ctx, cfg)
 	if err != nil {
@@ -145,7 +158,7 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 	for _, r := range tools.list {
 		req.Tools = append(req.Tools, r.Tool())
 	}
-	out, err := e.generate(ctx, sc, t, prov, req, tools, ev)
+	out, err := e.generate(ctx, sc, res, prov, req, tools, ev)
 	if err != nil {
 		return e.fail(ctx, sc, res, ev, "model", err)
 	}
@@ -157,10 +170,12 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 // answered ends a turn with the bot's answer: stored with the turn's
 // figures, then announced.
 func (e *Engine) answered(ctx context.Context, sc scope, res *Result, ev func(Event), text string) (*Result, error) {
+	held := res.Turn.HeldContext != nil
 	bot, err := sc.finish(ctx, res.Turn, models.Message{Type: models.MessageBot, Text: text})
 	if err != nil {
 		return nil, err
 	}
+	announceContext(res, held, ev)
 	e.opts.Metrics.Turn(res.Turn)
 	res.Bot = bot
 	ev(Event{Type: EventMessage, Message: bot})
@@ -199,7 +214,8 @@ type generated struct {
 // generate calls the model, runs the abilities it asks for and calls it
 // again, at most MaxToolRounds times; it fills the turn's figures (tokens,
 // rounds, first token, end reason, the prompt).
-func (e *Engine) generate(ctx context.Context, sc scope, t *models.Turn, prov provider.Provider, req provider.Request, tools toolset, ev func(Event)) (*generated, error) {
+func (e *Engine) generate(ctx context.Context, sc scope, res *Result, prov provider.Provider, req provider.Request, tools toolset, ev func(Event)) (*generated, error) {
+	t := res.Turn
 	var (
 		resp   *provider.Response
 		answer strings.Builder
@@ -236,10 +252,12 @@ func (e *Engine) generate(ctx context.Context, sc scope, t *models.Turn, prov pr
 		}
 		req.Messages = append(req.Messages, provider.Message{Role: provider.RoleAssistant, Content: resp.Text, ToolCalls: resp.ToolCalls})
 		for _, call := range resp.ToolCalls {
+			held := t.HeldContext != nil
 			out, act, err := e.runTool(ctx, sc, t, tools, call)
 			if err != nil {
 				return nil, err
 			}
+			announceContext(res, held, ev)
 			ev(Event{Type: EventMessage, Message: act})
 			req.Messages = append(req.Messages, provider.Message{Role: provider.RoleTool, ToolCallID: call.ID, Name: call.Name, Content: out})
 		}
@@ -279,15 +297,25 @@ func (e *Engine) fail(ctx context.Context, sc scope, res *Result, ev func(Event)
 	if t.StartedAt != nil {
 		t.LatencyMs = e.opts.Now().Sub(*t.StartedAt).Milliseconds()
 	}
+	held := t.HeldContext != nil
 	act, err := sc.finish(context.WithoutCancel(ctx), t, models.Message{Type: models.MessageActivity, Text: "Error: " + msg})
 	if err != nil {
 		return nil, err
 	}
+	announceContext(res, held, ev)
 	e.opts.Metrics.Turn(t)
 	ev(Event{Type: EventMessage, Message: act})
 	ev(Event{Type: EventTurn, Turn: t})
 	res.Err = models.Errorf(models.CodeUnavailable, "The bot could not answer: %s", msg)
 	return res, nil
+}
+
+// announceContext tells of the turn's context message once a write stored
+// it (held: it was held before that write).
+func announceContext(res *Result, held bool, ev func(Event)) {
+	if held && res.Turn.HeldContext == nil && res.Context != nil {
+		ev(Event{Type: EventMessage, Message: res.Context})
+	}
 }
 
 // userMessageOf gives an error's message fit to show (provider and domain errors

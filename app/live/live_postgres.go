@@ -42,7 +42,11 @@ func (b *Broker) Listen(ctx context.Context, databaseURL string, log *slog.Logge
 	}
 	b.mu.Unlock()
 
-	go b.sendLoop(ctx, cfg, notify, log)
+	// A notification is not durable anyway: its commit need not wait for the
+	// WAL flush.
+	sendCfg := cfg.Copy()
+	sendCfg.RuntimeParams["synchronous_commit"] = "off"
+	go b.sendLoop(ctx, sendCfg, notify, log)
 	go b.listenLoop(ctx, cfg, origin, log)
 	return nil
 }
@@ -59,7 +63,18 @@ func (b *Broker) sendLoop(ctx context.Context, cfg *pgx.ConnConfig, notify <-cha
 		case <-ctx.Done():
 			return
 		case r := <-notify:
-			payload, _ := json.Marshal(r)
+			// What queued meanwhile goes in the same statement: one
+			// transaction for many events.
+			payloads := []string{encode(r)}
+		drain:
+			for len(payloads) < maxBatch {
+				select {
+				case r := <-notify:
+					payloads = append(payloads, encode(r))
+				default:
+					break drain
+				}
+			}
 			for attempt := 0; attempt < 2; attempt++ {
 				if conn == nil {
 					c, err := pgx.ConnectConfig(ctx, cfg)
@@ -69,7 +84,7 @@ func (b *Broker) sendLoop(ctx context.Context, cfg *pgx.ConnConfig, notify <-cha
 					}
 					conn = c
 				}
-				if _, err := conn.Exec(ctx, "SELECT pg_notify($1, $2)", channel, string(payload)); err != nil {
+				if _, err := conn.Exec(ctx, "SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS n(p, i) ORDER BY i", channel, payloads); err != nil {
 					_ = conn.Close(context.Background())
 					conn = nil
 					continue
@@ -78,6 +93,14 @@ func (b *Broker) sendLoop(ctx context.Context, cfg *pgx.ConnConfig, notify <-cha
 			}
 		}
 	}
+}
+
+// maxBatch bounds the events sent in one NOTIFY statement.
+const maxBatch = 100
+
+func encode(r relayed) string {
+	b, _ := json.Marshal(r)
+	return string(b)
 }
 
 func (b *Broker) listenLoop(ctx context.Context, cfg *pgx.ConnConfig, origin string, log *slog.Logger) {

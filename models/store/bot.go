@@ -65,7 +65,7 @@ func (s *Store) UpdateBot(ctx context.Context, in BotInput) (*models.Bot, error)
 			return translate(err, "bot")
 		}
 		b.CreatedAt = cur.CreatedAt
-		if err := update(tx, &b, b.ID, "bot", "Datasets", "Skillsets"); err != nil {
+		if err := update(tx, &b, b.ID, "bot", "Datasets", "Skillsets", "VersionID"); err != nil {
 			return err
 		}
 		if err := s.setAttachments(tx, b.ID, in.DatasetIDs, in.SkillsetIDs); err != nil {

@@ -14,7 +14,7 @@ import (
 )
 
 // ignoreBotDB ignores what the store fills in on a bot.
-var ignoreBotDB = cmpopts.IgnoreFields(models.Bot{}, "ID", "CreatedAt", "UpdatedAt", "Datasets", "Skillsets")
+var ignoreBotDB = cmpopts.IgnoreFields(models.Bot{}, "ID", "CreatedAt", "UpdatedAt", "Datasets", "Skillsets", "VersionID")
 
 func TestCreateBot(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
@@ -301,6 +301,25 @@ func TestUpdateBot(t *testing.T) {
 			}
 			if diff := cmp.Diff(want, *found, ignoreBotDB); diff != "" {
 				t.Errorf("stored bot (-want +got):\n%s", diff)
+			}
+			// The bot names its latest version (version 2 now), and an
+			// update that changes nothing keeps naming it.
+			latest, err := s.LatestBotVersion(t.Context(), b.ID)
+			if err != nil || latest == nil || latest.Number != 2 {
+				t.Fatalf("LatestBotVersion = %+v, %v; want version 2", latest, err)
+			}
+			if found.VersionID == nil || *found.VersionID != latest.ID {
+				t.Errorf("VersionID = %v, want the latest version %s", found.VersionID, latest.ID)
+			}
+			if b.VersionID == nil || *b.VersionID == latest.ID {
+				t.Errorf("created bot's VersionID = %v, want version 1's, not %s", b.VersionID, latest.ID)
+			}
+			again, err := s.UpdateBot(t.Context(), store.BotInput{Bot: *found})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.VersionID == nil || *again.VersionID != latest.ID {
+				t.Errorf("after an update changing nothing, VersionID = %v, want still %s", again.VersionID, latest.ID)
 			}
 			// The input had no CreatedAt: the stored one is kept.
 			if !found.CreatedAt.Equal(b.CreatedAt) {

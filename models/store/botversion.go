@@ -86,6 +86,9 @@ func (s *Store) versionBots(tx *gorm.DB, botIDs []string, note string) ([]models
 		if err := tx.Create(&v).Error; err != nil {
 			return nil, translate(err, "bot version")
 		}
+		if err := tx.Model(&models.Bot{}).Where("id = ?", id).UpdateColumn("version_id", v.ID).Error; err != nil {
+			return nil, translate(err, "bot")
+		}
 		made = append(made, v)
 	}
 	return made, nil

@@ -95,7 +95,7 @@ func (s *Store) FindConversation(ctx context.Context, id string) (*models.Conver
 		return nil, notFound("conversation")
 	}
 	var c models.Conversation
-	if err := s.db.WithContext(ctx).Preload("Bot").First(&c, "id = ?", id).Error; err != nil {
+	if err := s.db.WithContext(ctx).Joins("Bot").First(&c, "conversations.id = ?", id).Error; err != nil {
 		return nil, translate(err, "conversation")
 	}
 	return &c, nil

@@ -77,7 +77,7 @@ func (s *Store) AuthenticateConversationSession(ctx context.Context, token strin
 		return nil, translate(err, "conversation session")
 	}
 	if sess.LastUsedAt == nil || now.Sub(*sess.LastUsedAt) > time.Minute {
-		db.Model(&models.ConversationSession{}).Where("id = ?", sess.ID).UpdateColumn("last_used_at", now)
+		s.lazy.WithContext(ctx).Model(&models.ConversationSession{}).Where("id = ?", sess.ID).UpdateColumn("last_used_at", now)
 		sess.LastUsedAt = &now
 	}
 	return &sess, nil

@@ -45,6 +45,12 @@ type Store struct {
 	lockOnce sync.Once
 	lockDB   *sql.DB
 	lockErr  error
+	// lazy runs writes whose loss in a database crash costs nothing — rate
+	// limit counts, last-used times, a turn marked running (its answer,
+	// written durably later, carries the same) — on PostgreSQL without
+	// waiting for the WAL flush (synchronous_commit off: a crash may lose the
+	// last fraction of a second of them, never corrupts). On SQLite it is db.
+	lazy *gorm.DB
 	// SQLite only: in-process locks.
 	mem memLocks
 	// box encrypts provider keys and vault secrets (SetBox).
@@ -88,12 +94,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: DATABASE_URL: %v", redactErr(err, rawURL))
 		}
-		// Scan timestamps in UTC whatever the process's time zone is.
-		conn := stdlib.OpenDB(*pgCfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
-			c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
-				Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
-			return nil
-		}))
+		conn := stdlib.OpenDB(*pgCfg, stdlib.OptionAfterConnect(utcTimestamps))
 		dial, dialect, pgConfig = postgres.New(postgres.Config{Conn: conn}), Postgres, pgCfg
 	case strings.HasPrefix(rawURL, "sqlite:"):
 		dsn, err := sqliteDSN(strings.TrimPrefix(rawURL, "sqlite:"))
@@ -123,7 +124,22 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	sqlDB.SetMaxOpenConns(maxOpen)
 	sqlDB.SetMaxIdleConns(maxOpen)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{db: db, dialect: dialect, pgConfig: pgConfig, Now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{db: db, lazy: db, dialect: dialect, pgConfig: pgConfig, Now: func() time.Time { return time.Now().UTC() }}
+	if pgConfig != nil {
+		lazyCfg := pgConfig.Copy()
+		lazyCfg.RuntimeParams["synchronous_commit"] = "off"
+		lazyConn := stdlib.OpenDB(*lazyCfg, stdlib.OptionAfterConnect(utcTimestamps))
+		lazyConn.SetMaxOpenConns(lazyPoolSize)
+		lazyConn.SetMaxIdleConns(lazyPoolSize)
+		lazyConn.SetConnMaxIdleTime(5 * time.Minute)
+		// Each lazy write is one statement: no transaction around it.
+		lazyGorm := *cfg
+		lazyGorm.SkipDefaultTransaction = true
+		if s.lazy, err = gorm.Open(postgres.New(postgres.Config{Conn: lazyConn}), &lazyGorm); err != nil {
+			_ = sqlDB.Close()
+			return nil, fmt.Errorf("store: open %s: %w", dialect, err)
+		}
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {
@@ -131,6 +147,18 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: connect %s: %w", dialect, err)
 	}
 	return s, nil
+}
+
+// lazyPoolSize bounds the connections of the lazy pool: its writes are one
+// short statement each.
+const lazyPoolSize = 4
+
+// utcTimestamps makes a PostgreSQL connection scan timestamps in UTC
+// whatever the process's time zone is.
+func utcTimestamps(_ context.Context, c *pgx.Conn) error {
+	c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+		Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+	return nil
 }
 
 // sqliteDSN builds the driver's DSN: foreign keys on, WAL, a busy timeout and
@@ -204,6 +232,11 @@ func (s *Store) Close() error {
 	if s.lockDB != nil {
 		_ = s.lockDB.Close()
 	}
+	if s.lazy != s.db {
+		if db, err := s.lazy.DB(); err == nil {
+			_ = db.Close()
+		}
+	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err
@@ -212,7 +245,7 @@ func (s *Store) Close() error {
 }
 
 // Pools returns the database connection pools by name ("main", and on
-// PostgreSQL "locks"), for their statistics.
+// PostgreSQL "locks" and "lazy"), for their statistics.
 func (s *Store) Pools() map[string]*sql.DB {
 	out := map[string]*sql.DB{}
 	if db, err := s.db.DB(); err == nil {
@@ -220,6 +253,11 @@ func (s *Store) Pools() map[string]*sql.DB {
 	}
 	if db, err := s.lockPool(); err == nil && db != nil {
 		out["locks"] = db
+	}
+	if s.lazy != s.db {
+		if db, err := s.lazy.DB(); err == nil {
+			out["lazy"] = db
+		}
 	}
 	return out
 }

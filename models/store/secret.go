@@ -82,7 +82,7 @@ func (s *Store) AuthenticateSecret(ctx context.Context, raw string) (*models.API
 		return nil, translate(err, "API secret")
 	}
 	if now := s.now(); sec.LastUsedAt == nil || now.Sub(*sec.LastUsedAt) > time.Minute {
-		s.db.WithContext(ctx).Model(&models.APISecret{}).Where("id = ?", sec.ID).UpdateColumn("last_used_at", now)
+		s.lazy.WithContext(ctx).Model(&models.APISecret{}).Where("id = ?", sec.ID).UpdateColumn("last_used_at", now)
 		sec.LastUsedAt = &now
 	}
 	return &sec, nil

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -30,10 +31,10 @@ func (s *Store) PostUserMessage(ctx context.Context, m models.Message, queue boo
 	if err := m.Validate(); err != nil {
 		return nil, nil, false, err
 	}
+	if !models.ValidID(m.ConversationID) {
+		return nil, nil, false, notFound("conversation")
+	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		if err := conversationExists(tx, m.ConversationID); err != nil {
-			return err
-		}
 		// Ids are made inside the transaction, so (SQLite's writers being
 		// serialised) their order is the order messages were accepted in.
 		m.ID = models.NewID()
@@ -42,6 +43,9 @@ func (s *Store) PostUserMessage(ctx context.Context, m models.Message, queue boo
 			q = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "conversation_id"}, {Name: "external_id"}}, DoNothing: true})
 		}
 		res := q.Create(&m)
+		if errors.Is(res.Error, gorm.ErrForeignKeyViolated) {
+			return notFound("conversation") // the message's one reference
+		}
 		if res.Error != nil {
 			return translate(res.Error, "message")
 		}
@@ -174,10 +178,13 @@ func (s *Store) ConversationsWithUnfinishedTurns(ctx context.Context, limit int)
 }
 
 // StartTurn marks a queued turn running, as of now, with what answers it.
+// The mark is written lazily (see Store.lazy): lost in a database crash, the
+// turn is queued again, and answered or closed by the next holder of the
+// conversation's lock; the turn's end, written durably, carries it all.
 func (s *Store) StartTurn(ctx context.Context, t *models.Turn) error {
 	now := s.now()
 	t.Status, t.StartedAt, t.UpdatedAt = models.TurnRunning, &now, now
-	res := s.db.WithContext(ctx).Model(&models.Turn{}).Where("id = ? AND status = ?", t.ID, models.TurnQueued).
+	res := s.lazy.WithContext(ctx).Model(&models.Turn{}).Where("id = ? AND status = ?", t.ID, models.TurnQueued).
 		Updates(map[string]any{"status": t.Status, "started_at": now, "updated_at": now, "bot_id": t.BotID,
 			"bot_version_id": t.BotVersionID, "bot_version": t.BotVersion, "redactions": t.Redactions})
 	if res.Error != nil {
@@ -190,13 +197,16 @@ func (s *Store) StartTurn(ctx context.Context, t *models.Turn) error {
 }
 
 // AddTurnMessage stores a message a running turn produced in one
-// transaction with what it shows: for its context, the turn's records; for an
-// ability's activity, call (the call's figures).
+// transaction with what it shows: for an ability's activity, call (the
+// call's figures). The turn's held context, if any, is stored first.
 func (s *Store) AddTurnMessage(ctx context.Context, t *models.Turn, m models.Message, call *models.TurnCall) (*models.Message, error) {
 	turnID := t.ID
 	m.TurnID = &turnID
 	var out *models.Message
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.storeHeldContext(tx, t); err != nil {
+			return err
+		}
 		var err error
 		out, err = s.createMessage(tx, m)
 		if err != nil {
@@ -208,33 +218,64 @@ func (s *Store) AddTurnMessage(ctx context.Context, t *models.Turn, m models.Mes
 				return translate(err, "ability call")
 			}
 		}
-		if m.Type == models.MessageContext {
-			for i := range t.Records {
-				t.Records[i].TurnID, t.Records[i].Rank = turnID, i+1
-			}
-			if len(t.Records) > 0 {
-				if err := tx.Omit(clause.Associations).Create(&t.Records).Error; err != nil {
-					return translate(err, "turn records")
-				}
-			}
-			t.ContextMessageID = &out.ID // written with the turn's figures (FinishTurn)
-		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	t.HeldContext = nil
+	return out, nil
 }
 
-// FinishTurn ends a turn: it stores the closing message (the bot's answer for
-// a done turn, the activity entry of a failed or interrupted one) and the
-// turn's figures in one transaction (its records were stored with its context).
+// storeHeldContext stores the turn's held context message (with the id and
+// time it was made with) and the turn's records; t.ContextMessageID is then
+// written with the turn's figures (FinishTurn).
+func (s *Store) storeHeldContext(tx *gorm.DB, t *models.Turn) error {
+	m := t.HeldContext
+	if m == nil {
+		return nil
+	}
+	turnID := t.ID
+	m.ConversationID, m.TurnID, m.Type = t.ConversationID, &turnID, models.MessageContext
+	if m.Meta == nil {
+		m.Meta = models.Meta{}
+	}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	if err := tx.Create(m).Error; err != nil {
+		return translate(err, "message")
+	}
+	for i := range t.Records {
+		t.Records[i].TurnID, t.Records[i].Rank = turnID, i+1
+	}
+	if len(t.Records) > 0 {
+		if err := tx.Omit(clause.Associations).Create(&t.Records).Error; err != nil {
+			return translate(err, "turn records")
+		}
+	}
+	t.ContextMessageID = &m.ID
+	return nil
+}
+
+// FinishTurn ends a turn: it stores its held context (with the records), the
+// closing message (the bot's answer for a done turn, the activity entry of a
+// failed or interrupted one) and the turn's figures in one transaction.
 func (s *Store) FinishTurn(ctx context.Context, t *models.Turn, closing models.Message) (*models.Message, error) {
 	var out *models.Message
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.storeHeldContext(tx, t); err != nil {
+			return err
+		}
 		var err error
 		out, err = s.finishTurn(tx, t, closing)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	t.HeldContext = nil
+	return out, nil
 }
 
 func (s *Store) finishTurn(tx *gorm.DB, t *models.Turn, closing models.Message) (*models.Message, error) {

@@ -1,0 +1,482 @@
+// Command turns measures how many turns Parley answers per second on
+// PostgreSQL against what its own database can do, side by side in one run:
+//
+//  1. a fresh database (parley_bench_turns) is migrated and seeded, an API
+//     secret made, and the parley binary started on loopback;
+//  2. C workers, each on its own conversation with the seeded bot (model
+//     local, the help-center dataset), call conversation/{id}/complete for
+//     the duration: completes/s and latency p50/p95/max;
+//  3. pgbench runs minimal.sql — the least SQL such a turn needs — with the
+//     same C clients on the same database for the same duration;
+//  4. the same load with a bot on an OpenAI-compatible provider (an
+//     in-process fake that streams at once), and the time to first token
+//     through Parley's stream against calling the fake directly.
+//
+// Run it with `task bench:turns`, or:
+//
+//	go run ./app/bench/turns -db postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"parley/models"
+	"parley/models/store"
+)
+
+//go:embed minimal.sql
+var minimalSQL string
+
+const benchDB = "parley_bench_turns"
+
+var questions = []string{
+	"Can I get a refund on my annual plan?",
+	"How do I reset my password?",
+	"What is the file size limit for uploads?",
+	"How long do you keep files in the trash?",
+}
+
+func main() {
+	admin := flag.String("db", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL URL of a server where the benchmark may create its database")
+	bin := flag.String("bin", "", "the parley binary (default: built from ./app)")
+	clients := flag.Int("c", 32, "concurrent conversations")
+	dur := flag.Duration("d", 20*time.Second, "duration of each measured run")
+	warm := flag.Duration("warmup", 3*time.Second, "warm-up before each measured run")
+	pgbench := flag.String("pgbench", "pgbench", "the pgbench binary")
+	openai := flag.Bool("openai", true, "also measure a bot on an OpenAI-compatible provider (a fast in-process fake)")
+	samples := flag.Int("ttft", 300, "sequential streamed turns for the time to first token")
+	flag.Parse()
+	if err := run(*admin, *bin, *clients, *dur, *warm, *pgbench, *openai, *samples); err != nil {
+		fmt.Fprintln(os.Stderr, "bench turns:", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string, withOpenAI bool, samples int) error {
+	ctx := context.Background()
+	dsn, err := freshDatabase(ctx, admin)
+	if err != nil {
+		return err
+	}
+	if bin == "" {
+		dir, err := os.MkdirTemp("", "parley-bench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		bin = filepath.Join(dir, "parley")
+		build := exec.Command("go", "build", "-o", bin, "./app")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("go build: %w", err)
+		}
+	}
+	env := append(os.Environ(), "DATABASE_URL="+dsn, "PARLEY_SECRET_KEY=bench-secret-key-bench-secret-key-0123456789", "LOG_LEVEL=warn",
+		// The per-secret limit stays on (its cost is part of a turn) but high enough not to refuse the load.
+		"PARLEY_API_RATE=100000000")
+	for _, args := range [][]string{{"migrate"}, {"seed"}} {
+		if out, err := command(env, bin, args...); err != nil {
+			return fmt.Errorf("parley %s: %v\n%s", args[0], err, out)
+		}
+	}
+	out, err := command(env, bin, "secret", "create", "--name", "bench")
+	if err != nil {
+		return fmt.Errorf("parley secret create: %v\n%s", err, out)
+	}
+	lines := strings.Fields(strings.TrimSpace(out))
+	secret := lines[len(lines)-1]
+
+	fake := startFake()
+	defer fake.Close()
+	if withOpenAI {
+		st, err := store.Open(ctx, dsn, store.Options{})
+		if err != nil {
+			return err
+		}
+		_, err = st.CreateProvider(ctx, models.Provider{Name: "fake", Kind: "openai", BaseURL: fake.URL + "/v1", DefaultModel: "fast", TimeoutSeconds: 30}, "")
+		st.Close()
+		if err != nil {
+			return fmt.Errorf("create the fake provider: %w", err)
+		}
+	}
+
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	srv := exec.Command(bin, "serve")
+	srv.Env = append(env, "HOST=127.0.0.1", "PORT="+strconv.Itoa(port))
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }()
+	api := &client{base: base + "/api/v1", secret: secret, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4 * clients}}}
+	if err := api.waitUp(base + "/healthz"); err != nil {
+		return err
+	}
+
+	var bots, datasets struct {
+		Items []struct{ ID, Name, Model string }
+	}
+	if err := api.call("GET", "/bot/list", nil, &bots); err != nil {
+		return err
+	}
+	if err := api.call("GET", "/dataset/list", nil, &datasets); err != nil {
+		return err
+	}
+	if len(bots.Items) == 0 || len(datasets.Items) == 0 {
+		return errors.New("the seed made no bot or dataset")
+	}
+	localBot, dataset := bots.Items[0].ID, datasets.Items[0].ID
+
+	db, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close(ctx)
+	var pgVersion, syncCommit, sharedBuffers string
+	_ = db.QueryRow(ctx, "SELECT current_setting('server_version'), current_setting('synchronous_commit'), current_setting('shared_buffers')").Scan(&pgVersion, &syncCommit, &sharedBuffers)
+	fmt.Printf("PostgreSQL %s (synchronous_commit %s, shared_buffers %s), %d conversations, %s per run after %s warm-up\n\n",
+		pgVersion, syncCommit, sharedBuffers, clients, dur, warm)
+
+	convs, err := api.conversations(localBot, clients)
+	if err != nil {
+		return err
+	}
+	// pgbench first, on the same conversations, so both see the same data.
+	if _, err := db.Exec(ctx, "CREATE TABLE bench_turn_convs (n int PRIMARY KEY, id text NOT NULL)"); err != nil {
+		return err
+	}
+	for i, id := range convs {
+		if _, err := db.Exec(ctx, "INSERT INTO bench_turn_convs VALUES ($1, $2)", i, id); err != nil {
+			return err
+		}
+	}
+	tps, err := runPgbench(pgbench, dsn, clients, dur, models.HashToken(secret), dataset)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("pgbench, minimal turn SQL:      %8.0f turns/s\n", tps)
+
+	before := commits(ctx, db)
+	local := api.load(convs, dur, warm)
+	perTurn := float64(commits(ctx, db)-before) / float64(local.total)
+	fmt.Printf("parley, local:                  %8.0f completes/s  p50 %s  p95 %s  max %s  errors %d  (%.1f transactions per turn)\n",
+		local.rate, ms(local.p50), ms(local.p95), ms(local.max), local.errors, perTurn)
+	fmt.Printf("ratio parley/pgbench:           %8.2f\n", local.rate/tps)
+
+	if !withOpenAI {
+		return nil
+	}
+	var bot struct{ ID string }
+	if err := api.call("POST", "/bot/create", map[string]any{"name": "Fake provider bot", "model": "fake/fast", "datasetId": dataset}, &bot); err != nil {
+		return err
+	}
+	fconvs, err := api.conversations(bot.ID, clients)
+	if err != nil {
+		return err
+	}
+	remote := api.load(fconvs, dur, warm)
+	fmt.Printf("parley, OpenAI-compatible fake: %8.0f completes/s  p50 %s  p95 %s  max %s  errors %d\n",
+		remote.rate, ms(remote.p50), ms(remote.p95), ms(remote.max), remote.errors)
+
+	direct, through, err := ttft(api, fake.URL, fconvs[0], samples)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("time to first token, %d sequential streamed turns: fake directly p50 %s p95 %s; through parley p50 %s p95 %s; added p50 %s\n",
+		samples, ms(pct(direct, 50)), ms(pct(direct, 95)), ms(pct(through, 50)), ms(pct(through, 95)), ms(pct(through, 50)-pct(direct, 50)))
+	return nil
+}
+
+// freshDatabase drops and creates the benchmark's database on admin's server
+// and returns its URL.
+func freshDatabase(ctx context.Context, admin string) (string, error) {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", fmt.Errorf("connect %s: %w", admin, err)
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{"DROP DATABASE IF EXISTS " + benchDB + " WITH (FORCE)", "CREATE DATABASE " + benchDB} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			return "", fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + benchDB
+	return u.String(), nil
+}
+
+func command(env []string, bin string, args ...string) (string, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func commits(ctx context.Context, db *pgx.Conn) int64 {
+	var n int64
+	_ = db.QueryRow(ctx, "SELECT pg_stat_force_next_flush()").Scan(new(any))
+	_ = db.QueryRow(ctx, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").Scan(&n)
+	return n
+}
+
+var tpsLine = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+
+func runPgbench(bin, dsn string, clients int, dur time.Duration, hash, dataset string) (float64, error) {
+	f, err := os.CreateTemp("", "minimal-*.sql")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(minimalSQL); err != nil {
+		return 0, err
+	}
+	f.Close()
+	threads := min(clients, 2)
+	cmd := exec.Command(bin, "-n", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(threads), "-T", strconv.Itoa(int(dur.Seconds())),
+		"-f", f.Name(), "-D", "hash='"+hash+"'", "-D", "ds='"+dataset+"'", dsn)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench: %v\n%s", err, out)
+	}
+	m := tpsLine.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench: no tps in\n%s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+type client struct {
+	base, secret string
+	http         *http.Client
+}
+
+func (c *client) waitUp(health string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if r, err := c.http.Get(health); err == nil {
+			r.Body.Close()
+			if r.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("parley did not come up in 30 s")
+}
+
+func (c *client) request(method, path string, body any) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.secret)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+func (c *client) call(method, path string, body, out any) error {
+	req, err := c.request(method, path, body)
+	if err != nil {
+		return err
+	}
+	r, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	if r.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %d %s", method, path, r.StatusCode, b)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(b, out)
+}
+
+func (c *client) conversations(botID string, n int) ([]string, error) {
+	ids := make([]string, n)
+	for i := range ids {
+		var conv struct{ ID string }
+		if err := c.call("POST", "/conversation/create", map[string]any{"botId": botID}, &conv); err != nil {
+			return nil, err
+		}
+		ids[i] = conv.ID
+	}
+	return ids, nil
+}
+
+type loadResult struct {
+	rate           float64
+	total, errors  int64
+	p50, p95, max  time.Duration
+	firstErrorText string
+}
+
+// load runs one worker per conversation calling complete back to back; the
+// warm-up's calls are not counted.
+func (c *client) load(convs []string, dur, warm time.Duration) loadResult {
+	var (
+		mu       sync.Mutex
+		lat      []time.Duration
+		errs     atomic.Int64
+		firstErr atomic.Value
+	)
+	start := time.Now()
+	measureFrom, end := start.Add(warm), start.Add(warm+dur)
+	var wg sync.WaitGroup
+	for i, id := range convs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for n := i; ; n++ {
+				t0 := time.Now()
+				if t0.After(end) {
+					break
+				}
+				err := c.call("POST", "/conversation/"+id+"/complete", map[string]any{"text": questions[n%len(questions)]}, nil)
+				if t0.Before(measureFrom) {
+					continue
+				}
+				if err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if s, ok := firstErr.Load().(string); ok {
+		fmt.Fprintln(os.Stderr, "first error:", s)
+	}
+	slices.Sort(lat)
+	r := loadResult{total: int64(len(lat)), errors: errs.Load(), rate: float64(len(lat)) / dur.Seconds()}
+	if len(lat) > 0 {
+		r.p50, r.p95, r.max = pct(lat, 50), pct(lat, 95), lat[len(lat)-1]
+	}
+	return r
+}
+
+// ttft times the first token of n sequential streamed turns, calling the
+// fake directly and through Parley's complete (JSON lines).
+func ttft(c *client, fakeURL, conv string, n int) (direct, through []time.Duration, err error) {
+	body := `{"model":"fast","stream":true,"messages":[{"role":"user","content":"How do I reset my password?"}]}`
+	for i := 0; i < n; i++ {
+		t0 := time.Now()
+		r, err := c.http.Post(fakeURL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			return nil, nil, err
+		}
+		if d, ok := firstLine(r.Body, "data: {", t0); ok {
+			direct = append(direct, d)
+		}
+		r.Body.Close()
+
+		req, err := c.request("POST", "/conversation/"+conv+"/complete", map[string]any{"text": "How do I reset my password?"})
+		if err != nil {
+			return nil, nil, err
+		}
+		req.Header.Set("Accept", "application/jsonl")
+		t0 = time.Now()
+		r, err = c.http.Do(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		if d, ok := firstLine(r.Body, `{"type":"token"`, t0); ok {
+			through = append(through, d)
+		}
+		r.Body.Close()
+	}
+	if len(direct) == 0 || len(through) == 0 {
+		return nil, nil, errors.New("no token streamed")
+	}
+	slices.Sort(direct)
+	slices.Sort(through)
+	return direct, through, nil
+}
+
+// firstLine reads body until a line starting with prefix and returns the
+// time since t0 at that moment; the rest is drained.
+func firstLine(body io.Reader, prefix string, t0 time.Time) (time.Duration, bool) {
+	sc := bufio.NewScanner(body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var d time.Duration
+	found := false
+	for sc.Scan() {
+		if !found && strings.HasPrefix(sc.Text(), prefix) {
+			d, found = time.Since(t0), true
+		}
+	}
+	return d, found
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, len(sorted)*p/100)]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

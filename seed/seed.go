@@ -42,7 +42,7 @@ func Run(ctx context.Context, s *store.Store) (*Result, error) {
 	}
 	r.DatasetID, r.Created = ds.ID, r.Created || created
 
-	recordIDs, created, err := ensureRecords(ctx, s, ds.ID)
+	_, created, err = ensureRecords(ctx, s, ds.ID)
 	if err != nil {
 		return nil, fmt.Errorf("seed: create records: %w", err)
 	}
@@ -66,7 +66,7 @@ func Run(ctx context.Context, s *store.Store) (*Result, error) {
 	}
 	r.BotID, r.Created = bot.ID, r.Created || created
 
-	conv, created, err := ensureConversation(ctx, s, bot.ID, ds.ID, recordIDs)
+	conv, created, err := ensureConversation(ctx, s, bot.ID, ds)
 	if err != nil {
 		return nil, fmt.Errorf("seed: create conversation: %w", err)
 	}
@@ -232,7 +232,7 @@ func attachedIDs[T any](items []T, id func(T) string, want string) ([]string, bo
 
 // ensureConversation finds the sample conversation by its bot, name and seed
 // marker, or creates it with its messages.
-func ensureConversation(ctx context.Context, s *store.Store, botID, datasetID string, recordIDs map[string]string) (*models.Conversation, bool, error) {
+func ensureConversation(ctx context.Context, s *store.Store, botID string, ds *models.Dataset) (*models.Conversation, bool, error) {
 	var candidates []models.Conversation
 	err := s.DB().WithContext(ctx).Where("bot_id = ? AND name = ?", botID, conversationName).
 		Order("id").Limit(20).Find(&candidates).Error
@@ -244,13 +244,13 @@ func ensureConversation(ctx context.Context, s *store.Store, botID, datasetID st
 			return &candidates[i], false, nil
 		}
 	}
-	conv, exchanges := demoConversation(botID, datasetID, recordIDs)
+	conv, exchanges := demoConversation(botID)
 	c, err := s.CreateConversation(ctx, conv, nil)
 	if err != nil {
 		return nil, false, err
 	}
 	for _, ex := range exchanges {
-		if err := storeExchange(ctx, s, c, botID, ex); err != nil {
+		if err := storeExchange(ctx, s, c, botID, ds, ex); err != nil {
 			return nil, false, err
 		}
 	}
@@ -259,8 +259,26 @@ func ensureConversation(ctx context.Context, s *store.Store, botID, datasetID st
 
 // storeExchange stores one exchange as a turn answered by the offline
 // provider would be: the question with its turn, the context with the records
-// retrieved, then the answer with the turn's figures.
-func storeExchange(ctx context.Context, s *store.Store, c *models.Conversation, botID string, ex exchange) error {
+// the dataset's search finds for it (as a turn searches: the dataset's limit
+// and minimum score), then the answer with the turn's figures.
+func storeExchange(ctx context.Context, s *store.Store, c *models.Conversation, botID string, ds *models.Dataset, ex exchange) error {
+	found, err := s.SearchRecords(ctx, models.RecordQuery{DatasetIDs: []string{ds.ID}, Text: ex.user,
+		Limit: ds.SearchMaxRecords, MinScore: ds.SearchMinScore})
+	if err != nil {
+		return err
+	}
+	var (
+		records []models.TurnRecord
+		ctxText string
+	)
+	for i, f := range found {
+		if i > 0 {
+			ctxText += "\n\n"
+		}
+		ctxText += f.Record.Text + "\nSource: " + f.Record.Source
+		records = append(records, models.TurnRecord{Rank: i + 1, RecordID: f.Record.ID, DatasetID: ds.ID, Source: f.Record.Source,
+			Score: float64(int(f.Score*10000+0.5)) / 10000})
+	}
 	_, t, _, err := s.PostUserMessage(ctx, models.Message{ConversationID: c.ID, Text: ex.user}, true, 0)
 	if err != nil {
 		return err
@@ -272,9 +290,9 @@ func storeExchange(ctx context.Context, s *store.Store, c *models.Conversation, 
 	if err := s.StartTurn(ctx, t); err != nil {
 		return err
 	}
-	if ex.context != "" {
-		t.Records = ex.records
-		if _, err := s.AddTurnMessage(ctx, t, models.Message{ConversationID: c.ID, Type: models.MessageContext, Text: ex.context}, nil); err != nil {
+	if ctxText != "" {
+		t.Records = records
+		if _, err := s.AddTurnMessage(ctx, t, models.Message{ConversationID: c.ID, Type: models.MessageContext, Text: ctxText}, nil); err != nil {
 			return err
 		}
 	}

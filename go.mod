@@ -14,6 +14,7 @@ require (
 	github.com/klauspost/compress v1.17.9
 	golang.org/x/crypto v0.58.0
 	golang.org/x/term v0.48.0
+	gopkg.in/yaml.v3 v3.0.1
 	gorm.io/driver/postgres v1.6.3
 	gorm.io/gorm v1.31.2
 )

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"gorm.io/gorm"
@@ -454,10 +455,12 @@ func (s *Store) MarkRunRunning(ctx context.Context, id string, resumed bool) (*m
 	return s.FindRun(ctx, id)
 }
 
-// PendingResults returns up to limit of a run's pending results, in order.
-func (s *Store) PendingResults(ctx context.Context, runID string, limit int) ([]models.TestResult, error) {
+// PendingResults returns up to limit of a run's pending results after seq
+// afterSeq, in order.
+func (s *Store) PendingResults(ctx context.Context, runID string, afterSeq, limit int) ([]models.TestResult, error) {
 	var rs []models.TestResult
-	err := s.db.WithContext(ctx).Where("run_id = ? AND status = ?", runID, models.ResultPending).Order("seq").Limit(limit).Find(&rs).Error
+	err := s.db.WithContext(ctx).Where("run_id = ? AND status = ? AND seq > ?", runID, models.ResultPending, afterSeq).
+		Order("seq").Limit(limit).Find(&rs).Error
 	return rs, translate(err, "results")
 }
 
@@ -740,4 +743,174 @@ func (s *Store) RecordsExist(ctx context.Context, ids []string) (map[string]bool
 		valid = valid[n:]
 	}
 	return out, nil
+}
+
+// ImportCounts says what ReplaceSuite did.
+type ImportCounts struct {
+	SuiteCreated              bool
+	Created, Updated, Deleted int
+	Checks                    int
+	Suite                     *models.TestSuite
+}
+
+// ReplaceSuite makes a bot's suite named ts.Name hold exactly the given
+// active cases (matched by name: updated, created, and those missing
+// deleted; proposed cases stay for QA to review) and retrieval checks
+// (replaced), creating the suite when the bot has none of that name — all in
+// one transaction, so a suite file imports whole or not at all. Cases and
+// checks must be valid already. Errors: invalid (the bot, a check's dataset
+// or record).
+func (s *Store) ReplaceSuite(ctx context.Context, ts models.TestSuite, cases []models.TestCase, checks []models.RetrievalCheck) (*ImportCounts, error) {
+	ts.Name = strings.TrimSpace(ts.Name)
+	if err := ts.Validate(); err != nil {
+		return nil, err
+	}
+	out := &ImportCounts{}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := checkIDs(tx, &models.Bot{}, []string{ts.BotID}, "bot", "bot"); err != nil {
+			return err
+		}
+		var found []models.TestSuite
+		if err := tx.Where("bot_id = ? AND name = ?", ts.BotID, ts.Name).Limit(1).Find(&found).Error; err != nil {
+			return translate(err, "suite")
+		}
+		now := s.now()
+		if len(found) == 0 {
+			ts.ID, ts.CreatedAt, ts.UpdatedAt = models.NewID(), now, now
+			if err := tx.Omit(clause.Associations).Create(&ts).Error; err != nil {
+				return translate(err, "suite")
+			}
+			out.SuiteCreated = true
+		} else {
+			ts.ID, ts.CreatedAt, ts.UpdatedAt = found[0].ID, found[0].CreatedAt, now
+			if err := tx.Model(&models.TestSuite{}).Where("id = ?", ts.ID).Updates(map[string]any{
+				"description": ts.Description, "gate": ts.Gate, "updated_at": now}).Error; err != nil {
+				return translate(err, "suite")
+			}
+		}
+		if err := s.oneGate(tx, &ts); err != nil {
+			return err
+		}
+		var have []models.TestCase
+		if err := tx.Select("id", "name", "status").Where("suite_id = ?", ts.ID).Limit(models.MaxSuiteItems).Find(&have).Error; err != nil {
+			return translate(err, "cases")
+		}
+		byName := map[string]models.TestCase{}
+		for _, c := range have {
+			byName[c.Name] = c
+		}
+		keep := map[string]bool{}
+		for _, c := range cases {
+			c.Name = strings.TrimSpace(c.Name)
+			if keep[c.Name] {
+				return models.FieldError("cases", "Two cases are named "+c.Name+": names must differ within a suite.")
+			}
+			keep[c.Name] = true
+			c.SuiteID, c.UpdatedAt = ts.ID, now
+			if c.Status == "" {
+				c.Status = models.CaseActive
+			}
+			if prev, ok := byName[c.Name]; ok {
+				c.ID = prev.ID
+				if err := tx.Model(&models.TestCase{}).Where("id = ?", c.ID).
+					Select("description", "status", "turns", "created_by", "updated_at").Updates(&c).Error; err != nil {
+					return translate(err, "case")
+				}
+				out.Updated++
+				continue
+			}
+			c.ID, c.CreatedAt = models.NewID(), now
+			if err := tx.Create(&c).Error; err != nil {
+				return translate(err, "case")
+			}
+			out.Created++
+		}
+		for _, c := range have {
+			if !keep[c.Name] && c.Status == models.CaseActive {
+				if err := tx.Delete(&models.TestCase{}, "id = ?", c.ID).Error; err != nil {
+					return translate(err, "case")
+				}
+				out.Deleted++
+			}
+		}
+		if err := tx.Where("suite_id = ?", ts.ID).Delete(&models.RetrievalCheck{}).Error; err != nil {
+			return translate(err, "checks")
+		}
+		for i, k := range checks {
+			var recs []models.DatasetRecord
+			if err := tx.Select("id", "source").Where("id = ? AND dataset_id = ?", k.RecordID, k.DatasetID).Limit(1).Find(&recs).Error; err != nil {
+				return translate(err, "record")
+			}
+			if len(recs) == 0 {
+				return models.FieldError("checks", "Check "+strconv.Itoa(i+1)+": the dataset has no record "+k.RecordID+".")
+			}
+			k.ID, k.SuiteID, k.Source, k.CreatedAt = models.NewID(), ts.ID, recs[0].Source, now
+			if err := tx.Omit(clause.Associations).Create(&k).Error; err != nil {
+				return translate(err, "check")
+			}
+			out.Checks++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Suite = &ts
+	return out, nil
+}
+
+// FindBotByRef finds a bot by alias, id or (when unique) name. Errors:
+// not_found, invalid (several bots have that name).
+func (s *Store) FindBotByRef(ctx context.Context, ref string) (*models.Bot, error) {
+	ref = strings.TrimSpace(ref)
+	var bots []models.Bot
+	q := s.db.WithContext(ctx).Select("id", "name", "alias")
+	if models.ValidID(ref) {
+		q = q.Where("alias = ? OR id = ? OR name = ?", ref, ref, ref)
+	} else {
+		q = q.Where("alias = ? OR name = ?", ref, ref)
+	}
+	if err := q.Limit(10).Find(&bots).Error; err != nil {
+		return nil, translate(err, "bot")
+	}
+	for _, b := range bots {
+		if b.ID == ref || (b.Alias != nil && *b.Alias == ref) {
+			return &b, nil
+		}
+	}
+	switch len(bots) {
+	case 0:
+		return nil, models.Errorf(models.CodeNotFound, "No bot has the alias, id or name %q.", ref)
+	case 1:
+		return &bots[0], nil
+	}
+	return nil, models.Errorf(models.CodeInvalid, "Several bots are named %q: use the bot's alias or id.", ref)
+}
+
+// FindDatasetByRef finds a dataset by alias, id or (when unique) name.
+// Errors: not_found, invalid (several datasets have that name).
+func (s *Store) FindDatasetByRef(ctx context.Context, ref string) (*models.Dataset, error) {
+	ref = strings.TrimSpace(ref)
+	var ds []models.Dataset
+	q := s.db.WithContext(ctx).Select("id", "name", "alias")
+	if models.ValidID(ref) {
+		q = q.Where("alias = ? OR id = ? OR name = ?", ref, ref, ref)
+	} else {
+		q = q.Where("alias = ? OR name = ?", ref, ref)
+	}
+	if err := q.Limit(10).Find(&ds).Error; err != nil {
+		return nil, translate(err, "dataset")
+	}
+	for _, d := range ds {
+		if d.ID == ref || (d.Alias != nil && *d.Alias == ref) {
+			return &d, nil
+		}
+	}
+	switch len(ds) {
+	case 0:
+		return nil, models.Errorf(models.CodeNotFound, "No dataset has the alias, id or name %q.", ref)
+	case 1:
+		return &ds[0], nil
+	}
+	return nil, models.Errorf(models.CodeInvalid, "Several datasets are named %q: use the dataset's alias or id.", ref)
 }

@@ -27,6 +27,7 @@ import (
 	"parley/app/engine/ability"
 	"parley/app/live"
 	"parley/app/providers"
+	"parley/app/qa"
 	"parley/handlers"
 	"parley/models"
 	"parley/models/store"
@@ -146,9 +147,13 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	if err := parts.turns.Recover(ctx); err != nil {
 		log.Error("closing interrupted turns", "error", err)
 	}
+	// Runs a stop left unfinished resume from their first unfinished case.
+	if err := parts.qa.Resume(ctx); err != nil {
+		log.Error("resuming test runs", "error", err)
+	}
 	srv, err := handlers.New(handlers.Options{
 		Config: cfg, Version: version, Store: st, Logger: log,
-		Turns: parts.turns, Broker: parts.broker, Providers: parts.providers, Abilities: parts.abilities,
+		Turns: parts.turns, Broker: parts.broker, Providers: parts.providers, Abilities: parts.abilities, QA: parts.qa,
 	})
 	if err != nil {
 		return err
@@ -181,10 +186,11 @@ type parts struct {
 	abilities *ability.Loader
 	broker    *live.Broker
 	turns     *engine.Service
+	qa        *qa.Runner
 }
 
-// build wires encryption, providers, abilities, live events and the turn
-// service.
+// build wires encryption, providers, abilities, live events, the turn
+// service and the QA runner.
 func build(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*parts, error) {
 	allow, err := ability.ParseAllow(cfg.FetchAllow)
 	if err != nil {
@@ -216,6 +222,10 @@ func build(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 		}
 	}
 	p.turns, err = engine.NewService(engine.ServiceOptions{Engine: eng, Store: st, Broker: p.broker, Logger: log, TurnTimeout: cfg.Timeouts.Turn})
+	if err != nil {
+		return nil, err
+	}
+	p.qa, err = qa.New(qa.Options{Store: st, Turns: p.turns, Broker: p.broker, Providers: p.providers.Resolve, Logger: log})
 	if err != nil {
 		return nil, err
 	}

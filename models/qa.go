@@ -18,7 +18,7 @@ const (
 )
 
 // IsTest reports whether a conversation is test data (made by a run or a replay).
-func (c *Conversation) IsTest() bool {
+func (c Conversation) IsTest() bool {
 	return c.Kind == ConversationTest || c.Kind == ConversationReplay
 }
 

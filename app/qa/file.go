@@ -116,7 +116,15 @@ func (f *SuiteFile) WriteYAML(w io.Writer) error {
 
 // ParseFile reads a suite file, YAML or JSON; unknown fields are errors, so
 // a typo does not silently drop an assertion.
-func ParseFile(data []byte) (*SuiteFile, error) {
+func ParseFile(data []byte) (*SuiteFile, error) { return parseFile(data, "", "") }
+
+// ParseFileFor reads a suite file to import into a given suite of a given
+// bot: the file's own suite and bot, if any, are replaced by these.
+func ParseFileFor(data []byte, suite, bot string) (*SuiteFile, error) {
+	return parseFile(data, suite, bot)
+}
+
+func parseFile(data []byte, suite, bot string) (*SuiteFile, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f SuiteFile
@@ -125,6 +133,9 @@ func ParseFile(data []byte) (*SuiteFile, error) {
 			return nil, models.FieldError("file", "The file is empty.")
 		}
 		return nil, models.FieldError("file", "The file is not a valid suite file: "+strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if suite != "" {
+		f.Suite, f.Bot = suite, bot
 	}
 	if strings.TrimSpace(f.Suite) == "" {
 		return nil, models.FieldError("file", "The file names no suite (suite: NAME).")

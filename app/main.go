@@ -5,6 +5,9 @@
 //	parley seed            load the demo data (idempotent)
 //	parley secret create --name NAME
 //	parley operator create --email E --role R [--name N]   (password typed, or piped on stdin)
+//	parley test run --suite NAME|ID [--version N] [--junit FILE] [--json]
+//	parley test export --suite NAME|ID > suite.yaml
+//	parley test import suite.yaml
 package main
 
 import (
@@ -56,6 +59,13 @@ const usage = `Usage:
   parley operator create --email E --role R [--name N]
                                           create an operator; the password is typed (twice, not
                                           shown) or piped on stdin; roles: admin, builder, qa, support
+  parley test run --suite NAME|ID [--bot B] [--version N] [--junit FILE] [--json]
+                                          run a test suite against the configured database and
+                                          exit non-zero when a case fails (for CI)
+  parley test export --suite NAME|ID [--bot B]
+                                          write the suite as YAML on stdout (keep it in git)
+  parley test import FILE                 create or update the suite a YAML/JSON file describes
+                                          (FILE "-" reads stdin)
 Configuration comes from the environment: see README.md.`
 
 // run is main without the process: testable with fake args, env and streams.
@@ -73,7 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
-	case "serve", "migrate", "seed", "secret", "operator":
+	case "serve", "migrate", "seed", "secret", "operator", "test":
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
@@ -114,6 +124,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runSecret(ctx, st, args, stdout)
 	case "operator":
 		return runOperator(ctx, st, args, getenv, stdin, stdout)
+	case "test":
+		return runTest(ctx, cfg, st, log, args, stdin, stdout)
 	}
 	return serve(ctx, cfg, st, log)
 }

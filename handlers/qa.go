@@ -794,7 +794,7 @@ func parseCaseForm(c *fiber.Ctx) (caseForm, error) {
 // build makes the case the form describes (empty turns and rows left out)
 // and returns the form with each field error placed next to its input.
 func (f caseForm) build() (models.TestCase, caseForm, error) {
-	c := models.TestCase{Name: f.Name, Description: f.Desc}
+	c := models.TestCase{Name: f.Name, Description: f.Desc, Status: models.CaseActive}
 	if models.ValidID(f.SourceConv) {
 		id := f.SourceConv
 		c.SourceConversationID = &id
@@ -854,8 +854,12 @@ func (f caseForm) build() (models.TestCase, caseForm, error) {
 			}
 		}
 	}
-	if rowErr && len(fields) == 0 {
-		fields = map[string]string{}
+	for k, msg := range fields {
+		switch k {
+		case "name", "description", "turns", "form":
+		default: // no input of its own: say it above the form
+			fields["form"] = msg
+		}
 	}
 	if len(fields) > 0 || rowErr || err != nil {
 		if fields == nil {

@@ -11,9 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"gorm.io/gorm"
 
+	"parley/app/provider"
+	"parley/app/provider/local"
 	"parley/models"
 	"parley/models/store"
 )
@@ -244,31 +247,33 @@ func ensureConversation(ctx context.Context, s *store.Store, botID string, ds *m
 			return &candidates[i], false, nil
 		}
 	}
-	conv, exchanges := demoConversation(botID)
+	conv, questions := demoConversation(botID)
 	c, err := s.CreateConversation(ctx, conv, nil)
 	if err != nil {
 		return nil, false, err
 	}
-	for _, ex := range exchanges {
-		if err := storeExchange(ctx, s, c, botID, ds, ex); err != nil {
+	for _, q := range questions {
+		if err := storeExchange(ctx, s, c, botID, ds, q); err != nil {
 			return nil, false, err
 		}
 	}
 	return c, true, nil
 }
 
-// storeExchange stores one exchange as a turn answered by the offline
-// provider would be: the question with its turn, the context with the records
-// the dataset's search finds for it (as a turn searches: the dataset's limit
-// and minimum score), then the answer with the turn's figures.
-func storeExchange(ctx context.Context, s *store.Store, c *models.Conversation, botID string, ds *models.Dataset, ex exchange) error {
-	found, err := s.SearchRecords(ctx, models.RecordQuery{DatasetIDs: []string{ds.ID}, Text: ex.user,
+// storeExchange stores one exchange as a turn of the seeded bot stores it:
+// the question with its turn, the context with the records the dataset's
+// search finds for it (as a turn searches: the dataset's limit and minimum
+// score), then the offline provider's answer from those records, with the
+// turn's figures.
+func storeExchange(ctx context.Context, s *store.Store, c *models.Conversation, botID string, ds *models.Dataset, question string) error {
+	found, err := s.SearchRecords(ctx, models.RecordQuery{DatasetIDs: []string{ds.ID}, Text: question,
 		Limit: ds.SearchMaxRecords, MinScore: ds.SearchMinScore})
 	if err != nil {
 		return err
 	}
 	var (
 		records []models.TurnRecord
+		docs    []provider.Document
 		ctxText string
 	)
 	for i, f := range found {
@@ -278,8 +283,20 @@ func storeExchange(ctx context.Context, s *store.Store, c *models.Conversation, 
 		ctxText += f.Record.Text + "\nSource: " + f.Record.Source
 		records = append(records, models.TurnRecord{Rank: i + 1, RecordID: f.Record.ID, DatasetID: ds.ID, Source: f.Record.Source,
 			Score: float64(int(f.Score*10000+0.5)) / 10000})
+		docs = append(docs, provider.Document{ID: f.Record.ID, DatasetID: ds.ID, Text: f.Record.Text, Source: f.Record.Source, Score: f.Score})
 	}
-	_, t, _, err := s.PostUserMessage(ctx, models.Message{ConversationID: c.ID, Text: ex.user}, true, 0)
+	answer, err := local.New().Complete(ctx, provider.Request{Model: "local", Documents: docs,
+		Messages: []provider.Message{{Role: provider.RoleUser, Content: question}}}, nil)
+	if err != nil {
+		return err
+	}
+	var sources []any
+	for _, line := range strings.Split(answer.Text, "\n") {
+		if src, ok := strings.CutPrefix(line, "Source: "); ok {
+			sources = append(sources, src)
+		}
+	}
+	_, t, _, err := s.PostUserMessage(ctx, models.Message{ConversationID: c.ID, Text: question}, true, 0)
 	if err != nil {
 		return err
 	}
@@ -297,7 +314,7 @@ func storeExchange(ctx context.Context, s *store.Store, c *models.Conversation, 
 		}
 	}
 	t.Status, t.Provider, t.Model, t.EndReason = models.TurnDone, "local", "local", models.EndStop
-	t.LatencyMs, t.InputTokens, t.OutputTokens = 12, int64(len(ex.user)/4+400), int64(len(ex.bot)/4)
-	_, err = s.FinishTurn(ctx, t, models.Message{Type: models.MessageBot, Text: ex.bot, Meta: models.Meta{"sources": ex.sources}})
+	t.LatencyMs, t.InputTokens, t.OutputTokens = 12, int64(len(question)/4+400), int64(answer.Usage.OutputTokens)
+	_, err = s.FinishTurn(ctx, t, models.Message{Type: models.MessageBot, Text: answer.Text, Meta: models.Meta{"sources": sources}})
 	return err
 }

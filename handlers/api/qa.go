@@ -97,9 +97,8 @@ func (a *API) handleSuiteList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	botID := c.Query("botId")
 	return sendList(a, c, p, func(ctx context.Context, p models.Page) ([]models.TestSuite, string, error) {
-		return a.store.FindSuites(ctx, store.SuiteFilter{Page: p, BotID: botID})
+		return a.store.FindSuites(ctx, store.SuiteFilter{Page: p})
 	}, toSuite, func(s *models.TestSuite) string { return s.ID })
 }
 

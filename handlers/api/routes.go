@@ -110,7 +110,7 @@ func (a *API) table() []Route {
 			Request: voteRequest{}, Response: idResponse{}, handler: a.handleMessageDownvote},
 
 		// QA (Parley's extension: not in ChatBotKit's API).
-		{Method: get, Path: "/test/suite/list", OperationID: "listTestSuites", Tag: "test", Extension: true, Summary: "List test suites (?botId= for one bot's)", Query: append(listQuery, "botId"), Stream: true,
+		{Method: get, Path: "/test/suite/list", OperationID: "listTestSuites", Tag: "test", Extension: true, Summary: "List test suites", Query: listQuery, Stream: true,
 			Response: list[suiteJSON]{}, handler: a.handleSuiteList},
 		{Method: post, Path: "/test/suite/:suiteId/run", OperationID: "runTestSuite", Tag: "test", Extension: true, Summary: "Start a run of a suite against the bot's current configuration, a version or a draft; it runs in the background",
 			Request: runRequest{}, Response: runJSON{}, handler: a.handleRunStart},

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -1135,6 +1134,3 @@ func (s *Server) handleCaseDelete(c *fiber.Ctx) error {
 	setFlash(c, fmt.Sprintf("Case %q deleted.", tc.Name))
 	return redirect(c, "/qa/suites/"+tc.SuiteID)
 }
-
-// queryEscape is url.QueryEscape, for links built in Go.
-func queryEscape(s string) string { return url.QueryEscape(s) }

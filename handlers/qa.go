@@ -266,6 +266,7 @@ type suitePage struct {
 	Versions                 []models.BotVersion
 	Datasets                 []models.DatasetSnapshot
 	Runs                     []models.TestRun
+	RunsNext, RunsCursor     string
 	Chart                    chartView
 	Run                      runForm
 	Errors                   map[string]string
@@ -316,10 +317,20 @@ func (s *Server) renderSuite(c *fiber.Ctx, status int, rf runForm, cf checkForm,
 			d.Run.Backstory, d.Run.Model = v.Snapshot.Backstory, v.Snapshot.Model
 		}
 	}
-	if d.Runs, _, err = s.store.FindRuns(ctx, suite.ID, models.Page{Limit: chartRuns}); err != nil {
+	latest, next, err := s.store.FindRuns(ctx, suite.ID, models.Page{Limit: chartRuns})
+	if err != nil {
 		return err
 	}
-	d.Chart = passRateChart(d.Runs)
+	d.Chart, d.Runs, d.RunsNext = passRateChart(latest), latest, next
+	if cur := c.Query("runs"); cur != "" {
+		if !models.ValidID(cur) {
+			return models.Errorf(models.CodeInvalid, "The page link is not valid (bad cursor). Go back to the first page.")
+		}
+		if d.Runs, d.RunsNext, err = s.store.FindRuns(ctx, suite.ID, models.Page{Cursor: cur, Limit: chartRuns}); err != nil {
+			return err
+		}
+		d.RunsCursor = cur
+	}
 	return s.render(c, status, tplQASuiteShow, d)
 }
 

@@ -152,6 +152,9 @@ func TestMakeATestAndRunIt(t *testing.T) {
 		wantBody(t, r, "Newly failing (1)", "✗ fail", "was not retrieved", "https://help.northwind.example/billing/refunds")
 		r = qa.get("/qa/suites/" + suiteID)
 		wantBody(t, r, "Pass rate over time", "<svg", "100%", "0%", "Circles are runs that passed")
+		wantNoBody(t, r, "Older runs »")
+		wantStatus(t, qa.get("/qa/suites/"+suiteID+"?runs=nonsense"), 422)
+		wantStatus(t, qa.get("/qa/suites/"+suiteID+"?runs="+second), 200)
 
 		r = qa.get("/qa/runs/" + second + "/junit")
 		wantStatus(t, r, 200)

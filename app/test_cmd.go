@@ -27,6 +27,7 @@ const testUsage = `usage: parley test run --suite NAME|ID [--bot B] [--version N
 // errTestsFailed makes `parley test run` exit non-zero when something failed.
 type errTestsFailed struct{ run *models.TestRun }
 
+// Error says how many cases failed, or that the run did not finish.
 func (e errTestsFailed) Error() string {
 	r := e.run
 	if r.Status == models.RunFailed {

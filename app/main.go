@@ -5,6 +5,9 @@
 //	parley seed            load the demo data (idempotent)
 //	parley secret create --name NAME
 //	parley operator create --email E --role R [--name N]   (password typed, or piped on stdin)
+//	parley test run --suite NAME|ID [--version N] [--junit FILE] [--json]
+//	parley test export --suite NAME|ID > suite.yaml
+//	parley test import suite.yaml
 package main
 
 import (
@@ -30,6 +33,7 @@ import (
 	"parley/app/live"
 	"parley/app/metrics"
 	"parley/app/providers"
+	"parley/app/qa"
 	"parley/handlers"
 	"parley/models"
 	"parley/models/store"
@@ -58,6 +62,13 @@ const usage = `Usage:
   parley operator create --email E --role R [--name N]
                                           create an operator; the password is typed (twice, not
                                           shown) or piped on stdin; roles: admin, builder, qa, support
+  parley test run --suite NAME|ID [--bot B] [--version N] [--junit FILE] [--json]
+                                          run a test suite against the configured database and
+                                          exit non-zero when a case fails (for CI)
+  parley test export --suite NAME|ID [--bot B]
+                                          write the suite as YAML on stdout (keep it in git)
+  parley test import FILE                 create or update the suite a YAML/JSON file describes
+                                          (FILE "-" reads stdin)
 Configuration comes from the environment: see README.md.`
 
 // run is main without the process: testable with fake args, env and streams.
@@ -75,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
-	case "serve", "migrate", "seed", "secret", "operator":
+	case "serve", "migrate", "seed", "secret", "operator", "test":
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
@@ -121,6 +132,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runSecret(ctx, st, args, stdout)
 	case "operator":
 		return runOperator(ctx, st, args, getenv, stdin, stdout)
+	case "test":
+		return runTest(ctx, cfg, st, log, args, stdin, stdout)
 	}
 	return serve(ctx, cfg, st, log)
 }
@@ -154,9 +167,13 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	if err := parts.turns.Recover(ctx); err != nil {
 		log.Error("closing interrupted turns", "error", err)
 	}
+	// Runs a stop left unfinished resume from their first unfinished case.
+	if err := parts.qa.Resume(ctx); err != nil {
+		log.Error("resuming test runs", "error", err)
+	}
 	srv, err := handlers.New(handlers.Options{
 		Config: cfg, Version: version, Store: st, Logger: log,
-		Turns: parts.turns, Broker: parts.broker, Providers: parts.providers, Abilities: parts.abilities,
+		Turns: parts.turns, Broker: parts.broker, Providers: parts.providers, Abilities: parts.abilities, QA: parts.qa,
 		Metrics: parts.metrics,
 	})
 	if err != nil {
@@ -213,6 +230,7 @@ type parts struct {
 	broker    *live.Broker
 	turns     *engine.Service
 	metrics   *metrics.Metrics // nil unless PARLEY_METRICS_ADDR is set
+	qa        *qa.Runner
 }
 
 // serveMetrics serves /metrics on PARLEY_METRICS_ADDR, apart from the
@@ -234,8 +252,8 @@ func serveMetrics(cfg config.Config, m *metrics.Metrics, log *slog.Logger) (func
 	}, nil
 }
 
-// build wires encryption, providers, abilities, live events and the turn
-// service.
+// build wires encryption, providers, abilities, live events, the turn
+// service and the QA runner.
 func build(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*parts, error) {
 	allow, err := ability.ParseAllow(cfg.FetchAllow)
 	if err != nil {
@@ -276,6 +294,10 @@ func build(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	}
 	m.Gauge("parley_live_streams", "Live event streams (workbench tabs) open on this instance.", func() float64 { return float64(p.broker.Total()) })
 	p.turns, err = engine.NewService(engine.ServiceOptions{Engine: eng, Store: st, Broker: p.broker, Logger: log, TurnTimeout: cfg.Timeouts.Turn})
+	if err != nil {
+		return nil, err
+	}
+	p.qa, err = qa.New(qa.Options{Store: st, Turns: p.turns, Broker: p.broker, Providers: p.providers.Resolve, Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -71,6 +71,8 @@ type conversationIndexPage struct {
 	Next          string
 	Cursor        string
 	PagerBase     string
+	// Tests: QA's test data (runs' and replays' conversations) is listed too.
+	Tests bool
 	// Errors are the filter's field errors (the list is then shown unfiltered by date).
 	Errors map[string]string
 }
@@ -118,7 +120,8 @@ func dateRange(from, to string) (time.Time, time.Time, error) {
 	return since, until, nil
 }
 
-// handleConversationIndex handles GET /conversations: newest first, optionally for one bot (?botId=).
+// handleConversationIndex handles GET /conversations: newest first,
+// optionally for one bot (?botId=); QA's test data only with ?tests=1.
 func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
 	p, err := listPage(c)
 	if err != nil {
@@ -140,7 +143,8 @@ func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
 		status, since, until = fiber.StatusUnprocessableEntity, time.Time{}, time.Time{}
 	}
 	ctx := c.UserContext()
-	convs, next, err := s.store.FindConversations(ctx, models.ConversationFilter{Page: p, BotID: botID, Since: since, Until: until})
+	tests := c.Query("tests") == "1"
+	convs, next, err := s.store.FindConversations(ctx, models.ConversationFilter{Page: p, BotID: botID, Since: since, Until: until, IncludeTests: tests})
 	if err != nil {
 		return err
 	}
@@ -157,13 +161,17 @@ func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
 		}
 	}
 	d := conversationIndexPage{Page: s.page(c, "Conversations", "conversations"), Bots: bots, BotID: botID,
-		From: c.Query("from"), To: c.Query("to"), Next: next, Cursor: p.Cursor, Errors: filterErrs}
+		From: c.Query("from"), To: c.Query("to"), Next: next, Cursor: p.Cursor, Errors: filterErrs, Tests: tests}
 	q := url.Values{}
 	from, to := d.From, d.To
 	if filterErrs != nil {
 		from, to = "", "" // the pager does not carry a range that was not applied
 	}
-	for k, v := range map[string]string{"botId": botID, "from": from, "to": to} {
+	testsParam := ""
+	if tests {
+		testsParam = "1"
+	}
+	for k, v := range map[string]string{"botId": botID, "from": from, "to": to, "tests": testsParam} {
 		if v != "" {
 			q.Set(k, v)
 		}

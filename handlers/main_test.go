@@ -20,6 +20,7 @@ import (
 	"parley/app/engine/ability"
 	"parley/app/live"
 	"parley/app/providers"
+	"parley/app/qa"
 	"parley/models"
 	"parley/models/store"
 	"parley/models/store/storetest"
@@ -81,6 +82,12 @@ func newServer(t testing.TB, st *store.Store, tweaks ...func(*serverSetup)) *Ser
 	if su.Turns == nil {
 		su.Turns, err = engine.NewService(engine.ServiceOptions{Engine: engine.New(su.Engine), Store: st, Broker: su.Broker,
 			Logger: su.Logger, TurnTimeout: su.Config.Timeouts.Turn})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if su.QA == nil {
+		su.QA, err = qa.New(qa.Options{Store: st, Turns: su.Turns, Broker: su.Broker, Providers: su.Engine.Providers, Logger: su.Logger})
 		if err != nil {
 			t.Fatal(err)
 		}

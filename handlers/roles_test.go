@@ -23,6 +23,9 @@ const (
 	convRate  = "admin builder qa support"
 	sessMgmt  = "admin builder"
 	history   = "admin builder qa support"
+	qaRead    = "admin builder qa"
+	qaRun     = "admin builder qa"
+	qaPropose = "admin builder qa support"
 	adminOnly = "admin"
 )
 
@@ -112,6 +115,41 @@ var routeRoles = map[string]string{
 	"GET /conversations/:id/session-tokens/revoke":  sessMgmt,
 	"POST /conversations/:id/session-tokens/revoke": sessMgmt,
 
+	"GET /qa":                        qaRead,
+	"GET /qa/suites/new":             qaRun,
+	"POST /qa/suites":                qaRun,
+	"GET /qa/suites/:id":             qaRead,
+	"GET /qa/suites/:id/edit":        qaRun,
+	"POST /qa/suites/:id":            qaRun,
+	"GET /qa/suites/:id/delete":      qaRun,
+	"POST /qa/suites/:id/delete":     qaRun,
+	"GET /qa/suites/:id/export":      qaRead,
+	"GET /qa/suites/:id/import":      qaRun,
+	"POST /qa/suites/:id/import":     qaRun,
+	"POST /qa/suites/:id/checks":     qaRun,
+	"GET /qa/checks/:id/delete":      qaRun,
+	"POST /qa/checks/:id/delete":     qaRun,
+	"POST /qa/suites/:id/runs":       qaRun,
+	"GET /qa/cases/new":              qaPropose,
+	"POST /qa/cases":                 qaPropose,
+	"GET /qa/cases/:id":              qaRead,
+	"GET /qa/cases/:id/edit":         qaRun,
+	"POST /qa/cases/:id":             qaRun,
+	"POST /qa/cases/:id/accept":      qaRun,
+	"GET /qa/cases/:id/delete":       qaRun,
+	"POST /qa/cases/:id/delete":      qaRun,
+	"GET /qa/runs/:id":               qaRead,
+	"GET /qa/runs/:id/events":        qaRead,
+	"GET /qa/runs/:id/junit":         qaRead,
+	"POST /qa/runs/:id/cancel":       qaRun,
+	"GET /conversations/:id/replay":  qaRun,
+	"POST /conversations/:id/replay": qaRun,
+	"GET /qa/replays":                qaRead,
+	"GET /qa/replays/:id":            qaRead,
+	"GET /qa/replays/:id/events":     qaRead,
+	"GET /datasets/:id/checks":       qaRead,
+	"POST /datasets/:id/checks/run":  qaRun,
+
 	"GET /operators":             adminOnly,
 	"GET /operators/new":         adminOnly,
 	"POST /operators":            adminOnly,
@@ -192,8 +230,36 @@ func newFixtures(t *testing.T, a *testApp) fixtures {
 	if err != nil {
 		t.Fatal(err)
 	}
+	suite, err := a.store.CreateSuite(ctx, models.TestSuite{BotID: bot.ID, Name: "Roles suite " + models.NewID()[24:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := a.store.CreateCase(ctx, models.TestCase{SuiteID: suite.ID, Name: "Roles case", Turns: []models.CaseTurn{{User: "hi"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check, err := a.store.CreateCheck(ctx, models.RetrievalCheck{SuiteID: suite.ID, DatasetID: ds.ID, Query: "record", RecordID: rec.ID, TopK: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := a.store.CreateRun(ctx, models.TestRun{SuiteID: suite.ID, Target: models.TargetCurrent, Version: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.FinishRun(ctx, run.ID, models.RunCancelled, "fixture"); err != nil {
+		t.Fatal(err)
+	}
+	rp, err := a.store.CreateReplay(ctx, models.Replay{SourceConversationID: conv.ID, BotID: bot.ID, Target: models.TargetCurrent, Version: 1},
+		[]models.ReplayTurn{{UserMessageID: msgs[0].ID, Text: "hi"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.FinishReplay(ctx, rp.ID, models.RunInterrupted, "fixture"); err != nil {
+		t.Fatal(err)
+	}
 	return fixtures{"messages": msgs[0].ID, "bots": bot.ID, "datasets": ds.ID, "records": rec.ID, "skillsets": ks.ID, "abilities": ab.ID,
-		"conversations": conv.ID, "operators": victim.ID, "secrets": sec.ID, "turns": turn.ID, "session-tokens": tok.ID}
+		"conversations": conv.ID, "operators": victim.ID, "secrets": sec.ID, "turns": turn.ID, "session-tokens": tok.ID,
+		"suites": suite.ID, "cases": tc.ID, "checks": check.ID, "runs": run.ID, "replays": rp.ID}
 }
 
 // fill replaces path parameters with fixture ids.

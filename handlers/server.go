@@ -25,6 +25,7 @@ import (
 	"parley/app/live"
 	"parley/app/metrics"
 	"parley/app/providers"
+	"parley/app/qa"
 	"parley/assets"
 	"parley/handlers/api"
 	"parley/models"
@@ -52,6 +53,8 @@ type Options struct {
 	Abilities *ability.Loader
 	// Metrics records every request by route and status (nil: metrics off).
 	Metrics *metrics.Metrics
+	// QA runs test suites and replays in the background.
+	QA *qa.Runner
 }
 
 // Route is one registered route and the permission it requires; the role
@@ -81,19 +84,20 @@ type Server struct {
 	streams     context.Context
 	stopStreams context.CancelFunc
 	api         *api.API
+	qa          *qa.Runner
 }
 
 // New builds the Fiber app with every route.
 func New(opts Options) (*Server, error) {
 	switch {
-	case opts.Store == nil, opts.Logger == nil, opts.Turns == nil, opts.Broker == nil, opts.Providers == nil, opts.Abilities == nil:
-		return nil, errors.New("handlers: New needs a store, a logger, the turn service, a broker, the provider resolver and the ability loader")
+	case opts.Store == nil, opts.Logger == nil, opts.Turns == nil, opts.Broker == nil, opts.Providers == nil, opts.Abilities == nil, opts.QA == nil:
+		return nil, errors.New("handlers: New needs a store, a logger, the turn service, a broker, the provider resolver, the ability loader and the QA runner")
 	}
 	cfg := opts.Config
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("handlers: %w", err)
 	}
-	s := &Server{store: opts.Store, log: opts.Logger, opts: opts, cfg: cfg, turns: opts.Turns, broker: opts.Broker}
+	s := &Server{store: opts.Store, log: opts.Logger, opts: opts, cfg: cfg, turns: opts.Turns, broker: opts.Broker, qa: opts.QA}
 	s.streams, s.stopStreams = context.WithCancel(context.Background())
 	hashes, err := assets.Hashes()
 	if err != nil {
@@ -109,6 +113,7 @@ func New(opts Options) (*Server, error) {
 		tpl = html.NewFileSystem(http.FS(views.FS), ".html")
 	}
 	tpl.AddFuncMap(s.templateFuncs())
+	tpl.AddFuncMap(qaFuncs())
 	if err := tpl.Load(); err != nil {
 		return nil, fmt.Errorf("handlers: load templates: %w", err)
 	}
@@ -140,7 +145,7 @@ func New(opts Options) (*Server, error) {
 	s.app.Use(s.logRequests)
 	s.app.Use(s.securityHeaders)
 	s.api, err = api.New(api.Options{Store: s.store, Turns: s.turns, Logger: s.log,
-		SecretRate: cfg.APIRate, SessionRate: cfg.SessionRate, ListTimeout: cfg.Timeouts.Turn,
+		SecretRate: cfg.APIRate, SessionRate: cfg.SessionRate, ListTimeout: cfg.Timeouts.Turn, QA: opts.QA,
 		CheckModel: opts.Providers.CheckModel, CheckAbility: opts.Abilities.Check})
 	if err != nil {
 		return nil, err
@@ -194,6 +199,7 @@ func (s *Server) routesSetup() {
 	s.registerSecrets()
 	s.registerSessionTokens()
 	s.registerProviders()
+	s.registerQA()
 
 	s.api.Mount(s.app)
 
@@ -249,11 +255,15 @@ func (s *Server) AssetURL(path string) string {
 }
 
 // Shutdown ends live event streams, stops accepting connections, drains
-// in-flight requests and lets running turns finish (their user messages are
-// already stored), waiting at most until ctx ends.
+// in-flight requests, lets QA runs stop after their current turn (they
+// resume on the next start) and lets running turns finish (their user
+// messages are already stored), waiting at most until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopStreams()
 	err := s.app.ShutdownWithContext(ctx)
+	if qerr := s.qa.Shutdown(ctx); qerr != nil && err == nil {
+		err = qerr
+	}
 	if terr := s.turns.Shutdown(ctx); terr != nil && err == nil {
 		err = terr
 	}

@@ -73,6 +73,8 @@ type viewer struct {
 	CanRun    bool
 	// CanHistory: the viewer may open the bot version that answered.
 	CanHistory bool
+	// CanPropose: the viewer may make a test case from a turn.
+	CanPropose bool
 	// Rater is the viewer as a rater, to find their own rating.
 	Rater string
 }
@@ -81,7 +83,7 @@ func viewerOf(c *fiber.Ctx) viewer {
 	op := operator(c)
 	return viewer{CSRF: csrfToken(c), CanRate: op.Can(models.PermConversationRate), CanConfig: op.Can(models.PermConfigRead),
 		CanEdit: op.Can(models.PermConfigWrite), CanRun: op.Can(models.PermConversationRun),
-		CanHistory: op.Can(models.PermBotHistory), Rater: raterOf(op).Key}
+		CanHistory: op.Can(models.PermBotHistory), CanPropose: op.Can(models.PermQAPropose), Rater: raterOf(op).Key}
 }
 
 // entryView is one message of the timeline with what explains it: the turn

@@ -45,6 +45,8 @@ type versionsPage struct {
 	Next    string
 	Cursor  string
 	Compare compareForm
+	// QA is the bot's suites and, with a gate suite, each version's verdict.
+	QA gateView
 }
 
 type versionDiffPage struct {
@@ -63,6 +65,7 @@ type versionShowPage struct {
 	Prev   *models.BotVersion
 	Diff   models.VersionDiff
 	Latest int
+	QA     gateView
 }
 
 // versionNumber reads a version number from the path or the query; bad
@@ -147,6 +150,18 @@ func (s *Server) handleBotVersions(c *fiber.Ctx) error {
 		return err
 	}
 	p := versionsPage{Page: s.page(c, "History of "+b.Name, "bots"), Bot: b, Rows: rows, Compare: cmp, Cursor: c.Query("cursor")}
+	nums := make([]int, 0, len(vs))
+	for _, v := range vs {
+		nums = append(nums, v.Number)
+	}
+	if p.QA, err = s.gateFor(c, b.ID, nums); err != nil {
+		return err
+	}
+	if latest, err := s.store.LatestBotVersion(ctx, b.ID); err == nil && latest != nil {
+		p.QA.Latest = latest.Number
+	} else if err != nil {
+		return err
+	}
 	if next > 0 {
 		p.Next = strconv.Itoa(next)
 	}
@@ -218,6 +233,9 @@ func (s *Server) handleBotVersionShow(c *fiber.Ctx) error {
 	}
 	if latest != nil {
 		p.Latest = latest.Number
+	}
+	if p.QA, err = s.gateFor(c, b.ID, []int{n}); err != nil {
+		return err
 	}
 	return s.render(c, fiber.StatusOK, tplBotVersionShow, p)
 }

@@ -5,23 +5,29 @@ import "time"
 // Conversation is an exchange with a bot, or with an inline configuration
 // (backstory, model, dataset, skillset) when it has no bot.
 type Conversation struct {
-	ID          string    `json:"id" gorm:"primaryKey;size:36"`
-	BotID       *string   `json:"botId,omitempty" gorm:"size:36"`
-	Name        string    `json:"name" gorm:"size:200;not null" validate:"max=200"`
-	Description string    `json:"description" gorm:"type:text;not null" validate:"max=4000"`
-	Meta        Meta      `json:"meta"`
-	Model       string    `json:"model" gorm:"size:200;not null" validate:"max=200"`
-	Backstory   string    `json:"backstory" gorm:"type:text;not null" validate:"max=100000"`
-	DatasetID   *string   `json:"datasetId,omitempty" gorm:"size:36"`
-	SkillsetID  *string   `json:"skillsetId,omitempty" gorm:"size:36"`
-	Privacy     bool      `json:"privacy" gorm:"not null"`
-	Moderation  bool      `json:"moderation" gorm:"not null"`
-	ContactID   *string   `json:"contactId,omitempty" gorm:"size:100" validate:"omitempty,max=100"`
-	TaskID      *string   `json:"taskId,omitempty" gorm:"size:100" validate:"omitempty,max=100"`
-	SpaceID     *string   `json:"spaceId,omitempty" gorm:"size:100" validate:"omitempty,max=100"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
-	Bot         *Bot      `json:"-" gorm:"foreignKey:BotID"`
+	ID          string  `json:"id" gorm:"primaryKey;size:36"`
+	BotID       *string `json:"botId,omitempty" gorm:"size:36"`
+	Name        string  `json:"name" gorm:"size:200;not null" validate:"max=200"`
+	Description string  `json:"description" gorm:"type:text;not null" validate:"max=4000"`
+	Meta        Meta    `json:"meta"`
+	Model       string  `json:"model" gorm:"size:200;not null" validate:"max=200"`
+	Backstory   string  `json:"backstory" gorm:"type:text;not null" validate:"max=100000"`
+	DatasetID   *string `json:"datasetId,omitempty" gorm:"size:36"`
+	SkillsetID  *string `json:"skillsetId,omitempty" gorm:"size:36"`
+	Privacy     bool    `json:"privacy" gorm:"not null"`
+	Moderation  bool    `json:"moderation" gorm:"not null"`
+	ContactID   *string `json:"contactId,omitempty" gorm:"size:100" validate:"omitempty,max=100"`
+	TaskID      *string `json:"taskId,omitempty" gorm:"size:100" validate:"omitempty,max=100"`
+	SpaceID     *string `json:"spaceId,omitempty" gorm:"size:100" validate:"omitempty,max=100"`
+	// Kind is chat for real conversations; test and replay mark QA's
+	// scratch conversations, left out of lists and analytics by default.
+	Kind string `json:"kind" gorm:"size:20;not null;default:chat" validate:"omitempty,oneof=chat test replay"`
+	// Pinned, when set, answers with that configuration (a bot version's
+	// snapshot, or a draft) instead of the bot's latest version.
+	Pinned    *PinnedConfig `json:"-" gorm:"type:text;serializer:json"`
+	CreatedAt time.Time     `json:"createdAt"`
+	UpdatedAt time.Time     `json:"updatedAt"`
+	Bot       *Bot          `json:"-" gorm:"foreignKey:BotID"`
 }
 
 // Validate checks the conversation's fields.
@@ -33,6 +39,9 @@ type ConversationFilter struct {
 	BotID string
 	// Since and Until bound the creation time (zero: unbounded; Until is exclusive).
 	Since, Until time.Time
+	// IncludeTests lists QA's test data too (runs' and replays' scratch
+	// conversations); by default only real conversations are listed.
+	IncludeTests bool
 }
 
 // Message types, as ChatBotKit names them.

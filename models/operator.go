@@ -36,6 +36,14 @@ const (
 	PermConversationRate Permission = "conversation:rate"
 	// PermConversationWrite: edit and delete conversations.
 	PermConversationWrite Permission = "conversation:write"
+	// PermQARead: see test suites, cases, runs, their results and replays.
+	PermQARead Permission = "qa:read"
+	// PermQARun: create and edit suites, cases and retrieval checks, run
+	// suites and replay conversations.
+	PermQARun Permission = "qa:run"
+	// PermQAPropose: turn a transcript into a test case; without PermQARun
+	// the case is only proposed, for QA to accept.
+	PermQAPropose Permission = "qa:propose"
 	// PermSessionManage: see and revoke live conversation session tokens.
 	PermSessionManage Permission = "session:manage"
 	// PermAdmin: operators, API secrets, providers.
@@ -44,11 +52,12 @@ const (
 
 var rolePermissions = map[string][]Permission{
 	RoleAdmin: {PermConfigRead, PermBotHistory, PermConfigWrite, PermConversationRead, PermConversationRun,
-		PermConversationRate, PermConversationWrite, PermSessionManage, PermAdmin},
+		PermConversationRate, PermConversationWrite, PermSessionManage, PermAdmin, PermQARead, PermQARun, PermQAPropose},
 	RoleBuilder: {PermConfigRead, PermBotHistory, PermConfigWrite, PermConversationRead, PermConversationRun,
-		PermConversationRate, PermConversationWrite, PermSessionManage},
-	RoleQA:      {PermConfigRead, PermBotHistory, PermConversationRead, PermConversationRun, PermConversationRate},
-	RoleSupport: {PermBotHistory, PermConversationRead, PermConversationRate},
+		PermConversationRate, PermConversationWrite, PermSessionManage, PermQARead, PermQARun, PermQAPropose},
+	RoleQA: {PermConfigRead, PermBotHistory, PermConversationRead, PermConversationRun, PermConversationRate,
+		PermQARead, PermQARun, PermQAPropose},
+	RoleSupport: {PermBotHistory, PermConversationRead, PermConversationRate, PermQAPropose},
 }
 
 // RoleCan reports whether role grants p.

@@ -216,78 +216,21 @@ func demoAbilities() []models.Ability {
 	}
 }
 
-// exchange is one turn of the sample conversation: the customer's message,
-// what retrieval found (if anything) and the bot's answer.
-type exchange struct {
-	user    string
-	context string
-	records []models.TurnRecord
-	bot     string
-	sources []any
-}
-
-// demoConversation is the sample conversation and its exchanges, as real
-// turns would have stored them.
-func demoConversation(botID, datasetID string, recordIDs map[string]string) (models.Conversation, []exchange) {
-	refunds := helpBase + "billing/refunds"
-	limits := helpBase + "storage/limits"
-	plans := helpBase + "billing/plans"
-
-	retrieved := []struct {
-		source string
-		score  float64
-	}{{refunds, 0.91}, {plans, 0.66}, {limits, 0.58}}
-	var contextText string
-	records := make([]models.TurnRecord, 0, len(retrieved))
-	for i, r := range retrieved {
-		f := faqBySource(r.source)
-		if i > 0 {
-			contextText += "\n\n"
-		}
-		contextText += f.Text + "\nSource: " + f.Source
-		records = append(records, models.TurnRecord{Rank: i + 1, RecordID: recordIDs[r.source], DatasetID: datasetID, Source: r.source, Score: r.score})
-	}
-
+// demoConversation is the sample conversation and its customer's messages.
+// The answers are not written here: the seed asks the offline provider, as
+// the seeded bot's turns do (see storeExchange), so replaying the sample
+// against the seeded bot changes nothing on either database, and a test
+// case made from it passes.
+func demoConversation(botID string) (models.Conversation, []string) {
 	conv := models.Conversation{
 		BotID:       &botID,
 		Name:        conversationName,
 		Description: "A customer on an annual Plus plan asks for a refund; shows retrieval from the Help Center and cited answers.",
 		Meta:        models.Meta{"seed": marker},
 	}
-	exchanges := []exchange{
-		{
-			user:    "Hi, I bought the annual Plus plan about two weeks ago but I've hardly used it. Can I still get my money back?",
-			context: contextText,
-			records: records,
-			bot: "Yes. Annual Plus subscriptions can be refunded in full within 30 days of purchase, so two weeks in you're well within the window.\n\n" +
-				"1. Go to Settings > Billing.\n2. Choose Request refund.\n\n" +
-				"The money goes back to your original payment method within 5-10 business days, and your account moves to the Free plan.\n\n" +
-				"Source: " + refunds,
-			sources: []any{refunds},
-		},
-		{
-			user: "OK. Will I lose my files straight away? I have about 300 GB in there.",
-			bot: "No, nothing is deleted. The Free plan includes 5 GB, so with about 300 GB you'll be over the limit: your files stay available to view and download, " +
-				"but uploads and sync of new changes pause until you free up space or upgrade again. If you'd like a local copy, download what you need whenever suits you.\n\n" +
-				"Source: " + limits + "\nSource: " + plans,
-			sources: []any{limits, plans},
-		},
-		{
-			user: "Perfect, I'll download my photos first and then request the refund. Thanks!",
-			bot: "You're welcome! Just make sure you send the request within 30 days of your purchase date, and allow 5-10 business days for the money to reach your original payment method. Anything else I can help with?\n\n" +
-				"Source: " + refunds,
-			sources: []any{refunds},
-		},
+	return conv, []string{
+		"Hi, I bought the annual Plus plan about two weeks ago but I've hardly used it. Can I still get my money back?",
+		"OK. What happens to my files when I go over the Free storage limit? I have about 300 GB.",
+		"Perfect, I'll download my photos first and then request the refund. Thanks!",
 	}
-	return conv, exchanges
-}
-
-// faqBySource returns the FAQ entry with the source; sources in this file always exist.
-func faqBySource(source string) faqEntry {
-	for _, f := range faq {
-		if f.Source == source {
-			return f
-		}
-	}
-	panic("seed: no FAQ entry for " + source)
 }

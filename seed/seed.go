@@ -11,9 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"gorm.io/gorm"
 
+	"parley/app/provider"
+	"parley/app/provider/local"
 	"parley/models"
 	"parley/models/store"
 )
@@ -44,7 +47,7 @@ func Run(ctx context.Context, s *store.Store) (*Result, error) {
 	}
 	r.DatasetID, r.DatasetName, r.Created = ds.ID, ds.Name, r.Created || created
 
-	recordIDs, created, err := ensureRecords(ctx, s, ds.ID)
+	_, created, err = ensureRecords(ctx, s, ds.ID)
 	if err != nil {
 		return nil, fmt.Errorf("seed: create records: %w", err)
 	}
@@ -68,7 +71,7 @@ func Run(ctx context.Context, s *store.Store) (*Result, error) {
 	}
 	r.BotID, r.BotName, r.Created = bot.ID, bot.Name, r.Created || created
 
-	conv, created, err := ensureConversation(ctx, s, bot.ID, ds.ID, recordIDs)
+	conv, created, err := ensureConversation(ctx, s, bot.ID, ds)
 	if err != nil {
 		return nil, fmt.Errorf("seed: create conversation: %w", err)
 	}
@@ -234,7 +237,7 @@ func attachedIDs[T any](items []T, id func(T) string, want string) ([]string, bo
 
 // ensureConversation finds the sample conversation by its bot, name and seed
 // marker, or creates it with its messages.
-func ensureConversation(ctx context.Context, s *store.Store, botID, datasetID string, recordIDs map[string]string) (*models.Conversation, bool, error) {
+func ensureConversation(ctx context.Context, s *store.Store, botID string, ds *models.Dataset) (*models.Conversation, bool, error) {
 	var candidates []models.Conversation
 	err := s.DB().WithContext(ctx).Where("bot_id = ? AND name = ?", botID, conversationName).
 		Order("id").Limit(20).Find(&candidates).Error
@@ -246,24 +249,56 @@ func ensureConversation(ctx context.Context, s *store.Store, botID, datasetID st
 			return &candidates[i], false, nil
 		}
 	}
-	conv, exchanges := demoConversation(botID, datasetID, recordIDs)
+	conv, questions := demoConversation(botID)
 	c, err := s.CreateConversation(ctx, conv, nil)
 	if err != nil {
 		return nil, false, err
 	}
-	for _, ex := range exchanges {
-		if err := storeExchange(ctx, s, c, botID, ex); err != nil {
+	for _, q := range questions {
+		if err := storeExchange(ctx, s, c, botID, ds, q); err != nil {
 			return nil, false, err
 		}
 	}
 	return c, true, nil
 }
 
-// storeExchange stores one exchange as a turn answered by the offline
-// provider would be: the question with its turn, the context with the records
-// retrieved, then the answer with the turn's figures.
-func storeExchange(ctx context.Context, s *store.Store, c *models.Conversation, botID string, ex exchange) error {
-	_, t, _, err := s.PostUserMessage(ctx, models.Message{ConversationID: c.ID, Text: ex.user}, true, 0)
+// storeExchange stores one exchange as a turn of the seeded bot stores it:
+// the question with its turn, the context with the records the dataset's
+// search finds for it (as a turn searches: the dataset's limit and minimum
+// score), then the offline provider's answer from those records, with the
+// turn's figures.
+func storeExchange(ctx context.Context, s *store.Store, c *models.Conversation, botID string, ds *models.Dataset, question string) error {
+	found, err := s.SearchRecords(ctx, models.RecordQuery{DatasetIDs: []string{ds.ID}, Text: question,
+		Limit: ds.SearchMaxRecords, MinScore: ds.SearchMinScore})
+	if err != nil {
+		return err
+	}
+	var (
+		records []models.TurnRecord
+		docs    []provider.Document
+		ctxText string
+	)
+	for i, f := range found {
+		if i > 0 {
+			ctxText += "\n\n"
+		}
+		ctxText += f.Record.Text + "\nSource: " + f.Record.Source
+		records = append(records, models.TurnRecord{Rank: i + 1, RecordID: f.Record.ID, DatasetID: ds.ID, Source: f.Record.Source,
+			Score: float64(int(f.Score*10000+0.5)) / 10000})
+		docs = append(docs, provider.Document{ID: f.Record.ID, DatasetID: ds.ID, Text: f.Record.Text, Source: f.Record.Source, Score: f.Score})
+	}
+	answer, err := local.New().Complete(ctx, provider.Request{Model: "local", Documents: docs,
+		Messages: []provider.Message{{Role: provider.RoleUser, Content: question}}}, nil)
+	if err != nil {
+		return err
+	}
+	var sources []any
+	for _, line := range strings.Split(answer.Text, "\n") {
+		if src, ok := strings.CutPrefix(line, "Source: "); ok {
+			sources = append(sources, src)
+		}
+	}
+	_, t, _, err := s.PostUserMessage(ctx, models.Message{ConversationID: c.ID, Text: question}, true, 0)
 	if err != nil {
 		return err
 	}
@@ -274,14 +309,14 @@ func storeExchange(ctx context.Context, s *store.Store, c *models.Conversation, 
 	if err := s.StartTurn(ctx, t); err != nil {
 		return err
 	}
-	if ex.context != "" {
-		t.Records = ex.records
-		if _, err := s.AddTurnMessage(ctx, t, models.Message{ConversationID: c.ID, Type: models.MessageContext, Text: ex.context}, nil); err != nil {
+	if ctxText != "" {
+		t.Records = records
+		if _, err := s.AddTurnMessage(ctx, t, models.Message{ConversationID: c.ID, Type: models.MessageContext, Text: ctxText}, nil); err != nil {
 			return err
 		}
 	}
 	t.Status, t.Provider, t.Model, t.EndReason = models.TurnDone, "local", "local", models.EndStop
-	t.LatencyMs, t.InputTokens, t.OutputTokens = 12, int64(len(ex.user)/4+400), int64(len(ex.bot)/4)
-	_, err = s.FinishTurn(ctx, t, models.Message{Type: models.MessageBot, Text: ex.bot, Meta: models.Meta{"sources": ex.sources}})
+	t.LatencyMs, t.InputTokens, t.OutputTokens = 12, int64(len(question)/4+400), int64(answer.Usage.OutputTokens)
+	_, err = s.FinishTurn(ctx, t, models.Message{Type: models.MessageBot, Text: answer.Text, Meta: models.Meta{"sources": sources}})
 	return err
 }

@@ -16,7 +16,7 @@ import (
 const (
 	wantRecords   = 20
 	wantAbilities = 4
-	wantMessages  = 7
+	wantMessages  = 9
 )
 
 func TestRun(t *testing.T) {
@@ -242,7 +242,7 @@ func checkContent(t *testing.T, s *store.Store, r *seed.Result) {
 		types = append(types, m.Type)
 	}
 	wantTypes := []string{models.MessageUser, models.MessageContext, models.MessageBot,
-		models.MessageUser, models.MessageBot, models.MessageUser, models.MessageBot}
+		models.MessageUser, models.MessageContext, models.MessageBot, models.MessageUser, models.MessageContext, models.MessageBot}
 	if !slices.Equal(types, wantTypes) {
 		t.Fatalf("message types = %v, want %v", types, wantTypes)
 	}
@@ -267,7 +267,7 @@ func checkContent(t *testing.T, s *store.Store, r *seed.Result) {
 			t.Errorf("context record score = %v, want a number in (0, 1]", rec.Score)
 		}
 	}
-	for _, i := range []int{4, 6} {
+	for _, i := range []int{5, 8} {
 		if msgs[i].TurnID == nil {
 			t.Errorf("answer %d belongs to no turn", i)
 		}

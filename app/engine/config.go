@@ -52,8 +52,13 @@ func (c *configCache) put(id string, cfg config) {
 	c.m[id] = cfg
 }
 
-// configOf returns what answers conv now.
+// configOf returns what answers conv now: its pinned configuration when it
+// has one (QA's scratch conversations answer with a chosen version or a
+// draft), else its bot's latest version, else its inline settings.
 func (e *Engine) configOf(ctx context.Context, conv *models.Conversation) (config, error) {
+	if p := conv.Pinned; p != nil {
+		return snapshotConfig(deref(conv.BotID), &models.BotVersion{ID: p.VersionID, Number: p.Version, Snapshot: p.Snapshot}), nil
+	}
 	if conv.Bot != nil {
 		if id := conv.Bot.VersionID; id != nil {
 			if cfg, ok := e.configs.get(*id); ok {

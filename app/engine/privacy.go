@@ -7,9 +7,12 @@ import (
 	"parley/models"
 )
 
-// privacyOn reports whether a conversation redacts personal data: its bot's
-// flag, or its own when it has no bot.
+// privacyOn reports whether a conversation redacts personal data: its
+// pinned configuration's flag, its bot's, or its own when it has no bot.
 func privacyOn(c *models.Conversation) bool {
+	if c.Pinned != nil {
+		return c.Pinned.Snapshot.Privacy
+	}
 	if c.Bot != nil {
 		return c.Bot.Privacy
 	}

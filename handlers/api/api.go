@@ -22,6 +22,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/cors"
 
 	"parley/app/engine"
+	"parley/app/qa"
 	"parley/models"
 	"parley/models/store"
 )
@@ -55,6 +56,8 @@ type Options struct {
 	// return invalid-input errors naming the field.
 	CheckModel   func(ctx context.Context, model string) error
 	CheckAbility func(ctx context.Context, a models.Ability) error
+	// QA starts test runs (Parley's extension).
+	QA *qa.Runner
 }
 
 // Route is one API operation: the OpenAPI document and the route tests are
@@ -73,8 +76,11 @@ type Route struct {
 	// Query lists the query parameters (lists: cursor, order, take).
 	Query []string
 	// Stream: answers application/jsonl when asked.
-	Stream  bool
-	handler fiber.Handler
+	Stream bool
+	// Extension: Parley's own, not part of ChatBotKit's API (the OpenAPI
+	// document marks it x-parley-extension).
+	Extension bool
+	handler   fiber.Handler
 }
 
 // API serves /api/v1.
@@ -92,8 +98,8 @@ type API struct {
 // New builds the API and its route table; it refuses missing collaborators.
 func New(opts Options) (*API, error) {
 	if opts.Store == nil || opts.Turns == nil || opts.Logger == nil || opts.SecretRate == 0 || opts.SessionRate == 0 ||
-		opts.ListTimeout <= 0 || opts.CheckModel == nil || opts.CheckAbility == nil {
-		return nil, errors.New("api: New needs a store, the turn service, a logger, both rate limits, a list timeout and the model and ability checks")
+		opts.ListTimeout <= 0 || opts.CheckModel == nil || opts.CheckAbility == nil || opts.QA == nil {
+		return nil, errors.New("api: New needs a store, the turn service, a logger, both rate limits, a list timeout, the model and ability checks and the QA runner")
 	}
 	a := &API{store: opts.Store, turns: opts.Turns, log: opts.Logger, opts: opts}
 	a.routes = a.table()

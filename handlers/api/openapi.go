@@ -37,6 +37,10 @@ func (a *API) OpenAPI() map[string]any {
 			"summary":     r.Summary,
 			"tags":        []string{r.Tag},
 		}
+		if r.Extension {
+			op["x-parley-extension"] = true
+			op["description"] = "Parley's extension: not part of ChatBotKit's API, so @chatbotkit/sdk has no method for it."
+		}
 		var params []any
 		for _, seg := range strings.Split(r.Path, "/") {
 			if name, ok := strings.CutPrefix(seg, ":"); ok {

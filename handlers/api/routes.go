@@ -108,5 +108,15 @@ func (a *API) table() []Route {
 			Request: voteRequest{}, Response: idResponse{}, handler: a.handleMessageUpvote},
 		{Method: post, Path: "/conversation/:conversationId/message/:messageId/downvote", OperationID: "downvoteConversationMessage", Tag: "conversation", Summary: "Rate a bot message down (one rating per rater)", Session: true,
 			Request: voteRequest{}, Response: idResponse{}, handler: a.handleMessageDownvote},
+
+		// QA (Parley's extension: not in ChatBotKit's API).
+		{Method: get, Path: "/test/suite/list", OperationID: "listTestSuites", Tag: "test", Extension: true, Summary: "List test suites", Query: listQuery, Stream: true,
+			Response: list[suiteJSON]{}, handler: a.handleSuiteList},
+		{Method: post, Path: "/test/suite/:suiteId/run", OperationID: "runTestSuite", Tag: "test", Extension: true, Summary: "Start a run of a suite against the bot's current configuration, a version or a draft; it runs in the background",
+			Request: runRequest{}, Response: runJSON{}, handler: a.handleRunStart},
+		{Method: get, Path: "/test/run/:runId/fetch", OperationID: "fetchTestRun", Tag: "test", Extension: true, Summary: "Fetch a run with its results per case and per assertion",
+			Response: runJSON{}, handler: a.handleRunFetch},
+		{Method: post, Path: "/test/run/:runId/cancel", OperationID: "cancelTestRun", Tag: "test", Extension: true, Summary: "Cancel a run (the case running is abandoned, the rest skipped)",
+			Request: struct{}{}, Response: idResponse{}, handler: a.handleRunCancel},
 	}
 }

@@ -17,6 +17,9 @@ func (s *Store) CreateConversation(ctx context.Context, c models.Conversation, m
 	if c.Meta == nil {
 		c.Meta = models.Meta{}
 	}
+	if c.Kind == "" {
+		c.Kind = models.ConversationChat
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -74,13 +77,14 @@ func (s *Store) UpdateConversation(ctx context.Context, c models.Conversation) (
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var cur models.Conversation
-		if err := tx.Select("id", "created_at").First(&cur, "id = ?", c.ID).Error; err != nil {
+		if err := tx.Select("id", "created_at", "kind", "pinned").First(&cur, "id = ?", c.ID).Error; err != nil {
 			return translate(err, "conversation")
 		}
 		if err := checkRefs(tx, c); err != nil {
 			return err
 		}
-		c.CreatedAt = cur.CreatedAt
+		// What kind of conversation it is, and what it is pinned to, stay.
+		c.CreatedAt, c.Kind, c.Pinned = cur.CreatedAt, cur.Kind, cur.Pinned
 		return update(tx, &c, c.ID, "conversation", "Bot")
 	})
 	if err != nil {
@@ -101,11 +105,15 @@ func (s *Store) FindConversation(ctx context.Context, id string) (*models.Conver
 	return &c, nil
 }
 
-// FindConversations lists conversations, newest first by default, one cursor page at a time.
+// FindConversations lists conversations, newest first by default, one
+// cursor page at a time: real ones only, unless f.IncludeTests.
 func (s *Store) FindConversations(ctx context.Context, f models.ConversationFilter) ([]models.Conversation, string, error) {
 	q := s.db.WithContext(ctx).Model(&models.Conversation{}).Preload("Bot", func(db *gorm.DB) *gorm.DB {
 		return db.Select("id", "name")
 	})
+	if !f.IncludeTests {
+		q = q.Where("kind = ?", models.ConversationChat)
+	}
 	if f.BotID != "" {
 		q = q.Where("bot_id = ?", f.BotID)
 	}

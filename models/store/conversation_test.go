@@ -35,6 +35,7 @@ func TestCreateConversation(t *testing.T) {
 			if err != nil {
 				t.Fatalf("CreateConversation: %v", err)
 			}
+			want.Kind = models.ConversationChat // the default: a real conversation
 			if diff := cmp.Diff(want, *got, ignoreConversationDB); diff != "" {
 				t.Errorf("created (-want +got):\n%s", diff)
 			}
@@ -187,7 +188,7 @@ func TestUpdateConversation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want.ID = ""
+			want.ID, want.Kind = "", models.ConversationChat // the kind stays
 			if diff := cmp.Diff(want, *got, ignoreConversationDB); diff != "" {
 				t.Errorf("stored (-want +got):\n%s", diff)
 			}

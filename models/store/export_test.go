@@ -15,3 +15,7 @@ func MigrateTo(s *Store, version int) error {
 	_, err := s.Migrate(context.Background())
 	return err
 }
+
+// MigrationCount is how many migrations there are (versions may have gaps
+// while parallel work lands).
+var MigrationCount = len(migrations)

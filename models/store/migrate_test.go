@@ -23,7 +23,7 @@ func TestMigrate(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Migrate: %v", err)
 				}
-				if got, want := len(applied), store.LatestSchemaVersion(); got != want {
+				if got, want := len(applied), store.MigrationCount; got != want {
 					t.Errorf("applied %d migrations, want %d: %v", got, want, applied)
 				}
 				v, err := s.SchemaVersion(ctx)
@@ -36,9 +36,15 @@ func TestMigrate(t *testing.T) {
 				for _, table := range []string{"operators", "operator_sessions", "api_secrets", "bots", "datasets",
 					"dataset_records", "skillsets", "abilities", "bot_datasets", "bot_skillsets",
 					"conversations", "messages", "conversation_sessions", "login_attempts", "settings",
-					"providers", "vault_secrets", "rate_limits", "flashes", "bot_versions"} {
+					"providers", "vault_secrets", "rate_limits", "flashes", "bot_versions",
+					"test_suites", "test_cases", "retrieval_checks", "test_runs", "test_results", "replays", "replay_turns"} {
 					if !s.DB().Migrator().HasTable(table) {
 						t.Errorf("table %s missing after migrate", table)
+					}
+				}
+				for _, col := range []string{"kind", "pinned"} {
+					if !s.DB().Migrator().HasColumn("conversations", col) {
+						t.Errorf("conversations.%s missing after migrate", col)
 					}
 				}
 				for _, col := range []string{"secret_id", "last_used_at"} {
@@ -60,8 +66,8 @@ func TestMigrate(t *testing.T) {
 				}
 				var n int64
 				s.DB().Table("schema_migrations").Count(&n)
-				if int(n) != store.LatestSchemaVersion() {
-					t.Errorf("schema_migrations has %d rows, want %d", n, store.LatestSchemaVersion())
+				if int(n) != store.MigrationCount {
+					t.Errorf("schema_migrations has %d rows, want %d", n, store.MigrationCount)
 				}
 			})
 			t.Run("ConcurrentRuns", func(t *testing.T) {
@@ -81,8 +87,8 @@ func TestMigrate(t *testing.T) {
 				}
 				var n int64
 				s2.DB().Table("schema_migrations").Count(&n)
-				if int(n) != store.LatestSchemaVersion() {
-					t.Errorf("schema_migrations has %d rows, want %d", n, store.LatestSchemaVersion())
+				if int(n) != store.MigrationCount {
+					t.Errorf("schema_migrations has %d rows, want %d", n, store.MigrationCount)
 				}
 			})
 		})

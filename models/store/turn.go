@@ -197,11 +197,23 @@ func (s *Store) StartTurn(ctx context.Context, t *models.Turn) error {
 }
 
 // AddTurnMessage stores a message a running turn produced in one
-// transaction with what it shows: for an ability's activity, call (the
-// call's figures). The turn's held context, if any, is stored first.
+// transaction with what it shows: for its context, the turn's records; for
+// an ability's activity, call (the call's figures). The turn's held context,
+// if any, is stored first.
 func (s *Store) AddTurnMessage(ctx context.Context, t *models.Turn, m models.Message, call *models.TurnCall) (*models.Message, error) {
 	turnID := t.ID
 	m.TurnID = &turnID
+	if m.Type == models.MessageContext && t.HeldContext == nil {
+		m.ID = models.NewID()
+		m.ConversationID = t.ConversationID
+		t.HeldContext = &m
+		err := s.tx(ctx, func(tx *gorm.DB) error { return s.storeHeldContext(tx, t) })
+		t.HeldContext = nil
+		if err != nil {
+			return nil, err
+		}
+		return &m, nil
+	}
 	var out *models.Message
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if err := s.storeHeldContext(tx, t); err != nil {

@@ -78,8 +78,8 @@ type Turn struct {
 	// HeldContext is the turn's context message from retrieval until the
 	// turn's next write stores it (with its records) in the same transaction;
 	// never a column.
-	HeldContext *Message `json:"-" gorm:"-"`
-	Calls     []TurnCall   `json:"calls" gorm:"foreignKey:TurnID"`
+	HeldContext *Message   `json:"-" gorm:"-"`
+	Calls       []TurnCall `json:"calls" gorm:"foreignKey:TurnID"`
 }
 
 // Finished reports whether the turn has ended, one way or another.

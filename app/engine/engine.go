@@ -104,8 +104,8 @@ type Event struct {
 	// context, stored with the turn's next write): for the turn's caller
 	// only; live views hear of it once it is stored.
 	Draft bool
-	Token   string          // for token events
-	Turn    *models.Turn    // for turn events
+	Token string       // for token events
+	Turn  *models.Turn // for turn events
 	// MessageID is the deleted message, for deleted events.
 	MessageID string
 }

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"parley/app/engine"
 	"parley/app/live"
+	"parley/app/provider"
 	"parley/models"
 	"parley/models/store"
 	"parley/models/store/storetest"
@@ -155,6 +157,111 @@ func TestService(t *testing.T) {
 			defer cancel()
 			if err := svc.Shutdown(sctx); err == nil {
 				t.Error("Shutdown reported success although a turn was still running when the grace ended")
+			}
+		})
+
+		// The context (what was retrieved) is written with the turn's next
+		// write, not on its own: the caller streaming the answer sees it at
+		// once and once; live views hear of it only when it is stored — with
+		// the answer, with the first ability's activity, or with a failure.
+		t.Run("ContextShownAtOnceAndPublishedOnceStored", func(t *testing.T) {
+			for _, tc := range []struct {
+				name   string
+				script func(int, provider.Request) (*provider.Response, error)
+				want   string // the stored timeline
+			}{
+				{"Answer", echo, "user,context,bot"},
+				{"Ability", func(n int, req provider.Request) (*provider.Response, error) {
+					if n == 0 {
+						return &provider.Response{ToolCalls: []provider.ToolCall{{ID: "c1", Name: "clock", Arguments: "{}"}}}, nil
+					}
+					return echo(n, req)
+				}, "user,context,activity,bot"},
+				{"Failure", func(int, provider.Request) (*provider.Response, error) {
+					return nil, &provider.Error{Message: "the model is down"}
+				}, "user,context,activity"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					f := newFixture(t, s, tc.script)
+					f.p.delay = 150 * time.Millisecond // a wide gap between retrieval and the next write
+					ds, err := s.CreateDataset(ctx, models.Dataset{Name: "Refunds", SearchMaxRecords: 3})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := s.CreateRecord(ctx, models.DatasetRecord{DatasetID: ds.ID, Text: "Refunds take five days."}); err != nil {
+						t.Fatal(err)
+					}
+					bot := *f.bot
+					if _, err := s.UpdateBot(ctx, store.BotInput{Bot: bot, DatasetIDs: []string{ds.ID}}); err != nil {
+						t.Fatal(err)
+					}
+					svc, b := newService(t, f)
+					events, stop := b.Subscribe(f.conv.ID)
+					defer stop()
+					// Every message a live view hears of is in the store when it hears.
+					unstored := make(chan string, 10)
+					heard := make(chan []string, 1)
+					go func() {
+						var got []string
+						for ev := range events {
+							if ev.Type != live.EventMessage {
+								continue
+							}
+							if _, err := s.FindMessage(ctx, f.conv.ID, ev.MessageID); err != nil {
+								unstored <- ev.MessageID
+							}
+							got = append(got, ev.MessageID)
+						}
+						heard <- got
+					}()
+					var mu sync.Mutex
+					var order []string // what the caller saw: message types and "token"
+					res, err := svc.Complete(ctx, f.conv.ID, engine.Input{Text: "how long do refunds take?"}, func(ev engine.Event) {
+						mu.Lock()
+						defer mu.Unlock()
+						switch {
+						case ev.Type == engine.EventToken && (len(order) == 0 || order[len(order)-1] != "token"):
+							order = append(order, "token")
+						case ev.Type == engine.EventMessage:
+							order = append(order, ev.Message.Type)
+						}
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if res.Context == nil {
+						t.Fatal("nothing was retrieved")
+					}
+					if got := types(f.messages(t)); got != tc.want {
+						t.Errorf("timeline = %s, want %s", got, tc.want)
+					}
+					tr, err := s.FindTurn(ctx, res.Turn.ID)
+					if err != nil || tr.ContextMessageID == nil || *tr.ContextMessageID != res.Context.ID || len(tr.Records) != 1 {
+						t.Errorf("stored turn = %+v (%v), want its context %s and one record", tr, err, res.Context.ID)
+					}
+					mu.Lock()
+					seen := strings.Join(order, ",")
+					mu.Unlock()
+					if strings.Count(seen, "context") != 1 || !strings.HasPrefix(seen, "user,context") {
+						t.Errorf("the caller saw %s, want the context once, right after the question", seen)
+					}
+					stop()
+					ids := <-heard
+					select {
+					case id := <-unstored:
+						t.Errorf("live views heard of message %s before it was stored", id)
+					default:
+					}
+					n := 0
+					for _, id := range ids {
+						if id == res.Context.ID {
+							n++
+						}
+					}
+					if n != 1 {
+						t.Errorf("live views heard of the context %d times, want once (events %v)", n, ids)
+					}
+				})
 			}
 		})
 

@@ -23,7 +23,7 @@ type scope struct {
 	recent func(ctx context.Context) ([]models.Message, error)
 	// owners returns, for turn ids, the user message each answered.
 	owners func(ctx context.Context, turnIDs []string) (map[string]string, error)
-	start func(ctx context.Context, t *models.Turn) error
+	start  func(ctx context.Context, t *models.Turn) error
 	// hold keeps the turn's context message for its next add or finish to
 	// store (t.HeldContext), or — nowhere to store it — only returns it.
 	hold   func(t *models.Turn, m models.Message) *models.Message

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -106,6 +107,22 @@ func TestListenAcrossInstances(t *testing.T) {
 					t.Errorf("a token crossed instances: %+v", ev)
 				}
 			case <-time.After(300 * time.Millisecond):
+			}
+			// A burst (sent in batches, several per NOTIFY statement)
+			// arrives whole and in order.
+			const burst = 300
+			for i := range burst {
+				one.Publish(Event{Type: EventMessage, ConversationID: "conv", MessageID: fmt.Sprintf("b%d", i)})
+			}
+			for i := range burst {
+				select {
+				case ev := <-ch:
+					if want := fmt.Sprintf("b%d", i); ev.MessageID != want {
+						t.Fatalf("event %d of the burst = %+v, want %s", i, ev, want)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatalf("the other instance heard %d of %d events", i, burst)
+				}
 			}
 			return
 		case <-time.After(200 * time.Millisecond):

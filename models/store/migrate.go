@@ -27,6 +27,7 @@ var migrations = []migration{
 	{5, "session tokens' secrets and last use; one-time flashes", migrate0005},
 	{6, "typed turn records", migrate0006},
 	{7, "bot versions", migrate0007},
+	{11, "dataset imports as batches, record filters, uploads kept for a preview", migrate0011},
 }
 
 // schemaMigration records an applied step.

@@ -1,6 +1,9 @@
 package models
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // UploadLifetime is how long an uploaded file waits for its import after its
 // preview: long enough to choose the columns, short enough that abandoned
@@ -32,6 +35,22 @@ type DatasetImport struct {
 	// Remaining is how many of its records the dataset still holds (read, not stored).
 	Remaining int64 `json:"remaining" gorm:"-"`
 }
+
+// Label names the import for people: “faq.csv” by Ada on 2024-05-01 10:00 UTC.
+func (i *DatasetImport) Label() string {
+	name := i.FileName
+	if name == "" {
+		name = "records without a file name"
+	}
+	who := i.CreatedByName
+	if who == "" {
+		who = i.CreatedByKind
+	}
+	return fmt.Sprintf("“%s” by %s on %s", name, who, i.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+// Intact reports whether the dataset still holds every record the import made.
+func (i *DatasetImport) Intact() bool { return i.Remaining == int64(i.RecordCount) }
 
 // Undone reports whether the import has been undone.
 func (i *DatasetImport) Undone() bool { return i.UndoneAt != nil }

@@ -54,7 +54,9 @@ type datasetShowPage struct {
 }
 
 // Filtered reports whether the list is narrowed by a (valid) filter.
-func (p datasetShowPage) Filtered() bool { return p.FilterErrors == nil && !p.Filter.filter("").IsZero() }
+func (p datasetShowPage) Filtered() bool {
+	return p.FilterErrors == nil && !p.Filter.filter("").IsZero()
+}
 
 // RangeFrom and RangeTo number the first and last records shown among those matching (from 1).
 func (p datasetShowPage) RangeFrom() int64 { return p.List.Offset + 1 }

@@ -58,7 +58,7 @@ func (p datasetShowPage) Filtered() bool {
 	return p.FilterErrors == nil && !p.Filter.filter("").IsZero()
 }
 
-// RangeFrom and RangeTo number the first and last records shown among those matching (from 1).
+// RangeFrom numbers the first record shown among those matching (from 1).
 func (p datasetShowPage) RangeFrom() int64 { return p.List.Offset + 1 }
 
 // RangeTo numbers the last record shown among those matching.
@@ -190,12 +190,19 @@ func (s *Server) renderDatasetShow(c *fiber.Ctx, status int, d *models.Dataset, 
 	v := datasetShowPage{Dataset: d, Labels: datasetLabels, Form: f, Errors: errs, RecordsError: recordsErr,
 		Filter: readRecordFilter(c, true)}
 	v.FilterErrors = v.Filter.check()
+	if v.FilterErrors == nil && v.Filter.Import != "" {
+		v.FilterImport, err = s.store.FindImport(ctx, d.ID, v.Filter.Import)
+		if models.ErrorCode(err) == models.CodeNotFound {
+			v.FilterErrors, err = map[string]string{"import": "This import is not one of this dataset's."}, nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 	if v.FilterErrors == nil {
 		v.List, err = s.store.ListRecords(ctx, v.Filter.filter(d.ID), p)
 		if fields := models.ErrorFields(err); fields != nil {
 			v.FilterErrors, err = fields, nil
-		} else if models.ErrorCode(err) == models.CodeNotFound && v.Filter.Import != "" {
-			v.FilterErrors, err = map[string]string{"import": "This import is not one of this dataset's."}, nil
 		}
 		if err != nil {
 			return err
@@ -210,11 +217,8 @@ func (s *Server) renderDatasetShow(c *fiber.Ctx, status int, d *models.Dataset, 
 	listQuery := ""
 	if v.FilterErrors == nil {
 		listQuery = v.Filter.query(nil)
-		if v.Filter.Import != "" {
-			if v.FilterImport, err = s.store.FindImport(ctx, d.ID, v.Filter.Import); err != nil {
-				return err
-			}
-		}
+	} else {
+		v.FilterImport = nil
 	}
 	v.ListURL = "/datasets/" + d.ID + listQuery
 	if v.Bots, err = s.store.BotsUsingDataset(ctx, d.ID); err != nil {
@@ -398,6 +402,10 @@ func (s *Server) handleRecordsDelete(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		if n == 0 {
+			return s.renderDatasetShow(c, fiber.StatusUnprocessableEntity, d, recordForm{}, nil,
+				"None of the selected records is in this dataset any more: nothing to delete.")
+		}
 		msg := "Deleted " + recordsPhrase(n) + "."
 		if gone := int64(len(v.IDs)) - n; gone > 0 {
 			msg += fmt.Sprintf(" %s had been deleted already.", recordsPhrase(gone))
@@ -408,6 +416,9 @@ func (s *Server) handleRecordsDelete(c *fiber.Ctx) error {
 	expect, err := parseCount(c.FormValue("count"))
 	if err != nil {
 		return err
+	}
+	if expect == 0 {
+		return s.renderDatasetShow(c, fiber.StatusUnprocessableEntity, d, recordForm{}, nil, "No record matches the filter: nothing to delete.")
 	}
 	n, err := s.store.DeleteMatchingRecords(ctx, v.Filter.filter(d.ID), expect)
 	switch {

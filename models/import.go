@@ -75,8 +75,9 @@ type DatasetUpload struct {
 type RecordFilter struct {
 	DatasetID string
 	// Text keeps records containing every word of it, each as a word or the
-	// start of one (the full-text index: stemmed, case-insensitive, common
-	// words such as "the" ignored), in their text or source.
+	// start of one, as the full-text index reads them (stemmed,
+	// case-insensitive, common words such as "the" ignored; the index covers
+	// the source too, which PostgreSQL reads as whole URLs and SQLite as words).
 	Text string
 	// Source keeps records whose source starts with it (case-sensitive).
 	Source string

@@ -171,6 +171,28 @@
     }
   });
 
+  // A preview's choices update it as they change (htmx swaps the preview,
+  // choices included). What the person typed or chose while that request was
+  // under way must not be swapped away: such a response is dropped, and the
+  // next change brings a preview of what the form now says.
+  function snapshot(form) {
+    return new URLSearchParams(new FormData(form)).toString();
+  }
+
+  document.addEventListener('htmx:configRequest', function (evt) {
+    var form = evt.detail && evt.detail.elt;
+    if (form && form.id === 'preview-options') {
+      form.setAttribute('data-sent', snapshot(form));
+    }
+  });
+
+  document.addEventListener('htmx:beforeSwap', function (evt) {
+    var form = evt.detail && evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    if (form && form.id === 'preview-options' && form.isConnected && form.getAttribute('data-sent') !== snapshot(form)) {
+      evt.detail.shouldSwap = false;
+    }
+  });
+
   // Typing a template means the text comes from it.
   document.addEventListener('input', function (evt) {
     if (evt.target && evt.target.id === 'f-textTemplate') {

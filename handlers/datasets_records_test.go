@@ -339,7 +339,7 @@ func TestDatasetImportUndo(t *testing.T) {
 		elsewhere := importFixture(t, a, datasetFixture(t, a.store, "Elsewhere").ID, "undo.csv", "Elsewhere", 2)
 
 		show := builder.get(base)
-		wantBody(t, show, `<h2 id="h-imports">Imports</h2>`, "undo.csv", "keep.csv", `<td class="num">120</td>`,
+		wantBody(t, show, `<h2 id="h-imports">Imports</h2>`, "<strong>undo.csv</strong>", "<strong>keep.csv</strong>", `<span class="num">120 records</span>`,
 			`<a href="`+base+`/imports/`+undo.ID+`/undo" aria-label="Undo the import of undo.csv">Undo</a>`,
 			`<a href="`+base+`?import=`+undo.ID+`" aria-label="View the records of undo.csv">View records</a>`)
 
@@ -396,7 +396,7 @@ func TestDatasetImportUndo(t *testing.T) {
 			}
 			r := builder.get(base)
 			wantBody(t, r, `<a href="`+base+`/imports">All 8 imports</a>`)
-			wantNoBody(t, r, "<td>keep.csv <span") // the dataset page lists the latest five imports
+			wantNoBody(t, r, "<strong>keep.csv</strong>") // the dataset page lists the latest five imports
 			qa := a.as(models.RoleQA)
 			r = qa.get(base + "/imports")
 			wantStatus(t, r, 200)

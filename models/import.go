@@ -37,7 +37,7 @@ type DatasetImport struct {
 }
 
 // Label names the import for people: “faq.csv” by Ada on 2024-05-01 10:00 UTC.
-func (i *DatasetImport) Label() string {
+func (i DatasetImport) Label() string {
 	name := i.FileName
 	if name == "" {
 		name = "records without a file name"
@@ -50,10 +50,10 @@ func (i *DatasetImport) Label() string {
 }
 
 // Intact reports whether the dataset still holds every record the import made.
-func (i *DatasetImport) Intact() bool { return i.Remaining == int64(i.RecordCount) }
+func (i DatasetImport) Intact() bool { return i.Remaining == int64(i.RecordCount) }
 
 // Undone reports whether the import has been undone.
-func (i *DatasetImport) Undone() bool { return i.UndoneAt != nil }
+func (i DatasetImport) Undone() bool { return i.UndoneAt != nil }
 
 // DatasetUpload is a file uploaded for an import and kept, for at most
 // UploadLifetime, while its preview is looked at and its columns chosen, so

@@ -51,7 +51,7 @@ func TestBrowserMobile(t *testing.T) {
 		visible(`//button[normalize-space()="Sign out"]`))
 	for _, path := range []string{
 		"/", "/bots", "/bots/new", "/bots/" + bot, "/bots/" + bot + "/edit", "/bots/" + bot + "/versions",
-		"/datasets", "/datasets/new", "/datasets/" + ds, "/datasets/" + ds + "/import",
+		"/datasets", "/datasets/new", "/datasets/" + ds, "/datasets/" + ds + "/import", "/datasets/" + ds + "/imports",
 		"/skillsets", "/skillsets/new", "/skillsets/" + ks,
 		"/conversations", "/conversations/new", "/conversations/" + conv,
 		"/operators", "/operators/new", "/secrets", "/secrets/new", "/session-tokens",

@@ -25,6 +25,14 @@ func (s *Server) registerDatasets() {
 	s.handle(fiber.MethodPost, "/datasets/:id/records", models.PermConfigWrite, s.handleRecordCreate)
 	s.handle(fiber.MethodGet, "/datasets/:id/import", models.PermConfigWrite, s.handleDatasetImportForm)
 	s.handle(fiber.MethodPost, "/datasets/:id/import", models.PermConfigWrite, s.handleDatasetImport)
+	s.handle(fiber.MethodPost, "/datasets/:id/uploads", models.PermConfigWrite, s.handleUploadCreate)
+	s.handle(fiber.MethodGet, "/datasets/:id/uploads/:uploadId", models.PermConfigWrite, s.handleUploadPreview)
+	s.handle(fiber.MethodPost, "/datasets/:id/uploads/:uploadId", models.PermConfigWrite, s.handleUploadImport)
+	s.handle(fiber.MethodGet, "/datasets/:id/imports", models.PermConfigRead, s.handleImportIndex)
+	s.handle(fiber.MethodGet, "/datasets/:id/imports/:importId/undo", models.PermConfigWrite, s.handleImportUndoConfirm)
+	s.handle(fiber.MethodPost, "/datasets/:id/imports/:importId/undo", models.PermConfigWrite, s.handleImportUndo)
+	s.handle(fiber.MethodGet, "/datasets/:id/delete-records", models.PermConfigWrite, s.handleRecordsDeleteConfirm)
+	s.handle(fiber.MethodPost, "/datasets/:id/delete-records", models.PermConfigWrite, s.handleRecordsDelete)
 	s.handle(fiber.MethodGet, "/datasets/:id/records/:recordId/edit", models.PermConfigWrite, s.handleRecordEdit)
 	s.handle(fiber.MethodPost, "/datasets/:id/records/:recordId", models.PermConfigWrite, s.handleRecordUpdate)
 	s.handle(fiber.MethodGet, "/datasets/:id/records/:recordId/delete", models.PermConfigWrite, s.handleRecordDeleteConfirm)
@@ -56,6 +64,15 @@ type datasetForm struct {
 	MatchInstruction    string `form:"matchInstruction" validate:"max=4000"`
 	MismatchInstruction string `form:"mismatchInstruction" validate:"max=4000"`
 	Meta                string `form:"meta"`
+	// Visibility is kept as it is when the form does not send it.
+	Visibility string `form:"visibility" validate:"omitempty,oneof=private protected public"`
+}
+
+// datasetVisibilities are the visibility menu's choices, as ChatBotKit names them.
+var datasetVisibilities = []importFormat{
+	{models.VisibilityPrivate, "Private"},
+	{models.VisibilityProtected, "Protected"},
+	{models.VisibilityPublic, "Public"},
 }
 
 type datasetIndexPage struct {
@@ -67,25 +84,12 @@ type datasetIndexPage struct {
 
 type datasetFormPage struct {
 	Page
-	Form    datasetForm
-	Errors  map[string]string
-	Labels  map[string]string
-	Action  string
-	Dataset *models.Dataset
-}
-
-type datasetShowPage struct {
-	Page
-	Dataset *models.Dataset
-	Labels  map[string]string
-	Bots    []models.BotRef
-	Records []models.DatasetRecord
-	Count   int64
-	Next    string
-	Cursor  string
-	// Form and Errors belong to the "Add record" form.
-	Form   recordForm
-	Errors map[string]string
+	Form         datasetForm
+	Errors       map[string]string
+	Labels       map[string]string
+	Action       string
+	Dataset      *models.Dataset
+	Visibilities []importFormat
 }
 
 // recordForm is the body of the record forms (add on the dataset page, and edit).
@@ -114,6 +118,7 @@ func datasetToForm(d *models.Dataset) datasetForm {
 		MatchInstruction:    d.MatchInstruction,
 		MismatchInstruction: d.MismatchInstruction,
 		Meta:                d.Meta.String(),
+		Visibility:          d.Visibility,
 	}
 }
 
@@ -133,6 +138,9 @@ func (f *datasetForm) apply(d *models.Dataset) error {
 		}
 	}
 	d.Name, d.Description = f.Name, f.Description
+	if f.Visibility = strings.TrimSpace(f.Visibility); f.Visibility != "" {
+		d.Visibility = f.Visibility
+	}
 	d.MatchInstruction, d.MismatchInstruction = f.MatchInstruction, f.MismatchInstruction
 	d.SearchMaxRecords = datasetWholeNumber(errs, "searchMaxRecords", f.SearchMaxRecords)
 	d.RecordMaxTokens = datasetWholeNumber(errs, "recordMaxTokens", f.RecordMaxTokens)
@@ -219,7 +227,7 @@ func (s *Server) renderDatasetForm(c *fiber.Ctx, status int, d *models.Dataset, 
 		title, action = "Edit "+d.Name, "/datasets/"+d.ID
 	}
 	return s.render(c, status, tplDatasetsForm, datasetFormPage{Page: s.page(c, title, "datasets"), Form: f, Errors: errs,
-		Labels: datasetLabels, Action: action, Dataset: d})
+		Labels: datasetLabels, Action: action, Dataset: d, Visibilities: datasetVisibilities})
 }
 
 // handleDatasetCreate handles POST /datasets.
@@ -250,31 +258,7 @@ func (s *Server) handleDatasetShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.renderDatasetShow(c, fiber.StatusOK, d, recordForm{}, nil)
-}
-
-// renderDatasetShow renders the dataset page with one page of its records and
-// the "Add record" form (with f and errs after a failed add).
-func (s *Server) renderDatasetShow(c *fiber.Ctx, status int, d *models.Dataset, f recordForm, errs map[string]string) error {
-	p, err := listPage(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.UserContext()
-	bots, err := s.store.BotsUsingDataset(ctx, d.ID)
-	if err != nil {
-		return err
-	}
-	recs, next, err := s.store.FindRecords(ctx, d.ID, p)
-	if err != nil {
-		return err
-	}
-	n, err := s.store.CountRecords(ctx, d.ID)
-	if err != nil {
-		return err
-	}
-	return s.render(c, status, tplDatasetsShow, datasetShowPage{Page: s.page(c, d.Name, "datasets"), Dataset: d, Labels: datasetLabels,
-		Bots: bots, Records: recs, Count: n, Next: next, Cursor: p.Cursor, Form: f, Errors: errs})
+	return s.renderDatasetShow(c, fiber.StatusOK, d, recordForm{}, nil, "")
 }
 
 // handleDatasetEdit handles GET /datasets/:id/edit.
@@ -297,7 +281,7 @@ func (s *Server) handleDatasetUpdate(c *fiber.Ctx) error {
 		return badForm(err)
 	}
 	// Start from the stored dataset: fields the form does not show (alias,
-	// visibility, store, reranker, separators) are kept.
+	// store, reranker, separators) are kept, and visibility when not sent.
 	d := *cur
 	err = f.apply(&d)
 	if err == nil {
@@ -424,7 +408,7 @@ func (s *Server) handleRecordCreate(c *fiber.Ctx) error {
 		}
 	}
 	if fields := models.ErrorFields(err); fields != nil {
-		return s.renderDatasetShow(c, fiber.StatusUnprocessableEntity, d, f, fields)
+		return s.renderDatasetShow(c, fiber.StatusUnprocessableEntity, d, f, fields, "")
 	}
 	return err
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"fmt"
+	"mime/multipart"
 	"strconv"
 	"strings"
 
@@ -23,15 +24,30 @@ const (
 // and the form's other fields: a file may use the rest of the body limit.
 const importSlack = 64 << 10
 
-// importForm is the import form's fields other than the file. Numbers are
-// read as text, so a typo is a message next to its field.
+// importForm is the import form's fields other than the file, and the
+// preview's choices (from its query, or the body of its Import button).
+// Numbers are read as text, so a typo is a message next to its field.
 type importForm struct {
-	Format       string `form:"format"`
-	TextColumn   string `form:"textColumn" validate:"max=200"`
-	SourceColumn string `form:"sourceColumn" validate:"max=200"`
-	ChunkSize    string `form:"chunkSize"`
-	Overlap      string `form:"overlap"`
+	Format string `form:"format" query:"format"`
+	// TextFrom is "column" (TextColumn, the default) or "template" (TextTemplate).
+	TextFrom     string `form:"textFrom" query:"textFrom"`
+	TextColumn   string `form:"textColumn" query:"textColumn" validate:"max=200"`
+	TextTemplate string `form:"textTemplate" query:"textTemplate" validate:"max=4000"`
+	SourceColumn string `form:"sourceColumn" query:"sourceColumn" validate:"max=200"`
+	// Meta are the CSV columns kept in meta, read when Chosen is "1" (the
+	// preview's form, which says so: with it, no Meta is no meta and no
+	// SourceColumn no source, rather than the defaults).
+	Meta      []string `form:"meta" query:"meta" validate:"max=200,dive,max=200"`
+	Chosen    string   `form:"chosen" query:"chosen"`
+	ChunkSize string   `form:"chunkSize" query:"chunkSize"`
+	Overlap   string   `form:"overlap" query:"overlap"`
 }
+
+// Where a record's text comes from, in the preview's form.
+const (
+	textFromColumn   = "column"
+	textFromTemplate = "template"
+)
 
 // importFormat is one choice of the format menu.
 type importFormat struct {
@@ -52,7 +68,9 @@ var importFormats = []importFormat{
 var importOptionFields = map[string]string{
 	"Format":       "format",
 	"TextColumn":   "textColumn",
+	"TextTemplate": "textTemplate",
 	"SourceColumn": "sourceColumn",
+	"MetaColumns":  "meta",
 	"MaxChars":     "chunkSize",
 	"OverlapChars": "overlap",
 }
@@ -110,6 +128,7 @@ func (s *Server) handleDatasetImportForm(c *fiber.Ctx) error {
 // messages of the fields at fault.
 func (f *importForm) options() (importer.Options, map[string]string) {
 	f.Format = strings.TrimSpace(f.Format)
+	f.TextFrom = strings.TrimSpace(f.TextFrom)
 	f.TextColumn = strings.TrimSpace(f.TextColumn)
 	f.SourceColumn = strings.TrimSpace(f.SourceColumn)
 	errs := map[string]string{}
@@ -126,6 +145,19 @@ func (f *importForm) options() (importer.Options, map[string]string) {
 		errs["format"] = "Choose one of the formats listed."
 	}
 	opts := importer.Options{Format: f.Format, TextColumn: f.TextColumn, SourceColumn: f.SourceColumn}
+	switch f.TextFrom {
+	case "", textFromColumn:
+	case textFromTemplate:
+		opts.TextTemplate = f.TextTemplate
+		if strings.TrimSpace(f.TextTemplate) == "" {
+			errs["textTemplate"] = "Write the template, such as “Q: {question}” and “A: {answer}” on two lines, or take the text from one column."
+		}
+	default:
+		errs["textFrom"] = "Choose one column or a template."
+	}
+	if f.Chosen == "1" {
+		opts.ColumnsChosen, opts.MetaColumns = true, f.Meta
+	}
 	opts.MaxChars = importNumber(errs, "chunkSize", f.ChunkSize, importer.DefaultMaxChars, importer.MinMaxChars, importer.MaxTextChars,
 		"Max chunk size")
 	if _, bad := errs["chunkSize"]; !bad {
@@ -153,9 +185,11 @@ func importNumber(errs map[string]string, field, s string, def, lo, hi int, labe
 }
 
 // handleDatasetImport handles POST /datasets/:id/import: a multipart upload
-// of one file, parsed into records and written all at once. A malformed file
-// is answered with the line or row at fault and writes nothing; the form
-// keeps the choices made (a browser keeps the chosen file only with htmx).
+// of one file, parsed into records and written all at once, as one import.
+// A malformed file is answered with the line or row at fault and writes
+// nothing; the form keeps the choices made (a browser keeps the chosen file
+// only with htmx). The import page's Preview button posts the same form to
+// POST /datasets/:id/uploads instead.
 func (s *Server) handleDatasetImport(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	d, err := s.store.FindDataset(ctx, c.Params("id"))
@@ -167,58 +201,31 @@ func (s *Server) handleDatasetImport(c *fiber.Ctx) error {
 		return badForm(err)
 	}
 	opts, errs := f.options()
-	status := fiber.StatusUnprocessableEntity
-	maxBytes := s.importMaxBytes()
-	fh, err := c.FormFile("file")
-	switch {
-	case err != nil || fh.Filename == "":
-		errs["file"] = "Choose a file to import."
-	case fh.Size > maxBytes:
-		errs["file"] = fmt.Sprintf("File too large (max %s): %s is %s.", importer.FormatBytes(maxBytes), importer.BaseName(fh.Filename), importer.FormatBytes(fh.Size))
-		status = fiber.StatusRequestEntityTooLarge
-	}
+	fh, status := s.uploadedFile(c, errs)
 	if len(errs) > 0 {
 		return s.renderImport(c, status, d, f, errs)
 	}
-
 	name := importer.BaseName(fh.Filename)
 	file, err := fh.Open()
 	if err != nil {
 		return fmt.Errorf("import: open upload: %w", err)
 	}
 	defer file.Close()
-	opts.MaxBytes = maxBytes
+	opts.MaxBytes = s.importMaxBytes()
 	parsed, err := importer.Parse(name, file, opts)
 	if err != nil {
-		var (
-			pe *importer.ParseError
-			oe *importer.OptionError
-		)
-		switch {
-		case errors.As(err, &oe):
-			field := importOptionFields[oe.Option]
-			if field == "" {
-				field = "file"
-			}
-			errs[field] = importMessage(oe.Message)
-		case errors.As(err, &pe):
-			errs["file"] = importMessage(pe.Error())
-			if errors.Is(err, importer.ErrTooLarge) {
-				errs["file"] = fmt.Sprintf("File too large (max %s).", importer.FormatBytes(maxBytes))
-				status = fiber.StatusRequestEntityTooLarge
-			}
-		default:
+		if status, err = s.importError(err, errs); err != nil {
 			return err
 		}
 		errs["form"] = fmt.Sprintf("Nothing was imported from %s. Correct what is marked below and import it again.", name)
 		return s.renderImport(c, status, d, f, errs)
 	}
 
-	recs := make([]models.DatasetRecord, len(parsed))
-	for i, r := range parsed {
-		recs[i] = models.DatasetRecord{Text: r.Text, Source: r.Source, Meta: models.Meta(r.Meta)}
+	format := opts.Format
+	if format == "" {
+		format, _ = importer.FormatOf(name) // Parse has read it by this format
 	}
-	n, err := s.store.ImportRecords(ctx, d.ID, recs)
+	imp, err := s.store.ImportBatch(ctx, models.DatasetImport{DatasetID: d.ID, FileName: name, Format: format}, importedRecords(parsed))
 	if err != nil {
 		if models.ErrorCode(err) != models.CodeInvalid {
 			return err
@@ -227,8 +234,64 @@ func (s *Server) handleDatasetImport(c *fiber.Ctx) error {
 		errs["form"] = fmt.Sprintf("Nothing was imported from %s. Correct what is marked below and import it again.", name)
 		return s.renderImport(c, fiber.StatusUnprocessableEntity, d, f, errs)
 	}
-	setFlash(c, fmt.Sprintf("Imported %s from %s.", recordsPhrase(int64(n)), name))
+	setFlash(c, importedFlash(imp))
 	return redirect(c, "/datasets/"+d.ID)
+}
+
+// importedRecords turns the importer's records into the store's.
+func importedRecords(parsed []importer.Record) []models.DatasetRecord {
+	recs := make([]models.DatasetRecord, len(parsed))
+	for i, r := range parsed {
+		recs[i] = models.DatasetRecord{Text: r.Text, Source: r.Source, Meta: models.Meta(r.Meta)}
+	}
+	return recs
+}
+
+// importedFlash is the message after an import, saying how to undo it.
+func importedFlash(imp *models.DatasetImport) string {
+	return fmt.Sprintf("Imported %s from %s. To take them out again, undo the import under Imports.", recordsPhrase(int64(imp.RecordCount)), imp.FileName)
+}
+
+// uploadedFile returns the form's file, or notes in errs why there is none
+// to read (with the status to answer: 413 for a file over the limit).
+func (s *Server) uploadedFile(c *fiber.Ctx, errs map[string]string) (*multipart.FileHeader, int) {
+	maxBytes := s.importMaxBytes()
+	fh, err := c.FormFile("file")
+	switch {
+	case err != nil || fh.Filename == "":
+		errs["file"] = "Choose a file to import."
+	case fh.Size > maxBytes:
+		errs["file"] = fmt.Sprintf("File too large (max %s): %s is %s.", importer.FormatBytes(maxBytes), importer.BaseName(fh.Filename), importer.FormatBytes(fh.Size))
+		return fh, fiber.StatusRequestEntityTooLarge
+	}
+	return fh, fiber.StatusUnprocessableEntity
+}
+
+// importError notes what the importer found wrong next to the field at
+// fault (the file, or an option) and returns the status to answer with; an
+// error that is neither the file's nor the options' fault is returned.
+func (s *Server) importError(err error, errs map[string]string) (int, error) {
+	var (
+		pe *importer.ParseError
+		oe *importer.OptionError
+	)
+	switch {
+	case errors.As(err, &oe):
+		field := importOptionFields[oe.Option]
+		if field == "" {
+			field = "file"
+		}
+		errs[field] = importMessage(oe.Message)
+	case errors.As(err, &pe):
+		errs["file"] = importMessage(pe.Error())
+		if errors.Is(err, importer.ErrTooLarge) {
+			errs["file"] = fmt.Sprintf("File too large (max %s).", importer.FormatBytes(s.importMaxBytes()))
+			return fiber.StatusRequestEntityTooLarge, nil
+		}
+	default:
+		return 0, err
+	}
+	return fiber.StatusUnprocessableEntity, nil
 }
 
 // importMessage starts a message with a capital letter and ends it with a full stop.

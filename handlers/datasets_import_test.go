@@ -72,7 +72,9 @@ func TestDatasetImport(t *testing.T) {
 				`action="`+base+`/import"`, `hx-post="`+base+`/import"`, `hx-encoding="multipart/form-data"`,
 				`<label for="f-format">Format</label>`, `<label for="f-textColumn">Text column</label>`, `<label for="f-sourceColumn">Source column</label>`,
 				`<label for="f-chunkSize">Max chunk size (characters)</label>`, `value="2000"`, `<label for="f-overlap">Overlap (characters)</label>`, `value="200"`,
-				`<progress id="import-progress-bar"`, `data-max-bytes="4128768"`, `at most 3.9 MB`, `<button type="submit">Import</button>`,
+				`<progress id="import-progress-bar"`, `data-max-bytes="4128768"`, `at most 3.9 MB`,
+				`<button type="submit" formaction="`+base+`/uploads" hx-post="`+base+`/uploads" hx-disabled-elt="this">Preview</button>`,
+				`<button type="submit" class="secondary">Import without preview</button>`,
 				`/js/import.js" defer></script>`, `name="_csrf" value="`+builder.csrf+`"`)
 			wantNoBody(t, r, "<script>")
 		})

@@ -74,6 +74,14 @@ var routeRoles = map[string]string{
 	"POST /datasets/:id/records/:recordId":        cfgWrite,
 	"GET /datasets/:id/records/:recordId/delete":  cfgWrite,
 	"POST /datasets/:id/records/:recordId/delete": cfgWrite,
+	"POST /datasets/:id/uploads":                  cfgWrite,
+	"GET /datasets/:id/uploads/:uploadId":         cfgWrite,
+	"POST /datasets/:id/uploads/:uploadId":        cfgWrite,
+	"GET /datasets/:id/imports":                   cfgRead,
+	"GET /datasets/:id/imports/:importId/undo":    cfgWrite,
+	"POST /datasets/:id/imports/:importId/undo":   cfgWrite,
+	"GET /datasets/:id/delete-records":            cfgWrite,
+	"POST /datasets/:id/delete-records":           cfgWrite,
 
 	"GET /skillsets":                                  cfgRead,
 	"GET /skillsets/:id":                              cfgRead,
@@ -194,6 +202,15 @@ func newFixtures(t *testing.T, a *testApp) fixtures {
 	if err != nil {
 		t.Fatal(err)
 	}
+	imp, err := a.store.ImportBatch(ctx, models.DatasetImport{DatasetID: ds.ID, FileName: "roles.csv", Format: "csv"},
+		[]models.DatasetRecord{{Text: "An imported record."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := a.store.SaveUpload(ctx, models.DatasetUpload{DatasetID: ds.ID, FileName: "roles.csv", Content: []byte("question,answer\nWho?,Roles.\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ks := mustSkillset(t, a.store, "Roles skillset")
 	ab, err := a.store.CreateAbility(ctx, models.Ability{SkillsetID: ks.ID, Name: "Clock"})
 	if err != nil {
@@ -257,7 +274,7 @@ func newFixtures(t *testing.T, a *testApp) fixtures {
 	if err := a.store.FinishReplay(ctx, rp.ID, models.RunInterrupted, "fixture"); err != nil {
 		t.Fatal(err)
 	}
-	return fixtures{"messages": msgs[0].ID, "bots": bot.ID, "datasets": ds.ID, "records": rec.ID, "skillsets": ks.ID, "abilities": ab.ID,
+	return fixtures{"messages": msgs[0].ID, "bots": bot.ID, "datasets": ds.ID, "records": rec.ID, "imports": imp.ID, "uploads": up.ID, "skillsets": ks.ID, "abilities": ab.ID,
 		"conversations": conv.ID, "operators": victim.ID, "secrets": sec.ID, "turns": turn.ID, "session-tokens": tok.ID,
 		"suites": suite.ID, "cases": tc.ID, "checks": check.ID, "runs": run.ID, "replays": rp.ID}
 }
@@ -275,6 +292,10 @@ func (f fixtures) fill(path string) string {
 			parts[i] = f["skillsets"]
 		case ":recordId":
 			parts[i] = f["records"]
+		case ":importId":
+			parts[i] = f["imports"]
+		case ":uploadId":
+			parts[i] = f["uploads"]
 		case ":abilityId":
 			parts[i] = f["abilities"]
 		case ":messageId":
@@ -321,6 +342,9 @@ func TestEveryRouteEveryRole(t *testing.T) {
 					target := f.fill(path)
 					if key == "GET /conversations/:id/older" {
 						target += "?before=" + f["messages"]
+					}
+					if key == "GET /datasets/:id/delete-records" {
+						target += "?ids=" + f["records"] // the confirmation of deleting one chosen record
 					}
 					var c *client
 					if role == "stranger" {

@@ -46,11 +46,13 @@ func (d *Dataset) Validate() error { return Validate(d) }
 
 // DatasetRecord is one piece of knowledge in a dataset.
 type DatasetRecord struct {
-	ID        string    `json:"id" gorm:"primaryKey;size:36"`
-	DatasetID string    `json:"datasetId" gorm:"size:36;not null"`
-	Text      string    `json:"text" gorm:"type:text;not null" validate:"required,max=100000"`
-	Source    string    `json:"source" gorm:"size:2000;not null" validate:"max=2000"`
-	Meta      Meta      `json:"meta"`
+	ID        string `json:"id" gorm:"primaryKey;size:36"`
+	DatasetID string `json:"datasetId" gorm:"size:36;not null"`
+	Text      string `json:"text" gorm:"type:text;not null" validate:"required,max=100000"`
+	Source    string `json:"source" gorm:"size:2000;not null" validate:"max=2000"`
+	Meta      Meta   `json:"meta"`
+	// ImportID is the import that made the record (nil for a record added by hand or through the API).
+	ImportID  *string   `json:"importId,omitempty" gorm:"size:36"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }

@@ -77,8 +77,22 @@ type Options struct {
 	// named "text", or else the first column). Names match case-insensitively.
 	TextColumn string
 	// SourceColumn names the CSV column that holds the source ("": the column
-	// named "source", if there is one).
+	// named "source", if there is one; with ColumnsChosen, none).
 	SourceColumn string
+	// TextTemplate, when not blank, makes each CSV row's text from several
+	// columns instead of TextColumn: {name} is the value of the column called
+	// name (case-insensitively), {{ is a "{" itself, and the rest is kept as
+	// written, e.g. "Q: {question}\nA: {answer}". A name the header does not
+	// have is an *OptionError for TextTemplate.
+	TextTemplate string
+	// ColumnsChosen says SourceColumn and MetaColumns are what a person chose
+	// (in the import preview), not defaults: SourceColumn "" is no source, and
+	// MetaColumns lists every column kept in meta (none when it is empty).
+	// Without it, every column not used for the text or the source is kept.
+	ColumnsChosen bool
+	// MetaColumns names the CSV columns whose values each record's meta keeps,
+	// under the column's name (read only with ColumnsChosen).
+	MetaColumns []string
 	// MaxBytes is the largest file read (0: DefaultMaxBytes).
 	MaxBytes int64
 	// MaxRecords is the most records the file may make (0: DefaultMaxRecords).
@@ -170,6 +184,31 @@ type OptionError struct {
 
 // Error returns the message.
 func (e *OptionError) Error() string { return e.Message }
+
+// Check reads what Parse needs before it parses: the file's format (from
+// opts.Format or the name's extension), that it fits opts.MaxBytes and that
+// it is UTF-8 text. It returns the format, or the *ParseError Parse would.
+// An upload that passes can be kept and parsed later with other options.
+func Check(name string, data []byte, opts Options) (string, error) {
+	opts = opts.withDefaults()
+	if opts.Format != "" && !isFormat(opts.Format) {
+		return "", &OptionError{Option: "Format", Message: fmt.Sprintf("unknown format %q: use %s", opts.Format, formatList())}
+	}
+	format := opts.Format
+	if format == "" {
+		var err error
+		if format, err = FormatOf(name); err != nil {
+			return "", err
+		}
+	}
+	if int64(len(data)) > opts.MaxBytes {
+		return "", &ParseError{Err: ErrTooLarge, Message: "the file is larger than " + FormatBytes(opts.MaxBytes) + ", the most one import may be"}
+	}
+	if _, err := checkText(data); err != nil {
+		return "", err
+	}
+	return format, nil
+}
 
 // Parse reads the file called name from r and returns its records: every
 // record or none, with a *ParseError (or *OptionError) saying what is wrong.

@@ -1,7 +1,10 @@
-// Dataset import form (views/partials/import_form.html): checks the file's
-// size before sending it, and shows the upload's progress while htmx sends
-// it (then that the server is reading and saving the records). Without
-// JavaScript the form is a plain multipart POST and works the same.
+// Dataset import form (views/partials/import_form.html) and the Import
+// button of a preview (views/partials/import_preview.html): checks the
+// file's size before sending it, and shows the upload's progress while htmx
+// sends it (then that the server is reading and saving the records). In a
+// preview, typing a text template chooses "Several columns, with a
+// template", and the preview that htmx swaps in gets the focus. Without
+// JavaScript the forms are plain POSTs and GETs and work the same.
 (function () {
   'use strict';
 
@@ -9,6 +12,12 @@
 
   function importForm(el) {
     return el && el.closest ? el.closest('form[data-import]') : null;
+  }
+
+  // sentBy reports whether a request's element is the form or one of its
+  // submit buttons (the import form's Preview button posts by itself).
+  function sentBy(form, el) {
+    return el === form || (el && el.type === 'submit' && importForm(el) === form);
   }
 
   function sizeText(n) {
@@ -87,7 +96,7 @@
 
   document.addEventListener('htmx:beforeRequest', function (evt) {
     var form = importForm(evt.target);
-    if (!form || evt.target !== form) {
+    if (!form || !sentBy(form, evt.target)) {
       return;
     }
     var msg = tooLarge(form);
@@ -137,7 +146,7 @@
 
   document.addEventListener('htmx:afterRequest', function (evt) {
     var form = importForm(evt.target);
-    if (!form || evt.target !== form) {
+    if (!form || !sentBy(form, evt.target)) {
       return;
     }
     var xhr = evt.detail && evt.detail.xhr;
@@ -162,10 +171,49 @@
     }
   });
 
-  document.addEventListener('htmx:afterSwap', function () {
+  // A preview's choices update it as they change (htmx swaps the preview,
+  // choices included). What the person typed or chose while that request was
+  // under way must not be swapped away: such a response is dropped, and the
+  // next change brings a preview of what the form now says.
+  function snapshot(form) {
+    return new URLSearchParams(new FormData(form)).toString();
+  }
+
+  document.addEventListener('htmx:configRequest', function (evt) {
+    var form = evt.detail && evt.detail.elt;
+    if (form && form.id === 'preview-options') {
+      form.setAttribute('data-sent', snapshot(form));
+    }
+  });
+
+  document.addEventListener('htmx:beforeSwap', function (evt) {
+    var form = evt.detail && evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    if (form && form.id === 'preview-options' && form.isConnected && form.getAttribute('data-sent') !== snapshot(form)) {
+      evt.detail.shouldSwap = false;
+    }
+  });
+
+  // Typing a template means the text comes from it.
+  document.addEventListener('input', function (evt) {
+    if (evt.target && evt.target.id === 'f-textTemplate') {
+      var radio = document.getElementById('f-textFrom-template');
+      if (radio && !radio.checked) {
+        radio.checked = true;
+      }
+    }
+  });
+
+  document.addEventListener('htmx:afterSwap', function (evt) {
     var form = document.querySelector('form[data-import]');
     if (form) {
       syncInvalid(form);
+    }
+    // A preview swapped in for the import form: move the focus to it, as a
+    // page load would. (A preview updated in place keeps the focus where it was.)
+    var heading = document.getElementById('h-preview-file');
+    var target = evt.detail && evt.detail.target;
+    if (heading && target && target.id === 'import-form') {
+      heading.focus();
     }
   });
 })();

@@ -91,14 +91,16 @@ func (s *Store) BotsUsingDataset(ctx context.Context, id string) ([]models.BotRe
 	return s.botsUsing(ctx, "bot_datasets", "dataset_id", id)
 }
 
-// DeleteDataset deletes a dataset and its records, detaching it from every bot
+// DeleteDataset deletes a dataset with its records, imports and uploads, detaching it from every bot
 // (each gets a new version) and conversation that used it (the dashboard
 // names them before confirming).
 func (s *Store) DeleteDataset(ctx context.Context, id string) error {
 	return s.deleteUsed(ctx, &models.Dataset{}, id, "dataset", "bot_datasets", "dataset_id",
 		"DELETE FROM bot_datasets WHERE dataset_id = ?",
 		"UPDATE conversations SET dataset_id = NULL WHERE dataset_id = ?",
-		"DELETE FROM dataset_records WHERE dataset_id = ?")
+		"DELETE FROM dataset_records WHERE dataset_id = ?",
+		"DELETE FROM dataset_uploads WHERE dataset_id = ?",
+		"DELETE FROM dataset_imports WHERE dataset_id = ?")
 }
 
 // CreateRecord validates and inserts a record into an existing dataset.

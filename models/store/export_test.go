@@ -11,11 +11,18 @@ var Translate = translate
 func MigrateTo(s *Store, version int) error {
 	saved := migrations
 	defer func() { migrations = saved }()
-	migrations = migrations[:version]
+	var upTo []migration
+	for _, m := range migrations {
+		if m.version <= version {
+			upTo = append(upTo, m)
+		}
+	}
+	migrations = upTo
 	_, err := s.Migrate(context.Background())
 	return err
 }
 
-// MigrationCount is how many migrations there are (versions may have gaps
-// while parallel work lands).
-var MigrationCount = len(migrations)
+// MigrationCount is how many migrations there are: versions may have gaps
+// (numbers reserved for work on other branches), so it can be less than
+// LatestSchemaVersion.
+func MigrationCount() int { return len(migrations) }

@@ -23,7 +23,7 @@ func TestMigrate(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Migrate: %v", err)
 				}
-				if got, want := len(applied), store.MigrationCount; got != want {
+				if got, want := len(applied), store.MigrationCount(); got != want {
 					t.Errorf("applied %d migrations, want %d: %v", got, want, applied)
 				}
 				v, err := s.SchemaVersion(ctx)
@@ -66,8 +66,8 @@ func TestMigrate(t *testing.T) {
 				}
 				var n int64
 				s.DB().Table("schema_migrations").Count(&n)
-				if int(n) != store.MigrationCount {
-					t.Errorf("schema_migrations has %d rows, want %d", n, store.MigrationCount)
+				if int(n) != store.MigrationCount() {
+					t.Errorf("schema_migrations has %d rows, want %d", n, store.MigrationCount())
 				}
 			})
 			t.Run("ConcurrentRuns", func(t *testing.T) {
@@ -87,8 +87,8 @@ func TestMigrate(t *testing.T) {
 				}
 				var n int64
 				s2.DB().Table("schema_migrations").Count(&n)
-				if int(n) != store.MigrationCount {
-					t.Errorf("schema_migrations has %d rows, want %d", n, store.MigrationCount)
+				if int(n) != store.MigrationCount() {
+					t.Errorf("schema_migrations has %d rows, want %d", n, store.MigrationCount())
 				}
 			})
 		})

@@ -22,6 +22,17 @@ type config struct {
 	// those of the attached skillsets, at most maxAbilities each.
 	datasets  []models.DatasetSnapshot
 	abilities []models.Ability
+	// loaded keeps the abilities' runners of a bot version (which never
+	// changes), made by the first turn that needs them; nil for a
+	// configuration read from live rows, loaded at every turn.
+	loaded *loadedAbilities
+}
+
+// loadedAbilities are a version's abilities made into runners once.
+type loadedAbilities struct {
+	once    sync.Once
+	runners []Runner
+	notes   []string
 }
 
 // maxCachedConfigs bounds the configurations kept by version.
@@ -96,7 +107,7 @@ func (e *Engine) botConfig(ctx context.Context, botID string) (config, error) {
 func snapshotConfig(botID string, v *models.BotVersion) config {
 	sn := v.Snapshot
 	cfg := config{botID: botID, versionID: v.ID, version: v.Number, backstory: sn.Backstory, model: sn.Model,
-		moderation: sn.Moderation, datasets: sn.Datasets}
+		moderation: sn.Moderation, datasets: sn.Datasets, loaded: &loadedAbilities{}}
 	for _, k := range sn.Skillsets {
 		for i, a := range k.Abilities {
 			if i == maxAbilities {

@@ -67,11 +67,22 @@ const maxAbilities = 50
 // loadAbilities returns the runners of the attached skillsets' abilities that
 // have an action, and notes for the prompt of those that are instructions only.
 func (e *Engine) loadAbilities(ctx context.Context, cfg config) ([]Runner, []string, error) {
+	if l := cfg.loaded; l != nil {
+		l.once.Do(func() { l.runners, l.notes = e.makeRunners(cfg.abilities) })
+		return l.runners, l.notes, nil
+	}
+	runners, notes := e.makeRunners(cfg.abilities)
+	return runners, notes, nil
+}
+
+// makeRunners turns abilities into runners; an ability without an action
+// becomes a note for the prompt, one that does not load is skipped (logged).
+func (e *Engine) makeRunners(abilities []models.Ability) ([]Runner, []string) {
 	var (
 		runners []Runner
 		notes   []string
 	)
-	for _, a := range cfg.abilities {
+	for _, a := range abilities {
 		var r Runner
 		if e.opts.Abilities != nil {
 			var err error
@@ -89,7 +100,7 @@ func (e *Engine) loadAbilities(ctx context.Context, cfg config) ([]Runner, []str
 			notes = append(notes, fmt.Sprintf("%s: %s %s", a.Name, a.Description, a.Instruction))
 		}
 	}
-	return runners, notes, nil
+	return runners, notes
 }
 
 // systemPrompt renders the backstory, the dataset instruction, the retrieved

@@ -184,17 +184,34 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 			return err
 		}
 	}
+	dbMark := "postgres " + benchDB + " " // a backend's title: user, database, client
+	// Fresh statistics before each run, as autovacuum keeps them (servers
+	// for tests often run without it, and a plan made on an empty table
+	// sorts a conversation's every message).
+	if err := analyze(ctx, db); err != nil {
+		return err
+	}
+	pgCPU := meterCPU(dbMark, "pgbench")
 	tps, err := runPgbench(pgbench, dsn, clients, dur, models.HashToken(secret), dataset)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("pgbench, minimal turn SQL:      %8.0f turns/s\n", tps)
+	pgbenchCPU := pgCPU.Stop()
+	fmt.Printf("pgbench, minimal turn SQL:      %8.0f turns/s    CPU per turn: %s (database and pgbench)\n",
+		tps, ms(pgbenchCPU/time.Duration(max(1, int(tps*dur.Seconds())))))
 
+	if err := analyze(ctx, db); err != nil {
+		return err
+	}
 	before := commits(ctx, db)
-	local := api.load(convs, dur, warm)
+	dbCPU, appCPU := meterCPU(dbMark), meterCPU(bin+" serve")
+	local := api.load(convs, dur+warm, 0) // metered from the start: no warm-up (pgbench had none either)
+	dbUsed, appUsed := dbCPU.Stop(), appCPU.Stop()
 	perTurn := float64(commits(ctx, db)-before) / float64(local.total)
 	fmt.Printf("parley, local:                  %8.0f completes/s  p50 %s  p95 %s  max %s  errors %d  (%.1f transactions per turn)\n",
 		local.rate, ms(local.p50), ms(local.p95), ms(local.max), local.errors, perTurn)
+	fmt.Printf("                                CPU per turn: parley %s, its database %s\n",
+		ms(appUsed/time.Duration(max(1, local.total))), ms(dbUsed/time.Duration(max(1, local.total))))
 	fmt.Printf("ratio parley/pgbench:           %8.2f\n", local.rate/tps)
 
 	if !withOpenAI {
@@ -206,6 +223,9 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 	}
 	fconvs, err := api.conversations(bot.ID, clients)
 	if err != nil {
+		return err
+	}
+	if err := analyze(ctx, db); err != nil {
 		return err
 	}
 	remote := api.load(fconvs, dur, warm)
@@ -256,6 +276,11 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func analyze(ctx context.Context, db *pgx.Conn) error {
+	_, err := db.Exec(ctx, "VACUUM ANALYZE")
+	return err
 }
 
 func commits(ctx context.Context, db *pgx.Conn) int64 {

@@ -36,9 +36,15 @@ func TestMigrate(t *testing.T) {
 				for _, table := range []string{"operators", "operator_sessions", "api_secrets", "bots", "datasets",
 					"dataset_records", "skillsets", "abilities", "bot_datasets", "bot_skillsets",
 					"conversations", "messages", "conversation_sessions", "login_attempts", "settings",
-					"providers", "vault_secrets", "rate_limits", "flashes", "bot_versions"} {
+					"providers", "vault_secrets", "rate_limits", "flashes", "bot_versions",
+					"integrations", "contacts", "channel_threads", "inbound_events", "outbound_deliveries", "delivery_attempts"} {
 					if !s.DB().Migrator().HasTable(table) {
 						t.Errorf("table %s missing after migrate", table)
+					}
+				}
+				for _, col := range []string{"integration_id", "channel_thread_id"} {
+					if !s.DB().Migrator().HasColumn("conversations", col) {
+						t.Errorf("conversations.%s missing after migrate", col)
 					}
 				}
 				for _, col := range []string{"secret_id", "last_used_at"} {

@@ -51,7 +51,7 @@ type User struct {
 }
 
 // Name is the user's full name, for a conversation's title.
-func (u *User) Name() string {
+func (u User) Name() string {
 	return strings.TrimSpace(u.FirstName + " " + u.LastName)
 }
 

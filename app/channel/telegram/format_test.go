@@ -198,5 +198,10 @@ func FuzzFormatHTML(f *testing.F) {
 		if err := telegramtest.Valid(html); err != nil {
 			t.Fatalf("FormatHTML(%q) = %q is not valid: %v", md, html, err)
 		}
+		for _, part := range telegram.Split(html, 64) {
+			if err := telegramtest.Valid(part); err != nil {
+				t.Fatalf("Split(FormatHTML(%q), 64) part %q is not valid: %v", md, part, err)
+			}
+		}
 	})
 }

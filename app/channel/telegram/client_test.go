@@ -390,24 +390,32 @@ func TestNotBotAPI(t *testing.T) {
 		body      string
 		wantText  string
 		retryable bool
+		header    string // Retry-After
+		wantRetry time.Duration
 	}{
-		{"HTMLPage", 200, "<html>captive portal</html>", "telegram: getMe: the answer is not the Bot API's JSON (check the base URL) (HTTP 200)", false},
-		{"WrongResult", 200, `{"ok":true,"result":"me"}`, "telegram: getMe: the result is not what the Bot API returns", false},
-		{"PlainNotFound", 404, "404 page not found", "telegram: getMe: 404 Not Found (check the bot token)", false},
-		{"ServiceUnavailable", 503, "", "telegram: getMe: 503 Service Unavailable", true},
+		{"HTMLPage", 200, "<html>captive portal</html>", "telegram: getMe: the answer is not the Bot API's JSON (check the base URL) (HTTP 200)", false, "", 0},
+		{"WrongResult", 200, `{"ok":true,"result":"me"}`, "telegram: getMe: the result is not what the Bot API returns", false, "", 0},
+		{"PlainNotFound", 404, "404 page not found", "telegram: getMe: 404 Not Found (check the bot token)", false, "", 0},
+		{"ServiceUnavailable", 503, "", "telegram: getMe: 503 Service Unavailable", true, "", 0},
+		{"CodeWithoutDescription", 400, `{"ok":false,"error_code":400}`, "telegram: getMe: 400 Bad Request", false, "", 0},
+		{"MigratedGroup", 400, `{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001234567890}}`, "telegram: getMe: 400 Bad Request: group chat was upgraded to a supergroup chat (the group is now the supergroup -1001234567890)", false, "", 0},
+		{"RetryAfterHeader", 429, `{"ok":false,"error_code":429,"description":"Too Many Requests"}`, "telegram: getMe: 429 Too Many Requests (retry after 3s)", true, "3", 3 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var path string
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				path = r.URL.Path
+				if tt.header != "" {
+					w.Header().Set("Retry-After", tt.header)
+				}
 				w.WriteHeader(tt.status)
 				w.Write([]byte(tt.body))
 			}))
 			t.Cleanup(srv.Close)
 			_, err := telegram.New(srv.URL+"/", token, nil).GetMe(context.Background())
 			e := apiError(t, err)
-			if !strings.HasPrefix(e.Error(), tt.wantText) || e.Retryable != tt.retryable {
+			if !strings.HasPrefix(e.Error(), tt.wantText) || e.Retryable != tt.retryable || e.RetryAfter != tt.wantRetry {
 				t.Errorf("err = %q (retryable %v), want %q (retryable %v)", e.Error(), e.Retryable, tt.wantText, tt.retryable)
 			}
 			if path != "/bot"+token+"/getMe" {

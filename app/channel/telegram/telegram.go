@@ -96,8 +96,10 @@ func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("telegram: " + e.Method + ": ")
 	switch {
-	case e.ErrorCode != 0:
+	case e.ErrorCode != 0 && e.Description != "":
 		b.WriteString(strconv.Itoa(e.ErrorCode) + " " + e.Description)
+	case e.ErrorCode != 0:
+		b.WriteString(strconv.Itoa(e.ErrorCode) + " " + http.StatusText(e.ErrorCode))
 	case e.StatusCode != 0 && e.Description == "":
 		b.WriteString(strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode))
 	case e.StatusCode != 0:

@@ -270,6 +270,10 @@ func (q *Queue) Stop(ctx context.Context) error {
 	return errors.New("jobs: stop: jobs still running when the grace period ended were cancelled (they run again at the next start)")
 }
 
+// Abandon releases what New opened, for a queue that will not run (the
+// server failed to start).
+func (q *Queue) Abandon() { q.closeListener() }
+
 func (q *Queue) closeListener() {
 	if q.listener != nil {
 		q.listener.Close()

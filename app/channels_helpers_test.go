@@ -50,7 +50,7 @@ type scriptModel struct {
 	arrived chan string
 }
 
-func newScriptModel(t *testing.T) *scriptModel {
+func newScriptModel(t testing.TB) *scriptModel {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -135,7 +135,7 @@ func (m *scriptModel) callsFor(text string) int {
 // (start: build, recovery, the job queue, the HTTP server on 127.0.0.1),
 // with a fake Telegram, a scripted model and a bot that uses it.
 type chanApp struct {
-	t     *testing.T
+	t     testing.TB
 	st    *store.Store
 	r     *running
 	base  string
@@ -146,7 +146,7 @@ type chanApp struct {
 
 // newChanApp starts Parley on a fresh database of the dialect; tweak may
 // change the configuration first.
-func newChanApp(t *testing.T, dialect string, tweak ...func(*config.Config)) *chanApp {
+func newChanApp(t testing.TB, dialect string, tweak ...func(*config.Config)) *chanApp {
 	t.Helper()
 	ctx := context.Background()
 	tg := telegramtest.NewServer(t)
@@ -193,7 +193,7 @@ func newChanApp(t *testing.T, dialect string, tweak ...func(*config.Config)) *ch
 }
 
 // testWriter sends the server's warnings to the test log.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
@@ -335,7 +335,7 @@ type callbackServer struct {
 	fail   int
 }
 
-func newCallbackServer(t *testing.T, fail int) *callbackServer {
+func newCallbackServer(t testing.TB, fail int) *callbackServer {
 	t.Helper()
 	cb := &callbackServer{fail: fail}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -376,7 +376,7 @@ func (cb *callbackServer) replies() []webhook.Reply {
 
 // boxFor is the Box a process with testSecretKey seals secrets with, for
 // tests that prepare a database the binary then reads.
-func boxFor(t *testing.T, dbURL string) *crypto.Box {
+func boxFor(t testing.TB, dbURL string) *crypto.Box {
 	t.Helper()
 	key, err := crypto.KeyFor(testSecretKey, dbURL)
 	if err != nil {

@@ -27,11 +27,7 @@ const (
 // again. Errors: not_found (no such Telegram integration), unauthorized,
 // bad_request (not an update), unavailable (the database or queue).
 func (s *Service) ReceiveTelegram(ctx context.Context, integrationID, secretToken string, body []byte) (*Receipt, error) {
-	it, err := s.findIntegration(ctx, integrationID, models.IntegrationTelegram)
-	if err != nil {
-		return nil, err
-	}
-	sec, err := s.st.IntegrationSecrets(ctx, it.ID)
+	it, sec, err := s.authIntegration(ctx, integrationID, models.IntegrationTelegram)
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +84,19 @@ func telegramEvent(it *models.Integration, u telegram.Update, body []byte) model
 	return ev
 }
 
+// authIntegration returns the integration a platform's request names, of
+// the given type, with its secrets (one query: it runs for every request).
+func (s *Service) authIntegration(ctx context.Context, id, typ string) (*models.Integration, models.IntegrationSecrets, error) {
+	it, sec, err := s.st.FindIntegrationWithSecrets(ctx, id)
+	if err != nil {
+		return nil, sec, err
+	}
+	if it.Type != typ {
+		return nil, sec, models.Errorf(models.CodeNotFound, "Integration not found.")
+	}
+	return it, sec, nil
+}
+
 func firstMessage(ms ...*telegram.Message) *telegram.Message {
 	for _, m := range ms {
 		if m != nil {
@@ -113,11 +122,7 @@ func clip(s string, n int) string {
 // returns the first reply), its job kept as a safety net should the request
 // be cut. Errors: not_found, unauthorized, invalid, unavailable.
 func (s *Service) ReceiveWebhook(ctx context.Context, integrationID, signature string, body []byte, wait bool) (*Receipt, error) {
-	it, err := s.findIntegration(ctx, integrationID, models.IntegrationWebhook)
-	if err != nil {
-		return nil, err
-	}
-	sec, err := s.st.IntegrationSecrets(ctx, it.ID)
+	it, sec, err := s.authIntegration(ctx, integrationID, models.IntegrationWebhook)
 	if err != nil {
 		return nil, err
 	}

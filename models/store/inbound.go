@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -49,11 +50,11 @@ func (s *Store) ReceiveEvent(ctx context.Context, ev models.InboundEvent, jobAt 
 	}
 	var out *models.InboundEvent
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		if _, err := findIntegrationTx(tx.Select("id"), ev.IntegrationID); err != nil {
-			return err
-		}
 		res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "integration_id"}, {Name: "external_id"}}, DoNothing: true}).
 			Omit(clause.Associations).Create(&ev)
+		if errors.Is(res.Error, gorm.ErrForeignKeyViolated) {
+			return notFound("integration") // the only reference an event is created with
+		}
 		if res.Error != nil {
 			return translate(res.Error, "inbound event")
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -530,4 +531,67 @@ func TestWebhookCallbackRetries(t *testing.T) {
 			t.Errorf("blocked callback delivery = %+v", bd)
 		}
 	})
+}
+
+// TestTelegramDeliveryGivesUp: 5xx answers and a dropped connection are
+// retried with backoff up to the cap, then the reply is failed, visibly in
+// the audit, and the chat's next reply still goes out; a refusal that no
+// retry can fix (403: the user blocked the bot) fails at once.
+func TestTelegramDeliveryGivesUp(t *testing.T) {
+	eachChanApp(t, func(t *testing.T, a *chanApp) {
+		ctx := t.Context()
+		b := a.newTelegram()
+		a.tg.FailNext("sendMessage", http.StatusBadGateway, 0)
+		a.tg.FailNext("sendMessage", 0, 0)
+		a.tg.FailNext("sendMessage", http.StatusInternalServerError, 0)
+		u := telegramtest.TextUpdate(1501, 0, "doomed")
+		b.send(u)
+		d := a.waitDelivery(b.it.ID, u)
+		if d.Status != models.DeliveryFailed || len(d.AttemptLog) != 3 || !strings.Contains(d.LastError, "gave up after 2 retries") {
+			t.Fatalf("delivery = %s after %d attempts (%q), want failed after 3", d.Status, len(d.AttemptLog), d.LastError)
+		}
+		for i, want := range []string{models.AttemptRetry, models.AttemptRetry, models.AttemptFailed} {
+			if got := d.AttemptLog[i]; got.Outcome != want {
+				t.Errorf("attempt %d = %+v, want %s", i+1, got, want)
+			}
+		}
+		if d.AttemptLog[1].StatusCode != 0 || d.AttemptLog[1].Error == "" {
+			t.Errorf("the dropped connection's attempt = %+v", d.AttemptLog[1])
+		}
+		if gap := d.AttemptLog[2].StartedAt.Sub(d.AttemptLog[1].StartedAt); gap < d.AttemptLog[1].StartedAt.Sub(d.AttemptLog[0].StartedAt) {
+			t.Errorf("no backoff: the retries came %s then %s apart", d.AttemptLog[1].StartedAt.Sub(d.AttemptLog[0].StartedAt), gap)
+		}
+		ev, _ := a.st.FindEventByExternalID(ctx, b.it.ID, fmt.Sprint(u.UpdateID))
+		if ev.Status != models.EventProcessed || ev.BotMessageID == nil {
+			t.Errorf("the event = %+v: it was answered, only the delivery failed", ev)
+		}
+		b.send(telegramtest.TextUpdate(1501, 0, "next"))
+		if got := a.wantSent(1501, 1); got[0] != "Answer to: next" {
+			t.Errorf("after a failed reply the chat got %q", got)
+		}
+
+		a.tg.FailNext("sendMessage", http.StatusForbidden, 0)
+		u = telegramtest.TextUpdate(1502, 0, "blocked me")
+		b.send(u)
+		d = a.waitDelivery(b.it.ID, u)
+		if d.Status != models.DeliveryFailed || len(d.AttemptLog) != 1 || d.AttemptLog[0].StatusCode != http.StatusForbidden {
+			t.Errorf("403: %s after %d attempts", d.Status, len(d.AttemptLog))
+		}
+	}, func(c *config.Config) { c.Channels.DeliveryRetries = 2 })
+}
+
+// waitDelivery waits for the delivery of an update to finish and returns it.
+func (a *chanApp) waitDelivery(integrationID string, u telegram.Update) *models.OutboundDelivery {
+	a.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if ev, err := a.st.FindEventByExternalID(context.Background(), integrationID, fmt.Sprint(u.UpdateID)); err == nil {
+			if d, err := a.st.FindEventDelivery(context.Background(), ev.ID); err == nil && d.Finished() {
+				return d
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	a.t.Fatalf("update %d: its delivery did not finish", u.UpdateID)
+	return nil
 }

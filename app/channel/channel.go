@@ -140,22 +140,32 @@ func (s *Service) Recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ids := make([]string, 0, len(evs))
+	var jobs []store.Job
 	for _, ev := range evs {
-		ids = append(ids, ev.ID)
-	}
-	if err := s.st.RequeueEvents(ctx, ids); err != nil {
-		return err
+		j := store.Job{Kind: store.JobEvent, ID: ev.ID}
+		if ev.Wait {
+			// A request may still wait for it (on another instance): its
+			// safety net runs when it would have.
+			j.At = ev.ReceivedAt.Add(s.lim.WaitSafetyNet)
+		}
+		jobs = append(jobs, j)
 	}
 	ds, err := s.st.PendingDeliveries(ctx, batch)
 	if err != nil {
 		return err
 	}
-	if err := s.st.RequeueDeliveries(ctx, ds); err != nil {
+	for _, d := range ds {
+		j := store.Job{Kind: store.JobDelivery, ID: d.ID}
+		if d.NextAttemptAt != nil {
+			j.At = *d.NextAttemptAt
+		}
+		jobs = append(jobs, j)
+	}
+	if err := s.st.Requeue(ctx, jobs...); err != nil {
 		return err
 	}
-	if len(ids)+len(ds) > 0 {
-		s.log.Info("channels: resumed work left by a stop", "events", len(ids), "deliveries", len(ds))
+	if len(jobs) > 0 {
+		s.log.Info("channels: resumed work left by a stop", "events", len(evs), "deliveries", len(ds))
 	}
 	return nil
 }

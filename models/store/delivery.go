@@ -68,29 +68,12 @@ func (s *Store) PendingDeliveries(ctx context.Context, limit int) ([]models.Outb
 	return ds, translate(err, "deliveries")
 }
 
-// RequeueDeliveries puts a job in the queue for each delivery, at its next
-// attempt (sending is idempotent per part, so a second job does no harm).
-func (s *Store) RequeueDeliveries(ctx context.Context, ds []models.OutboundDelivery) error {
-	if len(ds) == 0 {
-		return nil
-	}
-	jobs := make([]Job, 0, len(ds))
-	for _, d := range ds {
-		j := Job{Kind: JobDelivery, ID: d.ID}
-		if d.NextAttemptAt != nil {
-			j.At = *d.NextAttemptAt
-		}
-		jobs = append(jobs, j)
-	}
-	return s.tx(ctx, func(tx *gorm.DB) error { return s.enqueue(tx, jobs...) })
-}
-
 // RecordAttempt stores one attempt of a pending delivery that takes parts
 // platform messages, with what follows from its outcome, in one transaction:
 // sent — the part counts as sent (a retry resumes after it; the last part
 // makes the delivery delivered); retry — the delivery is due again at
 // a.RetryAt (the job that sends it waits until then: River snoozes it;
-// RequeueDeliveries queues one after a restart); failed — the delivery has
+// start-up recovery queues one after a restart); failed — the delivery has
 // failed for good (a.Error says why). Errors: not_found, conflict (the delivery is
 // finished), invalid (an unknown outcome, or a retry without its time).
 func (s *Store) RecordAttempt(ctx context.Context, deliveryID string, parts int, a models.DeliveryAttempt) (*models.OutboundDelivery, error) {

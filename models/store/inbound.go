@@ -301,16 +301,13 @@ func storableText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-// RequeueEvents puts a job in the queue for each event (processing is
-// idempotent, so a second job for an event does no harm): what start-up
-// recovery uses for events whose job a stopped process may have held.
-func (s *Store) RequeueEvents(ctx context.Context, ids []string) error {
-	if len(ids) == 0 {
+// Requeue puts jobs in the queue (processing and delivering are
+// idempotent, so a second job for an event or a delivery does no harm):
+// what start-up recovery uses for work whose job a stopped process may have
+// held. Errors: unavailable (no queue).
+func (s *Store) Requeue(ctx context.Context, jobs ...Job) error {
+	if len(jobs) == 0 {
 		return nil
-	}
-	jobs := make([]Job, 0, len(ids))
-	for _, id := range ids {
-		jobs = append(jobs, Job{Kind: JobEvent, ID: id})
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error { return s.enqueue(tx, jobs...) })
 }

@@ -120,7 +120,7 @@ func (s *Service) paused(it *models.Integration) time.Duration {
 func (s *Service) sendOne(ctx context.Context, it *models.Integration, snd sender, d *models.OutboundDelivery) (bool, error) {
 	parts := snd.parts(d)
 	if len(parts) == 0 {
-		parts = []string{" "}
+		parts = []string{"…"} // an empty answer still gets its message
 	}
 	for part := d.PartsSent + 1; part <= len(parts); part++ {
 		started := s.now()

@@ -250,9 +250,17 @@ func intro(it *models.Integration) string {
 // is answered once more; then the reply says the bot could not answer.
 func (s *Service) answer(ctx context.Context, it *models.Integration, ev *models.InboundEvent, sub *tokens, returned bool) (*models.OutboundDelivery, error) {
 	defer sub.close()
+	gone := func() (*models.OutboundDelivery, error) {
+		_, d, err := s.st.RecordEventStep(ctx, ev.ID, store.EventStep{Status: models.EventFailed,
+			Reason: "the conversation was deleted before the bot answered", Reply: &store.Reply{Kind: models.DeliveryError, Text: SorryText, Returned: returned}})
+		return d, err
+	}
 	for {
 		turnID := deref(ev.TurnID)
 		res, err := s.await(ctx, it, ev, turnID, sub)
+		if models.ErrorCode(err) == models.CodeNotFound {
+			return gone()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -263,9 +271,14 @@ func (s *Service) answer(ctx context.Context, it *models.Integration, ev *models
 			return d, err
 		}
 		if !res.Turn.Retry {
-			if ev, err = s.reanswer(ctx, it, ev, turnID); err != nil {
+			next, err := s.reanswer(ctx, it, ev, turnID)
+			if models.ErrorCode(err) == models.CodeNotFound {
+				return gone()
+			}
+			if err != nil {
 				return nil, err
 			}
+			ev = next
 			if ev.Finished() {
 				return s.eventDelivery(ctx, ev.ID)
 			}

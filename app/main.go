@@ -26,10 +26,12 @@ import (
 	"syscall"
 	"time"
 
+	"parley/app/channel"
 	"parley/app/config"
 	"parley/app/crypto"
 	"parley/app/engine"
 	"parley/app/engine/ability"
+	"parley/app/jobs"
 	"parley/app/live"
 	"parley/app/metrics"
 	"parley/app/providers"
@@ -103,6 +105,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	for _, m := range applied {
 		log.Info("migration applied", "migration", m)
 	}
+	if err := jobs.Migrate(ctx, st, log); err != nil {
+		return err
+	}
 
 	switch cmd {
 	case "migrate":
@@ -149,6 +154,33 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) error {
+	r, err := start(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-r.errc:
+		_ = r.stop(cfg.ShutdownGrace)
+		return err
+	case <-ctx.Done():
+	}
+	return r.stop(cfg.ShutdownGrace)
+}
+
+// running is a started server: what start wired, listening.
+type running struct {
+	parts *parts
+	srv   *handlers.Server
+	addr  string
+	errc  chan error
+	log   *slog.Logger
+	// stopMetrics stops the /metrics listener (a no-op when it is off).
+	stopMetrics func()
+}
+
+// start wires the server (build), resumes what a stop left (interrupted
+// turns, channel work), starts the job queue and serves on cfg.Addr().
+func start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*running, error) {
 	if cfg.AdminEmail != "" {
 		op, err := st.CreateFirstAdmin(ctx, cfg.AdminEmail, "", cfg.AdminPassword)
 		switch {
@@ -157,12 +189,12 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 		case models.ErrorCode(err) == models.CodeConflict:
 			// Already set up: nothing to do.
 		default:
-			return fmt.Errorf("PARLEY_ADMIN_EMAIL: %s", models.ErrorMessage(err))
+			return nil, fmt.Errorf("PARLEY_ADMIN_EMAIL: %s", models.ErrorMessage(err))
 		}
 	}
 	parts, err := build(ctx, cfg, st, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := parts.turns.Recover(ctx); err != nil {
 		log.Error("closing interrupted turns", "error", err)
@@ -174,40 +206,60 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	srv, err := handlers.New(handlers.Options{
 		Config: cfg, Version: version, Store: st, Logger: log,
 		Turns: parts.turns, Broker: parts.broker, Providers: parts.providers, Abilities: parts.abilities, QA: parts.qa,
-		Metrics: parts.metrics,
+		Channels: parts.channels, Metrics: parts.metrics,
 	})
 	if err != nil {
-		return err
+		parts.queue.Abandon()
+		return nil, err
 	}
+	stopMetrics := func() {}
 	if cfg.MetricsAddr != "" {
-		stopMetrics, err := serveMetrics(cfg, parts.metrics, log)
-		if err != nil {
-			return err
+		if stopMetrics, err = serveMetrics(cfg, parts.metrics, log); err != nil {
+			parts.queue.Abandon()
+			return nil, err
 		}
-		defer stopMetrics()
 	}
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
+		stopMetrics()
+		parts.queue.Abandon()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
+	}
+	// The queue runs until stop, not until ctx (a signal) ends: stop ends
+	// it first, within the grace period.
+	if err := parts.queue.Start(context.WithoutCancel(ctx)); err != nil {
+		_ = ln.Close()
+		stopMetrics()
+		parts.queue.Abandon()
+		return nil, err
+	}
+	if err := parts.channels.Recover(ctx); err != nil {
+		log.Error("resuming channel work", "error", err)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "database", st.Dialect(), "version", version)
 	if needed, err := st.SetupNeeded(ctx); err == nil && needed {
 		log.Info("no admin yet: open the setup page to create one (whoever opens it first becomes admin)", "url", "http://"+browsable(ln.Addr())+"/setup")
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down: draining in-flight requests", "grace", cfg.ShutdownGrace.String())
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	r := &running{parts: parts, srv: srv, addr: ln.Addr().String(), errc: make(chan error, 1), log: log, stopMetrics: stopMetrics}
+	go func() { r.errc <- srv.Serve(ln) }()
+	return r, nil
+}
+
+// stop shuts the server down within grace: the job queue first (no job
+// starts; running ones finish, or are made available again for the next
+// start, while turns still run), then in-flight requests and turns.
+func (r *running) stop(grace time.Duration) error {
+	r.log.Info("shutting down: draining in-flight requests", "grace", grace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := r.parts.queue.Stop(sctx); err != nil {
+		r.log.Warn("stopping the job queue", "error", err)
+	}
+	defer r.stopMetrics()
+	if err := r.srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	log.Info("stopped")
+	r.log.Info("stopped")
 	return nil
 }
 
@@ -231,6 +283,8 @@ type parts struct {
 	turns     *engine.Service
 	metrics   *metrics.Metrics // nil unless PARLEY_METRICS_ADDR is set
 	qa        *qa.Runner
+	channels  *channel.Service
+	queue     *jobs.Queue
 }
 
 // serveMetrics serves /metrics on PARLEY_METRICS_ADDR, apart from the
@@ -253,7 +307,7 @@ func serveMetrics(cfg config.Config, m *metrics.Metrics, log *slog.Logger) (func
 }
 
 // build wires encryption, providers, abilities, live events, the turn
-// service and the QA runner.
+// service, the QA runner, the channels and the job queue they run on.
 func build(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*parts, error) {
 	allow, err := ability.ParseAllow(cfg.FetchAllow)
 	if err != nil {
@@ -301,6 +355,21 @@ func build(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
+	p.channels, err = channel.New(channel.Options{Store: st, Turns: p.turns, Broker: p.broker, Logger: log,
+		Callbacks: ability.NewGuardedClient(ability.GuardOptions{Allow: allow}),
+		Telegram:  &http.Client{Timeout: 30 * time.Second}, TelegramAPIURL: cfg.TelegramAPIURL,
+		PublicURL: cfg.PublicURL, Limits: cfg.Channels})
+	if err != nil {
+		return nil, err
+	}
+	p.queue, err = jobs.New(ctx, jobs.Options{Store: st, DatabaseURL: cfg.DatabaseURL, Handler: p.channels, Logger: log,
+		EventWorkers: cfg.Channels.EventWorkers, DeliveryWorkers: cfg.Channels.DeliveryWorkers,
+		// An event waits for its answer: a turn, and the time to store it.
+		JobTimeout: cfg.Timeouts.Turn + time.Minute})
+	if err != nil {
+		return nil, err
+	}
+	st.SetQueue(p.queue)
 	return p, nil
 }
 

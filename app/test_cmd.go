@@ -154,6 +154,7 @@ func testRun(ctx context.Context, cfg config.Config, st *store.Store, log *slog.
 		return err
 	}
 	defer func() {
+		parts.queue.Abandon() // the CLI answers no channel: the queue never starts
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 		defer cancel()
 		_ = parts.qa.Shutdown(sctx)

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"parley/app/channel"
 	"parley/app/config"
 	"parley/app/engine"
 	"parley/app/engine/ability"
@@ -88,6 +89,16 @@ func newServer(t testing.TB, st *store.Store, tweaks ...func(*serverSetup)) *Ser
 	}
 	if su.QA == nil {
 		su.QA, err = qa.New(qa.Options{Store: st, Turns: su.Turns, Broker: su.Broker, Providers: su.Engine.Providers, Logger: su.Logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if su.Channels == nil {
+		// No queue is set on the store: the channel routes answer 503
+		// (the channels' own tests run the queue, in app/).
+		su.Channels, err = channel.New(channel.Options{Store: st, Turns: su.Turns, Broker: su.Broker, Logger: su.Logger,
+			Callbacks: ability.NewGuardedClient(ability.GuardOptions{}), Telegram: http.DefaultClient,
+			TelegramAPIURL: su.Config.TelegramAPIURL, Limits: su.Config.Channels})
 		if err != nil {
 			t.Fatal(err)
 		}

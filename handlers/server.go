@@ -19,6 +19,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/gofiber/template/html/v2"
 
+	"parley/app/channel"
 	"parley/app/config"
 	"parley/app/engine"
 	"parley/app/engine/ability"
@@ -55,6 +56,8 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// QA runs test suites and replays in the background.
 	QA *qa.Runner
+	// Channels receives the platforms' webhooks (Telegram, generic webhook).
+	Channels *channel.Service
 }
 
 // Route is one registered route and the permission it requires; the role
@@ -80,6 +83,7 @@ type Server struct {
 	views     *html.Engine
 	turns     *engine.Service
 	broker    *live.Broker
+	channels  *channel.Service
 	// streams ends live event streams first on shutdown, so they do not hold it up.
 	streams     context.Context
 	stopStreams context.CancelFunc
@@ -90,14 +94,14 @@ type Server struct {
 // New builds the Fiber app with every route.
 func New(opts Options) (*Server, error) {
 	switch {
-	case opts.Store == nil, opts.Logger == nil, opts.Turns == nil, opts.Broker == nil, opts.Providers == nil, opts.Abilities == nil, opts.QA == nil:
-		return nil, errors.New("handlers: New needs a store, a logger, the turn service, a broker, the provider resolver, the ability loader and the QA runner")
+	case opts.Store == nil, opts.Logger == nil, opts.Turns == nil, opts.Broker == nil, opts.Providers == nil, opts.Abilities == nil, opts.QA == nil, opts.Channels == nil:
+		return nil, errors.New("handlers: New needs a store, a logger, the turn service, a broker, the provider resolver, the ability loader, the QA runner and the channels")
 	}
 	cfg := opts.Config
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("handlers: %w", err)
 	}
-	s := &Server{store: opts.Store, log: opts.Logger, opts: opts, cfg: cfg, turns: opts.Turns, broker: opts.Broker, qa: opts.QA}
+	s := &Server{store: opts.Store, log: opts.Logger, opts: opts, cfg: cfg, turns: opts.Turns, broker: opts.Broker, qa: opts.QA, channels: opts.Channels}
 	s.streams, s.stopStreams = context.WithCancel(context.Background())
 	hashes, err := assets.Hashes()
 	if err != nil {
@@ -202,6 +206,7 @@ func (s *Server) routesSetup() {
 	s.registerQA()
 
 	s.api.Mount(s.app)
+	s.registerChannels()
 
 	s.app.Use(s.loadSession, func(c *fiber.Ctx) error {
 		return models.Errorf(models.CodeNotFound, "There is no page at %s.", c.Path())

@@ -28,6 +28,12 @@ type Conversation struct {
 	CreatedAt time.Time     `json:"createdAt"`
 	UpdatedAt time.Time     `json:"updatedAt"`
 	Bot       *Bot          `json:"-" gorm:"foreignKey:BotID"`
+
+	// IntegrationID is the channel the conversation came through, and
+	// ChannelThreadID the external conversation (a Telegram chat, say) it
+	// belongs to; nil for conversations started in Parley or the API.
+	IntegrationID   *string `json:"integrationId,omitempty" gorm:"size:36"`
+	ChannelThreadID *string `json:"channelThreadId,omitempty" gorm:"size:36"`
 }
 
 // Validate checks the conversation's fields.
@@ -37,6 +43,11 @@ func (c *Conversation) Validate() error { return Validate(c) }
 type ConversationFilter struct {
 	Page
 	BotID string
+	// IntegrationID, ThreadID and ContactID keep only the conversations of
+	// one channel, of one external conversation (its history), or of one contact.
+	IntegrationID string
+	ThreadID      string
+	ContactID     string
 	// Since and Until bound the creation time (zero: unbounded; Until is exclusive).
 	Since, Until time.Time
 	// IncludeTests lists QA's test data too (runs' and replays' scratch

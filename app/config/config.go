@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -36,6 +37,16 @@ type Config struct {
 	Timeouts      Timeouts      // the server's time limits (DefaultTimeouts)
 	MetricsAddr   string        // PARLEY_METRICS_ADDR: host:port of a separate listener for /metrics (default off)
 	MetricsToken  string        // PARLEY_METRICS_TOKEN: a Bearer token /metrics then requires (default none)
+	// PublicURL (PARLEY_PUBLIC_URL) is where the outside world reaches this
+	// server, an absolute http(s) URL: Telegram's webhook is set to
+	// PublicURL + /channels/telegram/{integrationId}. Empty: channels that
+	// need it cannot be set up.
+	PublicURL string
+	// TelegramAPIURL (PARLEY_TELEGRAM_API_URL) is the Telegram Bot API's
+	// root (default DefaultTelegramAPIURL; tests point it at a fake).
+	TelegramAPIURL string
+	// Channels are the channels' limits (DefaultChannels).
+	Channels Channels
 	// ModerationWords (PARLEY_MODERATION_WORDS, comma-separated) are the
 	// words and phrases that flag a message, case-insensitively and as whole
 	// words, for a bot with moderation on whose provider has no moderation
@@ -68,6 +79,47 @@ var DefaultTimeouts = Timeouts{
 	Turn:   5 * time.Minute,
 	Stream: 10 * time.Minute,
 	Write:  10*time.Minute + time.Minute,
+}
+
+// DefaultTelegramAPIURL is the Telegram Bot API's root.
+const DefaultTelegramAPIURL = "https://api.telegram.org"
+
+// Channels are the limits of channel processing and delivery: one set of
+// named values, so the queue, the service and the docs agree.
+type Channels struct {
+	// EventWorkers and DeliveryWorkers bound the inbound events processed
+	// and the replies sent at once, per instance.
+	EventWorkers    int
+	DeliveryWorkers int
+	// BodyLimit bounds a webhook request's body (platforms send small JSON).
+	BodyLimit int
+	// DeliveryRetries bounds the retries of one reply (429, 5xx, network
+	// errors); then it is failed, visibly in the audit.
+	DeliveryRetries int
+	// RetryBase is the first retry's wait, doubled each time up to RetryMax.
+	RetryBase time.Duration
+	RetryMax  time.Duration
+	// TypingEvery refreshes Telegram's "typing…" while the bot answers
+	// (Telegram shows it for about five seconds).
+	TypingEvery time.Duration
+	// DraftEvery is how often a streamed answer's draft is updated.
+	DraftEvery time.Duration
+	// WaitSafetyNet is how long after a webhook event sent with ?wait=1 its
+	// job runs anyway, should the request that waits for it be gone.
+	WaitSafetyNet time.Duration
+}
+
+// DefaultChannels are the channel limits Parley runs with.
+var DefaultChannels = Channels{
+	EventWorkers:    16,
+	DeliveryWorkers: 8,
+	BodyLimit:       1 << 20,
+	DeliveryRetries: 8,
+	RetryBase:       time.Second,
+	RetryMax:        5 * time.Minute,
+	TypingEvery:     4 * time.Second,
+	DraftEvery:      700 * time.Millisecond,
+	WaitSafetyNet:   time.Minute,
 }
 
 // DefaultModerationWords is the word list moderation checks when
@@ -163,6 +215,12 @@ func Load(getenv func(string) string) (Config, error) {
 		Timeouts:      DefaultTimeouts,
 		MetricsAddr:   strings.TrimSpace(getenv("PARLEY_METRICS_ADDR")),
 		MetricsToken:  strings.TrimSpace(getenv("PARLEY_METRICS_TOKEN")),
+		PublicURL:     strings.TrimRight(strings.TrimSpace(getenv("PARLEY_PUBLIC_URL")), "/"),
+		Channels:      DefaultChannels,
+	}
+	c.TelegramAPIURL = strings.TrimRight(strings.TrimSpace(getenv("PARLEY_TELEGRAM_API_URL")), "/")
+	if c.TelegramAPIURL == "" {
+		c.TelegramAPIURL = DefaultTelegramAPIURL
 	}
 	c.ModerationWords = slices.Clone(DefaultModerationWords)
 	if v := getenv("PARLEY_MODERATION_WORDS"); strings.TrimSpace(v) != "" {
@@ -278,10 +336,28 @@ func (c Config) Validate() error {
 	if err := checkWords(c.ModerationWords); err != nil {
 		errs = append(errs, err)
 	}
+	if c.PublicURL != "" {
+		if err := checkBaseURL("PARLEY_PUBLIC_URL", c.PublicURL, "https://parley.example.com"); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := checkBaseURL("PARLEY_TELEGRAM_API_URL", c.TelegramAPIURL, DefaultTelegramAPIURL); err != nil {
+		errs = append(errs, err)
+	}
 	if (c.AdminEmail == "") != (c.AdminPassword == "") && c.AdminEmail != "" {
 		errs = append(errs, errors.New("PARLEY_ADMIN_EMAIL needs PARLEY_ADMIN_PASSWORD too"))
 	}
 	return errors.Join(errs...)
+}
+
+// checkBaseURL reports a URL that is not an absolute http(s) URL of a host
+// (no credentials, query or fragment), naming the variable and an example.
+func checkBaseURL(name, raw, example string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%s must be an absolute http or https URL such as %s, got %q", name, example, raw)
+	}
+	return nil
 }
 
 // Addr is the listen address.

@@ -20,6 +20,16 @@ func TestLoad(t *testing.T) {
 			t.Errorf("moderation words = %q, want the default list", c.ModerationWords)
 		}
 	})
+	t.Run("ChannelURLs", func(t *testing.T) {
+		c, err := Load(env(nil))
+		if err != nil || c.PublicURL != "" || c.TelegramAPIURL != DefaultTelegramAPIURL {
+			t.Fatalf("defaults: public %q, telegram %q, %v", c.PublicURL, c.TelegramAPIURL, err)
+		}
+		c, err = Load(env(map[string]string{"PARLEY_PUBLIC_URL": " https://parley.example.com/ ", "PARLEY_TELEGRAM_API_URL": "http://127.0.0.1:8081"}))
+		if err != nil || c.PublicURL != "https://parley.example.com" || c.TelegramAPIURL != "http://127.0.0.1:8081" {
+			t.Errorf("set: public %q, telegram %q, %v", c.PublicURL, c.TelegramAPIURL, err)
+		}
+	})
 	t.Run("ModerationWords", func(t *testing.T) {
 		c, err := Load(env(map[string]string{"PARLEY_MODERATION_WORDS": " Scam , wire   fraud,Überweisung "}))
 		if err != nil {
@@ -46,6 +56,10 @@ func TestLoad(t *testing.T) {
 		{"ErrModerationWordPunctuation", map[string]string{"PARLEY_MODERATION_WORDS": "scam, !!!"}, `entry 2 ("!!!") must begin and end with a letter or digit`},
 		{"ErrModerationWordLong", map[string]string{"PARLEY_MODERATION_WORDS": strings.Repeat("a", 101)}, "entry 1 is longer than 100 characters"},
 		{"ErrModerationWordControl", map[string]string{"PARLEY_MODERATION_WORDS": "bad\x01word"}, "entry 1 has control characters"},
+		{"ErrPublicURLRelative", map[string]string{"PARLEY_PUBLIC_URL": "parley.example.com"}, "PARLEY_PUBLIC_URL must be an absolute http or https URL"},
+		{"ErrPublicURLScheme", map[string]string{"PARLEY_PUBLIC_URL": "ftp://parley.example.com"}, "PARLEY_PUBLIC_URL must be an absolute"},
+		{"ErrPublicURLCredentials", map[string]string{"PARLEY_PUBLIC_URL": "https://u:p@parley.example.com"}, "PARLEY_PUBLIC_URL must be an absolute"},
+		{"ErrTelegramAPIURL", map[string]string{"PARLEY_TELEGRAM_API_URL": "api.telegram.org"}, "PARLEY_TELEGRAM_API_URL must be an absolute"},
 		{"ErrModerationTooMany", map[string]string{"PARLEY_MODERATION_WORDS": strings.Repeat("w,", 1000) + "w"}, "at most 1000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,9 +10,12 @@ import (
 )
 
 // CreateConversation validates and inserts a conversation, with optional
-// initial messages, in one transaction. Referenced bot, dataset and skillset must exist.
+// initial messages, in one transaction. Referenced bot, dataset and skillset
+// must exist. A channel's conversations are made by GetOrCreateConversation
+// and CreateChannelConversation, so the integration and thread are not taken here.
 func (s *Store) CreateConversation(ctx context.Context, c models.Conversation, msgs []models.Message) (*models.Conversation, error) {
 	c.ID = models.NewID()
+	c.IntegrationID, c.ChannelThreadID = nil, nil
 	c.Name = strings.TrimSpace(c.Name)
 	if c.Meta == nil {
 		c.Meta = models.Meta{}
@@ -77,14 +80,16 @@ func (s *Store) UpdateConversation(ctx context.Context, c models.Conversation) (
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var cur models.Conversation
-		if err := tx.Select("id", "created_at", "kind", "pinned").First(&cur, "id = ?", c.ID).Error; err != nil {
+		if err := tx.Select("id", "created_at", "kind", "pinned", "integration_id", "channel_thread_id").First(&cur, "id = ?", c.ID).Error; err != nil {
 			return translate(err, "conversation")
 		}
 		if err := checkRefs(tx, c); err != nil {
 			return err
 		}
-		// What kind of conversation it is, and what it is pinned to, stay.
+		// What kind of conversation it is, what it is pinned to, and the
+		// channel it came through (the channel's to say) stay.
 		c.CreatedAt, c.Kind, c.Pinned = cur.CreatedAt, cur.Kind, cur.Pinned
+		c.IntegrationID, c.ChannelThreadID = cur.IntegrationID, cur.ChannelThreadID
 		return update(tx, &c, c.ID, "conversation", "Bot")
 	})
 	if err != nil {
@@ -116,6 +121,15 @@ func (s *Store) FindConversations(ctx context.Context, f models.ConversationFilt
 	}
 	if f.BotID != "" {
 		q = q.Where("bot_id = ?", f.BotID)
+	}
+	if f.IntegrationID != "" {
+		q = q.Where("integration_id = ?", f.IntegrationID)
+	}
+	if f.ThreadID != "" {
+		q = q.Where("channel_thread_id = ?", f.ThreadID)
+	}
+	if f.ContactID != "" {
+		q = q.Where("contact_id = ?", f.ContactID)
 	}
 	if !f.Since.IsZero() {
 		q = q.Where("created_at >= ?", f.Since.UTC())

@@ -27,6 +27,7 @@ var migrations = []migration{
 	{5, "session tokens' secrets and last use; one-time flashes", migrate0005},
 	{6, "typed turn records", migrate0006},
 	{7, "bot versions", migrate0007},
+	{8, "channels: integrations, contacts, threads, inbound events, deliveries", migrate0008},
 	{10, "test suites, cases, retrieval checks, runs and replays; conversation kind and pinned configuration", migrate0010},
 	{11, "dataset imports as batches, record filters, uploads kept for a preview", migrate0011},
 	{13, "bots know their latest version", migrate0013},

@@ -37,12 +37,13 @@ func TestMigrate(t *testing.T) {
 					"dataset_records", "skillsets", "abilities", "bot_datasets", "bot_skillsets",
 					"conversations", "messages", "conversation_sessions", "login_attempts", "settings",
 					"providers", "vault_secrets", "rate_limits", "flashes", "bot_versions",
-					"test_suites", "test_cases", "retrieval_checks", "test_runs", "test_results", "replays", "replay_turns"} {
+					"test_suites", "test_cases", "retrieval_checks", "test_runs", "test_results", "replays", "replay_turns",
+					"integrations", "contacts", "channel_threads", "inbound_events", "outbound_deliveries", "delivery_attempts"} {
 					if !s.DB().Migrator().HasTable(table) {
 						t.Errorf("table %s missing after migrate", table)
 					}
 				}
-				for _, col := range []string{"kind", "pinned"} {
+				for _, col := range []string{"kind", "pinned", "integration_id", "channel_thread_id"} {
 					if !s.DB().Migrator().HasColumn("conversations", col) {
 						t.Errorf("conversations.%s missing after migrate", col)
 					}

@@ -56,6 +56,9 @@ type Store struct {
 	// box encrypts provider keys and vault secrets (SetBox).
 	boxMu sync.RWMutex
 	box   Sealer
+	// queue takes the background jobs of channels (SetQueue).
+	queueMu sync.RWMutex
+	queue   Enqueuer
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 	// lastPurge is when Hit last purged stale rate-limit windows (Unix

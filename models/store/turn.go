@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -34,6 +35,9 @@ func (s *Store) PostUserMessage(ctx context.Context, m models.Message, queue boo
 	if !models.ValidID(m.ConversationID) {
 		return nil, nil, false, notFound("conversation")
 	}
+	if s.dialect == Postgres && queue {
+		return s.postAndQueuePostgres(ctx, m, redactions)
+	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		// Ids are made inside the transaction, so (SQLite's writers being
 		// serialised) their order is the order messages were accepted in.
@@ -50,20 +54,8 @@ func (s *Store) PostUserMessage(ctx context.Context, m models.Message, queue boo
 			return translate(res.Error, "message")
 		}
 		if res.RowsAffected == 0 { // the external id was seen before
-			var prev models.Message
-			if err := tx.First(&prev, "conversation_id = ? AND external_id = ?", m.ConversationID, *m.ExternalID).Error; err != nil {
-				return translate(err, "message")
-			}
-			msg = &prev
-			var t models.Turn
-			err := tx.Where("user_message_id = ?", prev.ID).Order("id DESC").Limit(1).Find(&t).Error
-			if err != nil {
-				return translate(err, "turn")
-			}
-			if t.ID != "" {
-				turn = &t
-			}
-			return nil
+			msg, turn, err = postedBefore(tx, m)
+			return err
 		}
 		msg, created = &m, true
 		if queue {
@@ -80,6 +72,66 @@ func (s *Store) PostUserMessage(ctx context.Context, m models.Message, queue boo
 		return nil, nil, false, err
 	}
 	return msg, turn, created, nil
+}
+
+// postAndQueuePostgres is PostUserMessage with a turn on PostgreSQL: the
+// message and its turn in one statement (one round trip, one implicit
+// transaction): the turn is inserted from what the message insert returned,
+// so a message seen before (its external id) queues nothing.
+func (s *Store) postAndQueuePostgres(ctx context.Context, m models.Message, redactions int) (*models.Message, *models.Turn, bool, error) {
+	m.ID = models.NewID()
+	now := s.now()
+	m.CreatedAt, m.UpdatedAt = now, now
+	t := s.newTurn(m.ConversationID, m.ID, false)
+	t.Redactions = redactions
+	meta, err := m.Meta.Value()
+	if err != nil {
+		return nil, nil, false, models.FieldError("meta", "The meta could not be stored as JSON.")
+	}
+	var inserted []string
+	err = s.db.WithContext(ctx).Raw(`WITH m AS (
+	INSERT INTO messages (id, conversation_id, type, text, meta, turn_id, external_id, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)
+	ON CONFLICT (conversation_id, external_id) DO NOTHING
+	RETURNING id)
+INSERT INTO turns (id, conversation_id, user_message_id, status, retry, bot_version, provider, model, queued_at,
+	latency_ms, input_tokens, output_tokens, end_reason, tool_rounds, error_stage, error, redactions, moderated, created_at, updated_at)
+SELECT ?, ?, m.id, ?, false, 0, '', '', ?, 0, 0, 0, '', 0, '', '', ?, false, ?, ? FROM m
+RETURNING user_message_id`,
+		m.ID, m.ConversationID, m.Type, m.Text, meta, m.ExternalID, now, now,
+		t.ID, t.ConversationID, t.Status, t.QueuedAt, t.Redactions, t.CreatedAt, t.UpdatedAt).Scan(&inserted).Error
+	var pe *pgconn.PgError
+	if errors.Is(err, gorm.ErrForeignKeyViolated) || (errors.As(err, &pe) && pe.Code == "23503") { // foreign_key_violation
+		return nil, nil, false, notFound("conversation")
+	}
+	if err != nil {
+		return nil, nil, false, translate(err, "message")
+	}
+	if len(inserted) == 1 {
+		return &m, &t, true, nil
+	}
+	msg, turn, err := postedBefore(s.db.WithContext(ctx), m)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return msg, turn, false, nil
+}
+
+// postedBefore returns the message stored before with m's external id and
+// its latest turn (nil when it was sent without an answer).
+func postedBefore(tx *gorm.DB, m models.Message) (*models.Message, *models.Turn, error) {
+	var prev models.Message
+	if err := tx.First(&prev, "conversation_id = ? AND external_id = ?", m.ConversationID, *m.ExternalID).Error; err != nil {
+		return nil, nil, translate(err, "message")
+	}
+	var t models.Turn
+	if err := tx.Where("user_message_id = ?", prev.ID).Order("id DESC").Limit(1).Find(&t).Error; err != nil {
+		return nil, nil, translate(err, "turn")
+	}
+	if t.ID == "" {
+		return &prev, nil, nil
+	}
+	return &prev, &t, nil
 }
 
 func conversationExists(tx *gorm.DB, id string) error {
@@ -199,15 +251,12 @@ func (s *Store) StartTurn(ctx context.Context, t *models.Turn) error {
 // AddTurnMessage stores a message a running turn produced in one
 // transaction with what it shows: for its context, the turn's records; for
 // an ability's activity, call (the call's figures). The turn's held context,
-// if any, is stored first.
+// if any, is stored in the same statement, before it.
 func (s *Store) AddTurnMessage(ctx context.Context, t *models.Turn, m models.Message, call *models.TurnCall) (*models.Message, error) {
-	turnID := t.ID
-	m.TurnID = &turnID
 	if m.Type == models.MessageContext && t.HeldContext == nil {
 		m.ID = models.NewID()
-		m.ConversationID = t.ConversationID
 		t.HeldContext = &m
-		err := s.tx(ctx, func(tx *gorm.DB) error { return s.storeHeldContext(tx, t) })
+		err := s.tx(ctx, func(tx *gorm.DB) error { _, err := s.insertTurnMessages(tx, t, nil); return err })
 		t.HeldContext = nil
 		if err != nil {
 			return nil, err
@@ -216,16 +265,12 @@ func (s *Store) AddTurnMessage(ctx context.Context, t *models.Turn, m models.Mes
 	}
 	var out *models.Message
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if err := s.storeHeldContext(tx, t); err != nil {
-			return err
-		}
 		var err error
-		out, err = s.createMessage(tx, m)
-		if err != nil {
+		if out, err = s.insertTurnMessages(tx, t, &m); err != nil {
 			return err
 		}
 		if call != nil {
-			call.TurnID, call.MessageID = turnID, out.ID
+			call.TurnID, call.MessageID = t.ID, out.ID
 			if err := tx.Omit(clause.Associations).Create(call).Error; err != nil {
 				return translate(err, "ability call")
 			}
@@ -239,35 +284,53 @@ func (s *Store) AddTurnMessage(ctx context.Context, t *models.Turn, m models.Mes
 	return out, nil
 }
 
-// storeHeldContext stores the turn's held context message (with the id and
-// time it was made with) and the turn's records; t.ContextMessageID is then
-// written with the turn's figures (FinishTurn).
-func (s *Store) storeHeldContext(tx *gorm.DB, t *models.Turn) error {
-	m := t.HeldContext
-	if m == nil {
-		return nil
-	}
+// insertTurnMessages stores, in one INSERT, the turn's held context (with
+// the id and time it was made with; then the turn's records, and
+// t.ContextMessageID to write with the turn's figures) and m (a new id; nil:
+// the held context alone), and returns m as stored.
+func (s *Store) insertTurnMessages(tx *gorm.DB, t *models.Turn, m *models.Message) (*models.Message, error) {
 	turnID := t.ID
-	m.ConversationID, m.TurnID, m.Type = t.ConversationID, &turnID, models.MessageContext
-	if m.Meta == nil {
-		m.Meta = models.Meta{}
+	var rows []models.Message
+	held := t.HeldContext
+	if held != nil {
+		held.ConversationID, held.TurnID, held.Type = t.ConversationID, &turnID, models.MessageContext
+		rows = append(rows, *held)
 	}
-	if err := m.Validate(); err != nil {
-		return err
+	if m != nil {
+		m.ID, m.ConversationID, m.TurnID = models.NewID(), t.ConversationID, &turnID
+		rows = append(rows, *m)
 	}
-	if err := tx.Create(m).Error; err != nil {
-		return translate(err, "message")
-	}
-	for i := range t.Records {
-		t.Records[i].TurnID, t.Records[i].Rank = turnID, i+1
-	}
-	if len(t.Records) > 0 {
-		if err := tx.Omit(clause.Associations).Create(&t.Records).Error; err != nil {
-			return translate(err, "turn records")
+	for i := range rows {
+		if rows[i].Meta == nil {
+			rows[i].Meta = models.Meta{}
+		}
+		if err := rows[i].Validate(); err != nil {
+			return nil, err
 		}
 	}
-	t.ContextMessageID = &m.ID
-	return nil
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	if err := tx.Create(&rows).Error; err != nil {
+		return nil, translate(err, "message")
+	}
+	if held != nil {
+		*held = rows[0]
+		for i := range t.Records {
+			t.Records[i].TurnID, t.Records[i].Rank = turnID, i+1
+		}
+		if len(t.Records) > 0 {
+			if err := tx.Omit(clause.Associations).Create(&t.Records).Error; err != nil {
+				return nil, translate(err, "turn records")
+			}
+		}
+		t.ContextMessageID = &held.ID
+	}
+	if m == nil {
+		return nil, nil
+	}
+	out := rows[len(rows)-1]
+	return &out, nil
 }
 
 // FinishTurn ends a turn: it stores its held context (with the records), the
@@ -276,9 +339,6 @@ func (s *Store) storeHeldContext(tx *gorm.DB, t *models.Turn) error {
 func (s *Store) FinishTurn(ctx context.Context, t *models.Turn, closing models.Message) (*models.Message, error) {
 	var out *models.Message
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if err := s.storeHeldContext(tx, t); err != nil {
-			return err
-		}
 		var err error
 		out, err = s.finishTurn(tx, t, closing)
 		return err
@@ -291,8 +351,7 @@ func (s *Store) FinishTurn(ctx context.Context, t *models.Turn, closing models.M
 }
 
 func (s *Store) finishTurn(tx *gorm.DB, t *models.Turn, closing models.Message) (*models.Message, error) {
-	closing.ConversationID, closing.TurnID = t.ConversationID, &t.ID
-	out, err := s.createMessage(tx, closing)
+	out, err := s.insertTurnMessages(tx, t, &closing)
 	if err != nil {
 		return nil, err
 	}

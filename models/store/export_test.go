@@ -26,3 +26,7 @@ func MigrateTo(s *Store, version int) error {
 // (numbers reserved for work on other branches), so it can be less than
 // LatestSchemaVersion.
 func MigrationCount() int { return len(migrations) }
+
+// LockKey exposes the advisory lock key of a name, so a test can find the
+// lock in pg_locks.
+var LockKey = lockKey

@@ -2,70 +2,68 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"hash/fnv"
 	"sync"
+	"time"
 
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5"
 
 	"parley/models"
 )
 
-// lockPoolSize bounds the PostgreSQL connections that hold or wait for locks.
-// They come from their own pool, so turns waiting for a lock never starve the
-// queries of the turn holding it.
-const lockPoolSize = 32
-
 // Lock takes an exclusive lock named name (e.g. a conversation id) and returns
 // its release. On PostgreSQL it is a session advisory lock, so it holds across
-// every instance sharing the database, and waiters are served in arrival order;
-// on SQLite (one instance) it is an in-process lock. Waiting ends with ctx.
+// every instance sharing the database and ends with the instance that holds it
+// (its connection closes): the next holder knows the work it finds left was
+// abandoned. This instance's advisory locks live on a few long-lived
+// connections (pgLocks), not on a connection per holder, so an answering turn
+// holds no connection of its own. Within the instance a name is held once
+// (in-process lock first); a lock held by another instance is polled for.
+// On SQLite (one instance) it is the in-process lock alone. Waiting ends with ctx.
 func (s *Store) Lock(ctx context.Context, name string) (func(), error) {
-	if s.dialect != Postgres {
-		return s.mem.lock(ctx, name)
-	}
-	db, err := s.lockPool()
-	if err != nil {
-		return nil, err
-	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, busy(err)
+	release, err := s.mem.lock(ctx, name)
+	if err != nil || s.dialect != Postgres {
+		return release, err
 	}
 	key := lockKey(name)
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
-		_ = conn.Close()
-		return nil, busy(err)
+	wait := 2 * time.Millisecond
+	for {
+		ok, err := s.pgLocks.try(key)
+		if err != nil {
+			release()
+			return nil, busy(err)
+		}
+		if ok {
+			return s.pgLocks.releaser(key, release), nil
+		}
+		select {
+		case <-ctx.Done():
+			release()
+			return nil, busy(ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 100*time.Millisecond)
 	}
-	return pgUnlock(conn, key), nil
 }
 
 // TryLock takes the lock named name only if nobody holds it (ok false: held).
 func (s *Store) TryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
-	if s.dialect != Postgres {
-		release, ok = s.mem.tryLock(name)
+	release, ok = s.mem.tryLock(name)
+	if !ok || s.dialect != Postgres {
 		return release, ok, nil
 	}
-	db, err := s.lockPool()
-	if err != nil {
-		return nil, false, err
-	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, false, busy(err)
-	}
 	key := lockKey(name)
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {
-		_ = conn.Close()
+	held, err := s.pgLocks.try(key)
+	if err != nil {
+		release()
 		return nil, false, busy(err)
 	}
-	if !ok {
-		_ = conn.Close()
+	if !held {
+		release()
 		return nil, false, nil
 	}
-	return pgUnlock(conn, key), true, nil
+	return s.pgLocks.releaser(key, release), true, nil
 }
 
 // lockKey is the advisory lock key of a name.
@@ -75,17 +73,94 @@ func lockKey(name string) int64 {
 	return int64(h.Sum64())
 }
 
-// pgUnlock releases an advisory lock held on conn and returns conn to its pool.
-func pgUnlock(conn *sql.Conn, key int64) func() {
+// lockShards is how many connections hold this instance's advisory locks;
+// a key always lives on the same one.
+const lockShards = 4
+
+// lockStatementTimeout bounds one lock statement. It is never the caller's
+// context: a statement cancelled midway may close the connection, and with
+// it every lock the connection holds.
+const lockStatementTimeout = 10 * time.Second
+
+// pgLocks holds an instance's advisory locks on lockShards connections.
+type pgLocks struct {
+	cfg    *pgx.ConnConfig
+	shards [lockShards]lockShard
+}
+
+type lockShard struct {
+	mu   sync.Mutex
+	conn *pgx.Conn
+}
+
+// try runs pg_try_advisory_lock for key on its shard's connection,
+// connecting first if needed.
+func (l *pgLocks) try(key int64) (bool, error) {
+	sh := &l.shards[uint64(key)%lockShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), lockStatementTimeout)
+	defer cancel()
+	if sh.conn == nil || sh.conn.IsClosed() {
+		if l.cfg == nil {
+			return false, fmt.Errorf("store: lock: no PostgreSQL configuration")
+		}
+		c, err := pgx.ConnectConfig(ctx, l.cfg)
+		if err != nil {
+			return false, err
+		}
+		sh.conn = c
+	}
+	var ok bool
+	if err := sh.conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {
+		sh.drop()
+		return false, err
+	}
+	return ok, nil
+}
+
+// releaser returns the release of key, held on its shard, and then of the
+// in-process lock (mem).
+func (l *pgLocks) releaser(key int64, mem func()) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			if _, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", key); err != nil {
-				// A connection that may still hold the lock must not go back to the pool.
-				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			defer mem()
+			sh := &l.shards[uint64(key)%lockShards]
+			sh.mu.Lock()
+			defer sh.mu.Unlock()
+			if sh.conn == nil || sh.conn.IsClosed() {
+				return // the connection, and the lock with it, is gone already
 			}
-			_ = conn.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), lockStatementTimeout)
+			defer cancel()
+			if _, err := sh.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", key); err != nil {
+				// A connection that may still hold the lock is closed, which
+				// releases it (and the shard's other locks: their holders'
+				// writes are guarded by the turns' and events' own states).
+				sh.drop()
+			}
 		})
+	}
+}
+
+// drop closes the shard's connection (the caller holds mu).
+func (sh *lockShard) drop() {
+	if sh.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = sh.conn.Close(ctx)
+		cancel()
+		sh.conn = nil
+	}
+}
+
+// close closes every shard's connection, releasing the locks still held.
+func (l *pgLocks) close() {
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		sh.drop()
+		sh.mu.Unlock()
 	}
 }
 
@@ -97,19 +172,6 @@ func busy(err error) error {
 	}
 	return fmt.Errorf("store: lock: %w", &causeError{Err: models.Errorf(models.CodeUnavailable,
 		"Busy: another request holds this conversation. Try again shortly."), cause: err})
-}
-
-func (s *Store) lockPool() (*sql.DB, error) {
-	s.lockOnce.Do(func() {
-		if s.pgConfig == nil {
-			s.lockErr = fmt.Errorf("store: lock pool: no PostgreSQL configuration")
-			return
-		}
-		s.lockDB = stdlib.OpenDB(*s.pgConfig)
-		s.lockDB.SetMaxOpenConns(lockPoolSize)
-		s.lockDB.SetMaxIdleConns(4)
-	})
-	return s.lockDB, s.lockErr
 }
 
 // memLocks are per-name locks for a single process, honouring ctx while waiting.

@@ -40,11 +40,10 @@ const DefaultURL = "sqlite:data/parley.db"
 type Store struct {
 	db      *gorm.DB
 	dialect string
-	// PostgreSQL only: the connection settings, for the lock pool.
+	// PostgreSQL only: the connection settings (for the lazy pool and the locks).
 	pgConfig *pgx.ConnConfig
-	lockOnce sync.Once
-	lockDB   *sql.DB
-	lockErr  error
+	// pgLocks holds this instance's advisory locks (PostgreSQL only).
+	pgLocks pgLocks
 	// lazy runs writes whose loss in a database crash costs nothing — rate
 	// limit counts, last-used times, a turn marked running (its answer,
 	// written durably later, carries the same) — on PostgreSQL without
@@ -129,6 +128,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, lazy: db, dialect: dialect, pgConfig: pgConfig, Now: func() time.Time { return time.Now().UTC() }}
 	if pgConfig != nil {
+		s.pgLocks.cfg = pgConfig
 		lazyCfg := pgConfig.Copy()
 		lazyCfg.RuntimeParams["synchronous_commit"] = "off"
 		lazyConn := stdlib.OpenDB(*lazyCfg, stdlib.OptionAfterConnect(utcTimestamps))
@@ -154,7 +154,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 
 // lazyPoolSize bounds the connections of the lazy pool: its writes are one
 // short statement each.
-const lazyPoolSize = 4
+const lazyPoolSize = 8
 
 // utcTimestamps makes a PostgreSQL connection scan timestamps in UTC
 // whatever the process's time zone is.
@@ -232,9 +232,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the connection pools.
 func (s *Store) Close() error {
-	if s.lockDB != nil {
-		_ = s.lockDB.Close()
-	}
+	s.pgLocks.close()
 	if s.lazy != s.db {
 		if db, err := s.lazy.DB(); err == nil {
 			_ = db.Close()
@@ -248,14 +246,11 @@ func (s *Store) Close() error {
 }
 
 // Pools returns the database connection pools by name ("main", and on
-// PostgreSQL "locks" and "lazy"), for their statistics.
+// PostgreSQL "lazy"), for their statistics.
 func (s *Store) Pools() map[string]*sql.DB {
 	out := map[string]*sql.DB{}
 	if db, err := s.db.DB(); err == nil {
 		out["main"] = db
-	}
-	if db, err := s.lockPool(); err == nil && db != nil {
-		out["locks"] = db
 	}
 	if s.lazy != s.db {
 		if db, err := s.lazy.DB(); err == nil {

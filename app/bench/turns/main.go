@@ -130,18 +130,11 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 		}
 	}
 
-	port, err := freePort()
+	base, stop, err := startServer(bin, env)
 	if err != nil {
 		return err
 	}
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	srv := exec.Command(bin, "serve")
-	srv.Env = append(env, "HOST=127.0.0.1", "PORT="+strconv.Itoa(port))
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }()
+	defer stop()
 	api := &client{base: base + "/api/v1", secret: secret, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4 * clients}}}
 	if err := api.waitUp(base + "/healthz"); err != nil {
 		return err
@@ -238,7 +231,52 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 	}
 	fmt.Printf("time to first token, %d sequential streamed turns: fake directly p50 %s p95 %s; through parley p50 %s p95 %s; added p50 %s\n",
 		samples, ms(pct(direct, 50)), ms(pct(direct, 95)), ms(pct(through, 50)), ms(pct(through, 95)), ms(pct(through, 50)-pct(direct, 50)))
+
+	// The same without waiting for the WAL flush of each commit (the user's
+	// message is stored before the model is called, so a durable commit is
+	// in the first token's path): what is left is Parley's own time.
+	stop()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return err
+	}
+	q := u.Query()
+	q.Set("options", "-c synchronous_commit=off")
+	u.RawQuery = q.Encode()
+	nbase, nstop, err := startServer(bin, append(env, "DATABASE_URL="+u.String()))
+	if err != nil {
+		return err
+	}
+	defer nstop()
+	napi := &client{base: nbase + "/api/v1", secret: secret, http: api.http}
+	if err := napi.waitUp(nbase + "/healthz"); err != nil {
+		return err
+	}
+	direct, through, err = ttft(napi, fake.URL, fconvs[1], samples)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  the same without commit waits (synchronous_commit off): through parley p50 %s p95 %s; added p50 %s\n",
+		ms(pct(through, 50)), ms(pct(through, 95)), ms(pct(through, 50)-pct(direct, 50)))
 	return nil
+}
+
+// startServer starts `bin serve` on a free loopback port with env and
+// returns its base URL and its stop.
+func startServer(bin string, env []string) (string, func(), error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	srv := exec.Command(bin, "serve")
+	srv.Env = append(env, "HOST=127.0.0.1", "PORT="+strconv.Itoa(port))
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		return "", nil, err
+	}
+	var once sync.Once
+	stop := func() { once.Do(func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }) }
+	return "http://127.0.0.1:" + strconv.Itoa(port), stop, nil
 }
 
 // freshDatabase drops and creates the benchmark's database on admin's server

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"parley/app/provider"
 	"parley/models"
@@ -118,17 +119,31 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 	}
 	ev(Event{Type: EventTurn, Turn: t})
 
+	// The history and the retrieval read different things: read them at
+	// once (the first token comes a round trip sooner).
+	type retrieved struct {
+		docs        []provider.Document
+		instruction string
+		took        time.Duration
+		err         error
+	}
+	search := make(chan retrieved, 1)
+	go func() {
+		start := e.opts.Now()
+		docs, instruction, err := e.retrieve(ctx, cfg, res.User.Text)
+		search <- retrieved{docs, instruction, e.opts.Now().Sub(start), err}
+	}()
 	history, err := e.history(ctx, sc, res.User)
+	found := <-search
 	if err != nil {
 		return nil, err
 	}
-	searched := e.opts.Now()
-	docs, instruction, err := e.retrieve(ctx, cfg, res.User.Text)
-	if err != nil {
-		return e.fail(ctx, sc, res, ev, "retrieval", err)
+	docs, instruction := found.docs, found.instruction
+	if found.err != nil {
+		return e.fail(ctx, sc, res, ev, "retrieval", found.err)
 	}
 	if len(cfg.datasets) > 0 {
-		e.opts.Metrics.Retrieval("keyword", e.opts.Now().Sub(searched))
+		e.opts.Metrics.Retrieval("keyword", found.took)
 	}
 	t.Records = turnRecords(docs)
 	if len(docs) > 0 {

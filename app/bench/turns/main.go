@@ -240,9 +240,11 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 	if err != nil {
 		return err
 	}
-	q := u.Query()
-	q.Set("options", "-c synchronous_commit=off")
-	u.RawQuery = q.Encode()
+	opt := "options=" + strings.ReplaceAll(url.QueryEscape("-c synchronous_commit=off"), "+", "%20") // pgx reads + as itself
+	if u.RawQuery != "" {
+		opt = u.RawQuery + "&" + opt
+	}
+	u.RawQuery = opt
 	nbase, nstop, err := startServer(bin, append(env, "DATABASE_URL="+u.String()))
 	if err != nil {
 		return err

@@ -192,25 +192,13 @@ func importNumber(errs map[string]string, field, s string, def, lo, hi int, labe
 // POST /datasets/:id/uploads instead.
 func (s *Server) handleDatasetImport(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	d, err := s.store.FindDataset(ctx, c.Params("id"))
-	if err != nil {
-		return err
+	up, err := s.openImportUpload(c)
+	if up == nil || err != nil {
+		return err // the form is answered, with what is wrong
 	}
-	var f importForm
-	if err := c.BodyParser(&f); err != nil {
-		return badForm(err)
-	}
-	opts, errs := f.options()
-	fh, status := s.uploadedFile(c, errs)
-	if len(errs) > 0 {
-		return s.renderImport(c, status, d, f, errs)
-	}
-	name := importer.BaseName(fh.Filename)
-	file, err := fh.Open()
-	if err != nil {
-		return fmt.Errorf("import: open upload: %w", err)
-	}
-	defer file.Close()
+	defer up.file.Close()
+	d, f, opts, errs, name, file := up.dataset, up.form, up.opts, up.errs, up.name, up.file
+	var status int
 	opts.MaxBytes = s.importMaxBytes()
 	parsed, err := importer.Parse(name, file, opts)
 	if err != nil {
@@ -236,6 +224,40 @@ func (s *Server) handleDatasetImport(c *fiber.Ctx) error {
 	}
 	setFlash(c, importedFlash(imp))
 	return redirect(c, "/datasets/"+d.ID)
+}
+
+// importUpload is a posted import form with its file opened.
+type importUpload struct {
+	dataset *models.Dataset
+	form    importForm
+	opts    importer.Options
+	errs    map[string]string
+	name    string
+	file    multipart.File
+}
+
+// openImportUpload parses a posted import form (the import's and the
+// preview's) and opens its file. A wrong form or file is answered with the
+// form and what is wrong: then it returns nil and the answer's error.
+func (s *Server) openImportUpload(c *fiber.Ctx) (*importUpload, error) {
+	d, err := s.store.FindDataset(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return nil, err
+	}
+	var f importForm
+	if err := c.BodyParser(&f); err != nil {
+		return nil, badForm(err)
+	}
+	opts, errs := f.options()
+	fh, status := s.uploadedFile(c, errs)
+	if len(errs) > 0 {
+		return nil, s.renderImport(c, status, d, f, errs)
+	}
+	file, err := fh.Open()
+	if err != nil {
+		return nil, fmt.Errorf("import: open upload: %w", err)
+	}
+	return &importUpload{dataset: d, form: f, opts: opts, errs: errs, name: importer.BaseName(fh.Filename), file: file}, nil
 }
 
 // importedRecords turns the importer's records into the store's.

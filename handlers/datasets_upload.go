@@ -300,25 +300,13 @@ func (s *Server) renderPreview(c *fiber.Ctx, v previewView) error {
 // with htmx the preview itself in place of the form, its address pushed.
 func (s *Server) handleUploadCreate(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	d, err := s.store.FindDataset(ctx, c.Params("id"))
-	if err != nil {
-		return err
+	up, err := s.openImportUpload(c)
+	if up == nil || err != nil {
+		return err // the form is answered, with what is wrong
 	}
-	var f importForm
-	if err := c.BodyParser(&f); err != nil {
-		return badForm(err)
-	}
-	_, errs := f.options()
-	fh, status := s.uploadedFile(c, errs)
-	if len(errs) > 0 {
-		return s.renderImport(c, status, d, f, errs)
-	}
-	name := importer.BaseName(fh.Filename)
-	file, err := fh.Open()
-	if err != nil {
-		return fmt.Errorf("upload: open: %w", err)
-	}
-	defer file.Close()
+	defer up.file.Close()
+	d, f, errs, name, file := up.dataset, up.form, up.errs, up.name, up.file
+	var status int
 	data, err := io.ReadAll(io.LimitReader(file, s.importMaxBytes()+1))
 	if err != nil {
 		return fmt.Errorf("upload: read: %w", err)

@@ -204,15 +204,24 @@ func (s *Server) handleBotVersionDiff(c *fiber.Ctx) error {
 		Bot:  b, From: fv, To: tv, Diff: models.DiffSnapshots(fv.Snapshot, tv.Snapshot), Compare: cmp})
 }
 
+// botVersionParams reads a version page's bot (:id) and version number (:n).
+func (s *Server) botVersionParams(c *fiber.Ctx) (*models.Bot, int, error) {
+	b, err := s.store.FindBot(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := versionNumber(c.Params("n"), "")
+	if err != nil {
+		return nil, 0, err
+	}
+	return b, n, nil
+}
+
 // handleBotVersionShow handles GET /bots/:id/versions/:n: one version, what
 // it holds and what changed since the one before.
 func (s *Server) handleBotVersionShow(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	b, err := s.store.FindBot(ctx, c.Params("id"))
-	if err != nil {
-		return err
-	}
-	n, err := versionNumber(c.Params("n"), "")
+	b, n, err := s.botVersionParams(c)
 	if err != nil {
 		return err
 	}
@@ -244,11 +253,7 @@ func (s *Server) handleBotVersionShow(c *fiber.Ctx) error {
 // restoring the version will and will not do, before doing it.
 func (s *Server) handleBotRestoreConfirm(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	b, err := s.store.FindBot(ctx, c.Params("id"))
-	if err != nil {
-		return err
-	}
-	n, err := versionNumber(c.Params("n"), "")
+	b, n, err := s.botVersionParams(c)
 	if err != nil {
 		return err
 	}
@@ -283,11 +288,7 @@ func (s *Server) handleBotRestoreConfirm(c *fiber.Ctx) error {
 // handleBotRestore handles POST /bots/:id/versions/:n/restore.
 func (s *Server) handleBotRestore(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	b, err := s.store.FindBot(ctx, c.Params("id"))
-	if err != nil {
-		return err
-	}
-	n, err := versionNumber(c.Params("n"), "")
+	b, n, err := s.botVersionParams(c)
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,15 @@ func TestWorkbench(t *testing.T) {
 			wantStatus(t, page, 200)
 			wantBody(t, page, "Refund check", `id="chat-form"`, "No messages yet", "js/workbench.js")
 		})
+		t.Run("RetryWithoutUserMessage", func(t *testing.T) {
+			// Nothing to retry yet: a 422 that says so, and nothing written.
+			r := qa.post("/conversations/"+convID+"/retry", nil)
+			wantStatus(t, r, 422)
+			wantBody(t, r, "There is no user message to answer yet")
+			if n := len(messagesOf(t, a.store, convID)); n != 0 {
+				t.Errorf("retry on an empty conversation wrote %d messages", n)
+			}
+		})
 		for _, tc := range []struct {
 			name string
 			form url.Values

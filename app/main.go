@@ -370,6 +370,7 @@ func build(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 		return nil, err
 	}
 	st.SetQueue(p.queue)
+	m.Queue(st.QueueStats)
 	return p, nil
 }
 

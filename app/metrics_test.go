@@ -77,6 +77,7 @@ func TestMetrics(t *testing.T) {
 		`parley_provider_time_to_first_token_seconds_count{model="local",provider="local"} 1`,
 		`parley_tokens_total{direction="output",model="local",provider="local"}`,
 		`parley_live_streams 0`,
+		`parley_job_oldest_wait_seconds{kind="channel_event"} 0`,
 		`go_sql_open_connections{db_name="main"}`,
 		`parley_build_info{version=`,
 		`process_resident_memory_bytes`,

@@ -160,3 +160,65 @@ func TestJobsCommitWithTheirTransaction(t *testing.T) {
 		})
 	}
 }
+
+// TestQueueStats counts what waits in the queue, for the metrics: jobs by
+// kind and state, and how long the oldest due one has waited. The queue is
+// not started, so nothing takes the jobs.
+func TestQueueStats(t *testing.T) {
+	for _, d := range storetest.Dialects(t) {
+		t.Run(d, func(t *testing.T) {
+			st, url := openStore(t, d)
+			ctx := t.Context()
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			if err := jobs.Migrate(ctx, st, log); err != nil {
+				t.Fatal(err)
+			}
+			q, err := jobs.New(ctx, jobs.Options{Store: st, DatabaseURL: url, Handler: newRecorder(), Logger: log,
+				EventWorkers: 1, DeliveryWorkers: 1, JobTimeout: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(q.Abandon)
+			if got, err := st.QueueStats(ctx); err != nil || len(got) != 0 {
+				t.Fatalf("empty queue: %+v, %v", got, err)
+			}
+			now := time.Now()
+			err = st.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+				return q.EnqueueTx(ctx, tx.Statement.ConnPool.(*sql.Tx),
+					store.Job{Kind: store.JobEvent, ID: "old"},
+					store.Job{Kind: store.JobEvent, ID: "new"},
+					store.Job{Kind: store.JobDelivery, ID: "later", At: now.Add(time.Hour)})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The first event has waited half a minute.
+			if err := st.DB().Exec(`UPDATE river_job SET scheduled_at = ? WHERE id = (SELECT MIN(id) FROM river_job WHERE kind = ?)`,
+				now.Add(-30*time.Second).UTC(), store.JobEvent).Error; err != nil {
+				t.Fatal(err)
+			}
+			got, err := st.QueueStats(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			byKey := map[string]store.QueueStat{}
+			for _, s := range got {
+				byKey[s.Kind+"/"+s.State] = s
+			}
+			ev, ok := byKey[store.JobEvent+"/available"]
+			if !ok || ev.Jobs != 2 {
+				t.Fatalf("stats = %+v, want 2 available events", got)
+			}
+			if ev.OldestWait < 29*time.Second || ev.OldestWait > 5*time.Minute {
+				t.Errorf("oldest event waited %s, want about 30s", ev.OldestWait)
+			}
+			dl, ok := byKey[store.JobDelivery+"/scheduled"]
+			if !ok || dl.Jobs != 1 || dl.OldestWait != 0 {
+				t.Errorf("stats = %+v, want 1 scheduled delivery that has not waited", got)
+			}
+			if len(got) != 2 {
+				t.Errorf("stats = %+v, want two rows", got)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@
 package metrics
 
 import (
+	"context"
 	"crypto/subtle"
 	"database/sql"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"parley/models"
+	"parley/models/store"
 )
 
 // Metrics are the collectors the server, the engine and the queue report to.
@@ -167,4 +169,46 @@ func (m *Metrics) DBStats(db *sql.DB, name string) {
 		return
 	}
 	m.reg.MustRegister(collectors.NewDBStatsCollector(db, name))
+}
+
+// Queue registers the job queue's depth (unfinished jobs by kind and state)
+// and the wait of its oldest due job by kind, read from the database when
+// metrics are scraped (at most two seconds; a failed read reports nothing
+// rather than stale figures).
+func (m *Metrics) Queue(read func(ctx context.Context) ([]store.QueueStat, error)) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(&queueCollector{read: read,
+		depth: prometheus.NewDesc("parley_jobs", "Unfinished jobs in the queue by kind and state.", []string{"kind", "state"}, nil),
+		wait:  prometheus.NewDesc("parley_job_oldest_wait_seconds", "How long the oldest due job of a kind has waited to be taken.", []string{"kind"}, nil)})
+}
+
+type queueCollector struct {
+	read        func(ctx context.Context) ([]store.QueueStat, error)
+	depth, wait *prometheus.Desc
+}
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.depth; ch <- c.wait }
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	stats, err := c.read(ctx)
+	if err != nil {
+		return
+	}
+	wait := map[string]time.Duration{}
+	for _, s := range stats {
+		ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(s.Jobs), s.Kind, s.State)
+		wait[s.Kind] = max(wait[s.Kind], s.OldestWait)
+	}
+	for _, kind := range []string{store.JobEvent, store.JobDelivery} {
+		if _, ok := wait[kind]; !ok {
+			wait[kind] = 0
+		}
+	}
+	for kind, d := range wait {
+		ch <- prometheus.MustNewConstMetric(c.wait, prometheus.GaugeValue, d.Seconds(), kind)
+	}
 }

@@ -72,3 +72,42 @@ func (s *Store) enqueue(tx *gorm.DB, jobs ...Job) error {
 	}
 	return nil
 }
+
+// QueueStat is how much work of one kind waits in the job queue in one state
+// (available, running, retryable, scheduled, pending).
+type QueueStat struct {
+	Kind  string
+	State string
+	Jobs  int64
+	// OldestWait is how long the oldest job of this kind that is due and not
+	// yet taken (state available, scheduled at or before now) has waited; 0
+	// for other states and when none waits.
+	OldestWait time.Duration
+}
+
+// QueueStats counts the queue's unfinished jobs by kind and state, and how
+// long the oldest due one has waited — for the metrics. Finished jobs
+// (completed, cancelled, discarded) are not counted; the query reads River's
+// state index only for the unfinished ones.
+func (s *Store) QueueStats(ctx context.Context) ([]QueueStat, error) {
+	age := `COALESCE(EXTRACT(EPOCH FROM now() - MIN(CASE WHEN state = 'available' AND scheduled_at <= now() THEN scheduled_at END)), 0)`
+	if s.dialect != Postgres {
+		age = `COALESCE((julianday('now') - MIN(CASE WHEN state = 'available' AND julianday(scheduled_at) <= julianday('now') THEN julianday(scheduled_at) END)) * 86400.0, 0)`
+	}
+	var rows []struct {
+		Kind, State string
+		Jobs        int64
+		Oldest      float64
+	}
+	err := s.db.WithContext(ctx).Raw(`SELECT kind, state, COUNT(*) AS jobs, ` + age + ` AS oldest
+		FROM river_job WHERE state IN ('available', 'running', 'retryable', 'scheduled', 'pending')
+		GROUP BY kind, state ORDER BY kind, state`).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, "job queue")
+	}
+	out := make([]QueueStat, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, QueueStat{Kind: r.Kind, State: r.State, Jobs: r.Jobs, OldestWait: time.Duration(max(r.Oldest, 0) * float64(time.Second))})
+	}
+	return out, nil
+}

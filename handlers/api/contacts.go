@@ -117,12 +117,12 @@ func (a *API) handleContactCreate(c *fiber.Ctx) error {
 
 // handleContactUpdate handles POST /api/v1/contact/{contactId}/update.
 func (a *API) handleContactUpdate(c *fiber.Ctx) error {
-	ct, err := a.store.FindContact(c.UserContext(), c.Params("contactId"))
-	if err != nil {
-		return err
-	}
 	var r contactRequest
 	if err := decode(c, &r); err != nil {
+		return err
+	}
+	ct, err := a.store.FindContact(c.UserContext(), c.Params("contactId"))
+	if err != nil {
 		return err
 	}
 	if err := r.apply(ct); err != nil {

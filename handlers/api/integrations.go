@@ -243,12 +243,12 @@ func (a *API) handleTelegramCreate(c *fiber.Ctx) error {
 
 // handleTelegramUpdate handles POST /api/v1/integration/telegram/{telegramIntegrationId}/update.
 func (a *API) handleTelegramUpdate(c *fiber.Ctx) error {
-	it, err := a.findIntegration(c.UserContext(), c.Params("telegramIntegrationId"), models.IntegrationTelegram)
-	if err != nil {
-		return err
-	}
 	var r telegramRequest
 	if err := decode(c, &r); err != nil {
+		return err
+	}
+	it, err := a.findIntegration(c.UserContext(), c.Params("telegramIntegrationId"), models.IntegrationTelegram)
+	if err != nil {
 		return err
 	}
 	token, err := r.apply(it)
@@ -326,12 +326,12 @@ func (a *API) handleWebhookCreate(c *fiber.Ctx) error {
 
 // handleWebhookUpdate handles POST /api/v1/integration/webhook/{webhookIntegrationId}/update.
 func (a *API) handleWebhookUpdate(c *fiber.Ctx) error {
-	it, err := a.findIntegration(c.UserContext(), c.Params("webhookIntegrationId"), models.IntegrationWebhook)
-	if err != nil {
-		return err
-	}
 	var r webhookRequest
 	if err := decode(c, &r); err != nil {
+		return err
+	}
+	it, err := a.findIntegration(c.UserContext(), c.Params("webhookIntegrationId"), models.IntegrationWebhook)
+	if err != nil {
 		return err
 	}
 	if err := r.apply(it); err != nil {

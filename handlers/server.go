@@ -204,6 +204,7 @@ func (s *Server) routesSetup() {
 	s.registerSessionTokens()
 	s.registerProviders()
 	s.registerQA()
+	s.registerIntegrations()
 
 	s.api.Mount(s.app)
 	s.registerChannels()

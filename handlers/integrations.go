@@ -152,12 +152,18 @@ type contactShowPage struct {
 // eventStatuses are the audit's status filter choices.
 var eventStatuses = []string{models.EventQueued, models.EventProcessed, models.EventIgnored, models.EventRejected, models.EventFailed}
 
-func (s *Server) eventURL(it *models.Integration) string {
+// eventURL is where the platform posts an integration's events:
+// PARLEY_PUBLIC_URL + path, or (unset) this request's own origin + path.
+func (s *Server) eventURL(c *fiber.Ctx, it *models.Integration) string {
 	path := channel.WebhookPath(it.ID)
 	if it.Type == models.IntegrationWebhook {
 		path = "/channels/webhook/" + it.ID
 	}
-	return strings.TrimRight(s.cfg.PublicURL, "/") + path
+	root := s.cfg.PublicURL
+	if root == "" {
+		root = c.BaseURL()
+	}
+	return strings.TrimRight(root, "/") + path
 }
 
 // webhookCurl is the how-to for posting a signed event, as in the README.
@@ -199,6 +205,9 @@ func (s *Server) renderIntegrationForm(c *fiber.Ctx, status int, it *models.Inte
 	bots, _, err := s.store.FindBots(c.UserContext(), models.BotFilter{Page: models.Page{Limit: models.MaxPageSize}})
 	if err != nil {
 		return err
+	}
+	if it != nil && it.Bot != nil && !hasBot(bots, it.Bot.ID) {
+		bots = append(bots, *it.Bot) // beyond the first page of bots: still offered
 	}
 	title, action := "New "+typeLabel(f.Type)+" integration", "/integrations"
 	if it != nil {
@@ -293,7 +302,7 @@ func (s *Server) handleIntegrationCreate(c *fiber.Ctx) error {
 
 func (s *Server) renderSecret(c *fiber.Ctx, it *models.Integration, secret string) error {
 	return s.render(c, fiber.StatusOK, tplIntegrationsSecret, integrationSecretPage{Page: s.page(c, "Signing secret of "+integrationName(it), integrationNav),
-		Integration: it, Secret: secret, Curl: webhookCurl(s.eventURL(it), secret)})
+		Integration: it, Secret: secret, Curl: webhookCurl(s.eventURL(c, it), secret)})
 }
 
 // handleIntegrationShow handles GET /integrations/:id: settings, where the
@@ -307,7 +316,7 @@ func (s *Server) handleIntegrationShow(c *fiber.Ctx) error {
 }
 
 func (s *Server) renderIntegrationShow(c *fiber.Ctx, status int, it *models.Integration, setupErr string) error {
-	pg := integrationShowPage{Page: s.page(c, integrationName(it), integrationNav), Integration: it, EventURL: s.eventURL(it),
+	pg := integrationShowPage{Page: s.page(c, integrationName(it), integrationNav), Integration: it, EventURL: s.eventURL(c, it),
 		PublicURL: s.cfg.PublicURL, SetupError: setupErr}
 	if it.Type == models.IntegrationTelegram {
 		if it.Telegram.SetupAt != nil {
@@ -381,6 +390,9 @@ func (s *Server) handleIntegrationSetup(c *fiber.Ctx) error {
 	it, err := s.store.FindIntegration(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
+	}
+	if it.Type != models.IntegrationTelegram {
+		return s.renderIntegrationShow(c, fiber.StatusUnprocessableEntity, it, "Only a Telegram integration is set up with Telegram.")
 	}
 	out, err := s.channels.SetupTelegram(c.UserContext(), it.ID)
 	if err != nil {

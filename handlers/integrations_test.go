@@ -158,6 +158,9 @@ func TestIntegrationPages(t *testing.T) {
 		if page := b.get("/integrations/" + its[0].ID); strings.Contains(page.Body, sec.SigningSecret) {
 			t.Error("the integration page shows the signing secret again")
 		}
+		r = b.post("/integrations/"+its[0].ID+"/setup", nil)
+		wantStatus(t, r, 422)
+		wantBody(t, r, "Only a Telegram integration is set up with Telegram")
 		wantBody(t, b.get("/integrations/"+its[0].ID+"/rotate"), "stops working at once")
 		r = b.post("/integrations/"+its[0].ID+"/rotate", nil)
 		if sec2, _ := s.IntegrationSecrets(context.Background(), its[0].ID); sec2.SigningSecret == sec.SigningSecret || !strings.Contains(r.Body, sec2.SigningSecret) {

@@ -139,6 +139,17 @@ func TestIntegrationPages(t *testing.T) {
 		page = b.get("/integrations/" + tgID)
 		wantBody(t, page, "@ParleyTestBot", "Pending updates</dt><dd>3</dd>", "Connection timed out", "Set up again")
 
+		r = b.post("/integrations/"+tgID, url.Values{"name": {"Renamed"}, "botId": {bot.ID}, "sessionDuration": {"0"}, "botToken": {""}})
+		wantStatus(t, r, 303)
+		if it, _ := s.FindIntegration(context.Background(), tgID); it.Name != "Renamed" || it.Telegram.SetupAt == nil || it.SessionDuration != 0 {
+			t.Errorf("an edit with a blank token: %+v", it)
+		}
+		if sec, _ := s.IntegrationSecrets(context.Background(), tgID); sec.BotToken != apiTestToken {
+			t.Errorf("a blank token replaced the stored one")
+		}
+		r = b.post("/integrations/"+tgID, url.Values{"name": {"Renamed"}, "botId": {bot.ID}, "sessionDuration": {"-5"}})
+		wantStatus(t, r, 422)
+		wantBody(t, r, "whole number of minutes", `value="-5"`)
 		tg.SetToken("999:other-token-0123456789abcdefghijk")
 		r = b.post("/integrations/"+tgID+"/setup", nil)
 		wantStatus(t, r, 422)
@@ -169,7 +180,7 @@ func TestIntegrationPages(t *testing.T) {
 
 		list := a.as(models.RoleSupport).get("/integrations")
 		wantStatus(t, list, 200)
-		wantBody(t, list, "Support chat", "@ParleyTestBot", "Shop", "/integrations/"+tgID+"/events")
+		wantBody(t, list, "Renamed", "@ParleyTestBot", "Shop", "/integrations/"+tgID+"/events")
 		if strings.Contains(list.Body, `href="/integrations/`+tgID+`"`) || strings.Contains(list.Body, "New Telegram integration") {
 			t.Error("support is offered pages it may not open")
 		}

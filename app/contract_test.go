@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/app/channel/telegram/telegramtest"
 	"parley/models/store"
 	"parley/models/store/storetest"
 )
@@ -57,9 +58,14 @@ func TestSDKContract(t *testing.T) {
 			if !strings.HasPrefix(secret, store.SecretPrefix) {
 				t.Fatalf("secret create: the last line %q is not an API secret\n%s", secret, out)
 			}
+			// Integrations (integrations.test.mjs) set Telegram up against a
+			// fake Bot API, whose URL the scripts read too.
+			tg := telegramtest.NewServer(t)
+			t.Setenv("PARLEY_TELEGRAM_API_URL", tg.URL())
+			t.Setenv("PARLEY_PUBLIC_URL", "https://parley.test")
 			// A low session rate makes the rate-limit step quick; the API
 			// secret keeps the default rate.
-			base := startBinary(t, bin, dbURL, "PARLEY_SESSION_RATE=30", "PARLEY_API_RATE=")
+			base := startBinary(t, bin, dbURL, "PARLEY_SESSION_RATE=30", "PARLEY_API_RATE=", "PARLEY_SECRET_KEY="+testSecretKey)
 
 			for _, rel := range scripts {
 				script, err := filepath.Abs(rel)

@@ -120,6 +120,22 @@ var routeRoles = map[string]string{
 	"GET /conversations/:id/delete":                    convEdit,
 	"POST /conversations/:id/delete":                   convEdit,
 
+	"GET /integrations":                     convRead,
+	"GET /integrations/new":                 cfgWrite,
+	"POST /integrations":                    cfgWrite,
+	"GET /integrations/:id":                 cfgRead,
+	"GET /integrations/:id/edit":            cfgWrite,
+	"POST /integrations/:id":                cfgWrite,
+	"POST /integrations/:id/setup":          cfgWrite,
+	"GET /integrations/:id/rotate":          cfgWrite,
+	"POST /integrations/:id/rotate":         cfgWrite,
+	"GET /integrations/:id/delete":          cfgWrite,
+	"POST /integrations/:id/delete":         cfgWrite,
+	"GET /integrations/:id/events":          convRead,
+	"GET /integrations/:id/events/:eventId": convRead,
+	"GET /contacts":                         convRead,
+	"GET /contacts/:id":                     convRead,
+
 	"GET /session-tokens":                           sessMgmt,
 	"GET /session-tokens/:id/revoke":                sessMgmt,
 	"POST /session-tokens/:id/revoke":               sessMgmt,
@@ -305,6 +321,8 @@ func (f fixtures) fill(path string) string {
 			parts[i] = f["messages"]
 		case ":turnId":
 			parts[i] = f["turns"]
+		case ":eventId":
+			parts[i] = f["events"]
 		case ":n":
 			parts[i] = "1" // the roles bot's first version
 		}
@@ -342,6 +360,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 				t.Run(strings.ReplaceAll(key, "/", "_")+"/"+role, func(t *testing.T) {
 					f := newFixtures(t, a) // fresh ids: allowed POSTs may delete things
 					addProviderFixtures(t, a, f)
+					addChannelFixtures(t, a, f)
 					target := f.fill(path)
 					if key == "GET /conversations/:id/older" {
 						target += "?before=" + f["messages"]

@@ -150,7 +150,7 @@ func New(opts Options) (*Server, error) {
 	s.app.Use(s.securityHeaders)
 	s.api, err = api.New(api.Options{Store: s.store, Turns: s.turns, Logger: s.log,
 		SecretRate: cfg.APIRate, SessionRate: cfg.SessionRate, ListTimeout: cfg.Timeouts.Turn, QA: opts.QA,
-		CheckModel: opts.Providers.CheckModel, CheckAbility: opts.Abilities.Check})
+		CheckModel: opts.Providers.CheckModel, CheckAbility: opts.Abilities.Check, SetupTelegram: opts.Channels.SetupTelegram})
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +204,7 @@ func (s *Server) routesSetup() {
 	s.registerSessionTokens()
 	s.registerProviders()
 	s.registerQA()
+	s.registerIntegrations()
 
 	s.api.Mount(s.app)
 	s.registerChannels()

@@ -223,6 +223,9 @@ func (c *Contact) Validate() error { return Validate(c) }
 // ContactFilter narrows a contact listing.
 type ContactFilter struct {
 	Page
+	// Search keeps the contacts whose name, nick, email or fingerprint
+	// contains it, case-insensitively ("": all).
+	Search string
 }
 
 // ChannelThread maps an external conversation of an integration (a Telegram

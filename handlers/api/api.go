@@ -58,6 +58,9 @@ type Options struct {
 	CheckAbility func(ctx context.Context, a models.Ability) error
 	// QA starts test runs (Parley's extension).
 	QA *qa.Runner
+	// SetupTelegram sets a Telegram integration up (getMe, setWebhook):
+	// the channel service's SetupTelegram.
+	SetupTelegram func(ctx context.Context, integrationID string) (*models.Integration, error)
 }
 
 // Route is one API operation: the OpenAPI document and the route tests are
@@ -98,11 +101,11 @@ type API struct {
 // New builds the API and its route table; it refuses missing collaborators.
 func New(opts Options) (*API, error) {
 	if opts.Store == nil || opts.Turns == nil || opts.Logger == nil || opts.SecretRate == 0 || opts.SessionRate == 0 ||
-		opts.ListTimeout <= 0 || opts.CheckModel == nil || opts.CheckAbility == nil || opts.QA == nil {
-		return nil, errors.New("api: New needs a store, the turn service, a logger, both rate limits, a list timeout, the model and ability checks and the QA runner")
+		opts.ListTimeout <= 0 || opts.CheckModel == nil || opts.CheckAbility == nil || opts.QA == nil || opts.SetupTelegram == nil {
+		return nil, errors.New("api: New needs a store, the turn service, a logger, both rate limits, a list timeout, the model and ability checks, the QA runner and Telegram's setup")
 	}
 	a := &API{store: opts.Store, turns: opts.Turns, log: opts.Logger, opts: opts}
-	a.routes = a.table()
+	a.routes = append(a.table(), a.channelRoutes()...)
 	return a, nil
 }
 

@@ -157,10 +157,16 @@ func (s *Store) FindContactByFingerprint(ctx context.Context, fingerprint string
 	return &c, nil
 }
 
-// FindContacts lists contacts, newest first by default, one cursor page at a time.
+// FindContacts lists contacts (those matching f.Search, when given), newest
+// first by default, one cursor page at a time.
 func (s *Store) FindContacts(ctx context.Context, f models.ContactFilter) ([]models.Contact, string, error) {
-	items, next, err := paginate(s.db.WithContext(ctx).Model(&models.Contact{}), f.Page, "id",
-		func(c *models.Contact) string { return c.ID })
+	q := s.db.WithContext(ctx).Model(&models.Contact{})
+	if term := strings.ToLower(strings.TrimSpace(f.Search)); term != "" {
+		like := "%" + escapeLike(term) + "%"
+		q = q.Where("(LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(nick) LIKE ? ESCAPE '\\' OR LOWER(email) LIKE ? ESCAPE '\\' OR LOWER(fingerprint) LIKE ? ESCAPE '\\')",
+			like, like, like, like)
+	}
+	items, next, err := paginate(q, f.Page, "id", func(c *models.Contact) string { return c.ID })
 	return items, next, translate(err, "contacts")
 }
 
@@ -169,4 +175,9 @@ func (s *Store) FindContacts(ctx context.Context, f models.ContactFilter) ([]mod
 func (s *Store) DeleteContact(ctx context.Context, id string) error {
 	return s.deleteRow(ctx, &models.Contact{}, id, "contact",
 		"UPDATE conversations SET contact_id = NULL WHERE contact_id = ?")
+}
+
+// escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

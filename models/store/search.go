@@ -24,13 +24,22 @@ type searchHit struct {
 // A question is searched for ANY of its meaningful words (models.SearchTerms),
 // since a user's question rarely shares all its words with the record that
 // answers it; text with no meaningful word finds nothing. The database ranks
-// the matches (PostgreSQL ts_rank_cd, SQLite FTS5 bm25) and its best few
-// become candidates; each candidate's score is then the mean of the share of
-// the question's words it contains and its rank r squashed as r/(1+r). The
-// first half means the same on both databases and keeps the score meaningful
-// on a small dataset, where bm25 rates words found in most records near zero;
-// the second tells apart records that contain the same words, by how rare and
+// candidate records (PostgreSQL ts_rank_cd, SQLite FTS5 bm25) and its best
+// few are rescored: each one's score is the mean of the share of the
+// question's words it contains and its rank r squashed as r/(1+r). The first
+// half means the same on both databases and keeps the score meaningful on a
+// small dataset, where bm25 rates words found in most records near zero; the
+// second tells apart records that contain the same words, by how rare and
 // how dense those words are in them.
+//
+// Which records are candidates is planned from term statistics (how many
+// records contain each word, see searchPlan): in a small dataset, or when
+// the question's words are all rare, every record containing any of them is
+// ranked; in a large one only the records containing its rare words, or, when
+// all its words are common, those containing all of its rarest few — so a
+// search ranks a few thousand records at most, never every record that
+// contains "order". When that finds fewer than q.Limit, the search is relaxed
+// to any of its rarer words, at most searchMaxCandidates records of them.
 func (s *Store) SearchRecords(ctx context.Context, q models.RecordQuery) ([]models.ScoredRecord, error) {
 	q = q.Normalize()
 	out := []models.ScoredRecord{}
@@ -40,17 +49,24 @@ func (s *Store) SearchRecords(ctx context.Context, q models.RecordQuery) ([]mode
 		return out, nil
 	}
 	pool := min(max(4*q.Limit, 40), 400)
-	var (
-		hits []searchHit
-		err  error
-	)
-	if s.dialect == Postgres {
-		hits, err = s.searchPostgres(ctx, ids, terms, pool)
-	} else {
-		hits, err = s.searchSQLite(ctx, ids, terms, pool)
-	}
+	stats, err := s.searchTermStats(ctx, ids, terms)
 	if err != nil {
 		return nil, translate(err, "record search")
+	}
+	plan := planSearch(terms, stats)
+	if len(plan.first.any)+len(plan.first.every) == 0 {
+		return out, nil // no word is in any record
+	}
+	hits, err := s.searchCandidates(ctx, ids, terms, plan.first, pool)
+	if err != nil {
+		return nil, translate(err, "record search")
+	}
+	if len(hits) < q.Limit && plan.relaxed != nil {
+		more, err := s.searchCandidates(ctx, ids, terms, *plan.relaxed, pool)
+		if err != nil {
+			return nil, translate(err, "record search")
+		}
+		hits = mergeHits(hits, more)
 	}
 	scores := make(map[string]float64, len(hits))
 	for _, h := range hits {
@@ -68,6 +84,150 @@ func (s *Store) SearchRecords(ctx context.Context, q models.RecordQuery) ([]mode
 		}
 	}
 	return out, nil
+}
+
+// Search planning bounds (see planSearch).
+const (
+	// searchExactRecords: datasets of at most this many records in all are
+	// always searched the exact way, every record with any word ranked.
+	searchExactRecords = 2000
+	// searchRareRecords bounds the records ranked for the rare words: words
+	// are rare, rarest first, while the records containing them add up to at
+	// most this many (and if every word is, the search is the exact one).
+	searchRareRecords = 1000
+	// searchAllRecords: with no rare word, the question's rarest words are
+	// all required, as few as bring the expected matches to at most this.
+	searchAllRecords = 1000
+	// searchRelaxRecords: a relaxed search wants any of the rarest words
+	// (at least one) while the records containing them add up to at most this
+	// many, and ranks searchMaxCandidates of them.
+	searchRelaxRecords = 50_000
+	// searchMaxCandidates caps the records ranked by any one query of a
+	// search, whatever the statistics promised.
+	searchMaxCandidates = 3000
+)
+
+// termStats are what a search knows of its datasets' words: records[i] is
+// how many records contain terms[i] (0: none; on SQLite an estimate over every
+// dataset once above searchStatCap), total how many records the datasets have
+// (on SQLite: at least how many, up to searchExactRecords+1).
+type termStats struct {
+	records []int64
+	total   int64
+}
+
+// searchCandidates is which records one search query ranks: those containing
+// any of the words in any, or, with any empty, all of the words in every; at
+// most limit of them (0: no limit).
+type searchCandidates struct {
+	any, every []string
+	limit      int
+}
+
+// searchPlan is a search's candidate queries: first, and relaxed when first
+// finds too few records (nil: nothing to relax to).
+type searchPlan struct {
+	first   searchCandidates
+	relaxed *searchCandidates
+}
+
+// planSearch decides which records a search ranks from its words' statistics
+// (see SearchRecords and the bounds above). Words no record contains are left
+// out of the candidate queries (they still count in a record's share of the
+// question's words).
+func planSearch(terms []string, st termStats) searchPlan {
+	type ranked struct {
+		term    string
+		records int64
+	}
+	var found []ranked
+	var sum int64
+	for i, t := range terms {
+		if st.records[i] > 0 {
+			found = append(found, ranked{t, st.records[i]})
+			sum += st.records[i]
+		}
+	}
+	all := make([]string, len(found))
+	for i, f := range found {
+		all[i] = f.term
+	}
+	if len(found) == 0 {
+		return searchPlan{}
+	}
+	if st.total <= searchExactRecords || sum <= searchRareRecords {
+		return searchPlan{first: searchCandidates{any: all}}
+	}
+	slices.SortStableFunc(found, func(a, b ranked) int { return cmp.Compare(a.records, b.records) })
+	relaxed := &searchCandidates{limit: searchMaxCandidates}
+	sum = 0
+	for _, f := range found {
+		if len(relaxed.any) > 0 && sum+f.records > searchRelaxRecords {
+			break
+		}
+		sum += f.records
+		relaxed.any = append(relaxed.any, f.term)
+	}
+	var rare []string
+	sum = 0
+	for _, f := range found {
+		if sum+f.records > searchRareRecords {
+			break
+		}
+		sum += f.records
+		rare = append(rare, f.term)
+	}
+	if len(rare) > 0 {
+		return searchPlan{first: searchCandidates{any: rare}, relaxed: relaxed}
+	}
+	if len(found) == 1 {
+		return searchPlan{first: searchCandidates{any: all, limit: searchMaxCandidates}}
+	}
+	// Every word is common: require the rarest ones, as few as expected to
+	// match at most searchAllRecords records (if the words were independent).
+	total := float64(max(st.total, found[len(found)-1].records))
+	expect := total
+	var every []string
+	for _, f := range found {
+		every = append(every, f.term)
+		expect *= float64(f.records) / total
+		if len(every) >= 2 && expect <= searchAllRecords {
+			break
+		}
+	}
+	return searchPlan{first: searchCandidates{every: every, limit: searchMaxCandidates}, relaxed: relaxed}
+}
+
+// searchTermStats returns the statistics of the terms in the datasets.
+func (s *Store) searchTermStats(ctx context.Context, ids, terms []string) (termStats, error) {
+	if s.dialect == Postgres {
+		return s.searchPostgresTermStats(ctx, ids, terms)
+	}
+	return s.searchSQLiteTermStats(ctx, ids, terms)
+}
+
+// searchCandidates ranks the candidates c of the datasets and returns the
+// best pool of them, with their relevance to all the terms and how many of
+// the terms each contains.
+func (s *Store) searchCandidates(ctx context.Context, ids, terms []string, c searchCandidates, pool int) ([]searchHit, error) {
+	if s.dialect == Postgres {
+		return s.searchPostgres(ctx, ids, terms, c, pool)
+	}
+	return s.searchSQLite(ctx, ids, terms, c, pool)
+}
+
+// mergeHits adds to hits those of more it does not have yet.
+func mergeHits(hits, more []searchHit) []searchHit {
+	seen := make(map[string]bool, len(hits))
+	for _, h := range hits {
+		seen[h.ID] = true
+	}
+	for _, h := range more {
+		if !seen[h.ID] {
+			hits = append(hits, h)
+		}
+	}
+	return hits
 }
 
 // searchScore is a candidate's 0..1 score (see SearchRecords).

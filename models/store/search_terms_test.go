@@ -245,3 +245,30 @@ func TestSearchTermStatsConcurrent(t *testing.T) {
 		wantTermCounts(t, s, d, d.Name)
 	}
 }
+
+// TestMigrateCountsExistingTerms undoes migration 9 by hand on PostgreSQL
+// (SQLite's statistics need no schema), writes records, and migrates:
+// migration 9 counts the records already there, and later writes too.
+func TestMigrateCountsExistingTerms(t *testing.T) {
+	if !slices.Contains(storetest.Dialects(t), store.Postgres) {
+		t.Skip("TEST_DATABASE_URL not set: migration 9 only changes PostgreSQL")
+	}
+	s := storetest.Open(t, store.Postgres)
+	for _, q := range []string{`DELETE FROM schema_migrations WHERE version = 9`,
+		`DROP TRIGGER dataset_terms_insert ON dataset_records`, `DROP TRIGGER dataset_terms_update ON dataset_records`,
+		`DROP TRIGGER dataset_terms_delete ON dataset_records`, `DROP FUNCTION dataset_terms_apply()`,
+		`DROP FUNCTION dataset_terms_update()`, `DROP TABLE dataset_terms`} {
+		if err := s.DB().Exec(q).Error; err != nil {
+			t.Fatalf("undo migration 9: %s: %v", q, err)
+		}
+	}
+	ds := mustDataset(t, s, "Before")
+	mustRecord(t, s, ds.ID, "Apple and banana.")
+	mustRecord(t, s, ds.ID, "Cherry and apple.")
+	if _, err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wantTermCounts(t, s, ds, "migrated")
+	mustRecord(t, s, ds.ID, "Durian and banana.")
+	wantTermCounts(t, s, ds, "written after")
+}

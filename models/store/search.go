@@ -86,25 +86,25 @@ func (s *Store) SearchRecords(ctx context.Context, q models.RecordQuery) ([]mode
 	return out, nil
 }
 
-// Search planning bounds (see planSearch).
-const (
+// Search planning bounds (see planSearch); variables only so that tests can
+// scale them to a smaller dataset (ScaleSearchBounds).
+var (
 	// searchExactRecords: datasets of at most this many records in all are
 	// always searched the exact way, every record with any word ranked.
-	searchExactRecords = 2000
+	searchExactRecords int64 = 1000
 	// searchRareRecords bounds the records ranked for the rare words: words
 	// are rare, rarest first, while the records containing them add up to at
 	// most this many (and if every word is, the search is the exact one).
-	searchRareRecords = 1000
+	searchRareRecords int64 = 300
 	// searchAllRecords: with no rare word, the question's rarest words are
 	// all required, as few as bring the expected matches to at most this.
-	searchAllRecords = 1000
-	// searchRelaxRecords: a relaxed search wants any of the rarest words
-	// (at least one) while the records containing them add up to at most this
-	// many, and ranks searchMaxCandidates of them.
-	searchRelaxRecords = 50_000
+	searchAllRecords int64 = 300
+	// searchAllFewest: when the two rarest words are expected together in
+	// fewer records than this, requiring both would find too few.
+	searchAllFewest = 10.0
 	// searchMaxCandidates caps the records ranked by any one query of a
 	// search, whatever the statistics promised.
-	searchMaxCandidates = 3000
+	searchMaxCandidates = 500
 )
 
 // termStats are what a search knows of its datasets' words: records[i] is
@@ -159,15 +159,6 @@ func planSearch(terms []string, st termStats) searchPlan {
 		return searchPlan{first: searchCandidates{any: all}}
 	}
 	slices.SortStableFunc(found, func(a, b ranked) int { return cmp.Compare(a.records, b.records) })
-	relaxed := &searchCandidates{limit: searchMaxCandidates}
-	sum = 0
-	for _, f := range found {
-		if len(relaxed.any) > 0 && sum+f.records > searchRelaxRecords {
-			break
-		}
-		sum += f.records
-		relaxed.any = append(relaxed.any, f.term)
-	}
 	var rare []string
 	sum = 0
 	for _, f := range found {
@@ -178,24 +169,32 @@ func planSearch(terms []string, st termStats) searchPlan {
 		rare = append(rare, f.term)
 	}
 	if len(rare) > 0 {
-		return searchPlan{first: searchCandidates{any: rare}, relaxed: relaxed}
+		// Relaxed: the next rarest word too, as many records of them as may be ranked.
+		more := append(slices.Clip(rare), found[len(rare)].term)
+		return searchPlan{first: searchCandidates{any: rare}, relaxed: &searchCandidates{any: more, limit: searchMaxCandidates}}
 	}
+	rarest := searchCandidates{any: []string{found[0].term}, limit: searchMaxCandidates}
 	if len(found) == 1 {
-		return searchPlan{first: searchCandidates{any: all, limit: searchMaxCandidates}}
+		return searchPlan{first: rarest}
 	}
 	// Every word is common: require the rarest ones, as few as expected to
 	// match at most searchAllRecords records (if the words were independent).
+	// When even the two rarest are expected in fewer records than a search
+	// returns, that would find too few: the rarest word alone is ranked.
 	total := float64(max(st.total, found[len(found)-1].records))
 	expect := total
 	var every []string
 	for _, f := range found {
 		every = append(every, f.term)
 		expect *= float64(f.records) / total
-		if len(every) >= 2 && expect <= searchAllRecords {
+		if len(every) == 2 && expect < searchAllFewest {
+			return searchPlan{first: rarest}
+		}
+		if len(every) >= 2 && expect <= float64(searchAllRecords) {
 			break
 		}
 	}
-	return searchPlan{first: searchCandidates{every: every, limit: searchMaxCandidates}, relaxed: relaxed}
+	return searchPlan{first: searchCandidates{every: every, limit: searchMaxCandidates}, relaxed: &rarest}
 }
 
 // searchTermStats returns the statistics of the terms in the datasets.

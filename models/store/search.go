@@ -185,6 +185,9 @@ func planSearch(terms []string, st termStats) searchPlan {
 	expect := total
 	var every []string
 	for _, f := range found {
+		if f.records > int64(total)/2 {
+			break // in most records: requiring it filters little, and bm25 gives it no weight
+		}
 		every = append(every, f.term)
 		expect *= float64(f.records) / total
 		if len(every) == 2 && expect < searchAllFewest {
@@ -193,6 +196,9 @@ func planSearch(terms []string, st termStats) searchPlan {
 		if len(every) >= 2 && expect <= float64(searchAllRecords) {
 			break
 		}
+	}
+	if len(every) < 2 {
+		return searchPlan{first: rarest}
 	}
 	return searchPlan{first: searchCandidates{every: every, limit: searchMaxCandidates}, relaxed: &rarest}
 }

@@ -95,16 +95,16 @@ var (
 	// searchRareRecords bounds the records ranked for the rare words: words
 	// are rare, rarest first, while the records containing them add up to at
 	// most this many (and if every word is, the search is the exact one).
-	searchRareRecords int64 = 300
+	searchRareRecords int64 = 150
 	// searchAllRecords: with no rare word, the question's rarest words are
 	// all required, as few as bring the expected matches to at most this.
-	searchAllRecords int64 = 300
+	searchAllRecords int64 = 150
 	// searchAllFewest: when the two rarest words are expected together in
 	// fewer records than this, requiring both would find too few.
 	searchAllFewest = 10.0
 	// searchMaxCandidates caps the records ranked by any one query of a
 	// search, whatever the statistics promised.
-	searchMaxCandidates = 500
+	searchMaxCandidates = 200
 )
 
 // termStats are what a search knows of its datasets' words: records[i] is

@@ -54,7 +54,7 @@ func (s *Store) SearchRecords(ctx context.Context, q models.RecordQuery) ([]mode
 		return nil, translate(err, "record search")
 	}
 	plan := planSearch(terms, stats)
-	if len(plan.first.any)+len(plan.first.every) == 0 {
+	if len(plan.first.groups) == 0 {
 		return out, nil // no word is in any record
 	}
 	hits, err := s.searchCandidates(ctx, ids, terms, plan.first, pool)
@@ -99,9 +99,6 @@ var (
 	// searchAllRecords: with no rare word, the question's rarest words are
 	// all required, as few as bring the expected matches to at most this.
 	searchAllRecords int64 = 150
-	// searchAllFewest: when the two rarest words are expected together in
-	// fewer records than this, requiring both would find too few.
-	searchAllFewest = 10.0
 	// searchMaxCandidates caps the records ranked by any one query of a
 	// search, whatever the statistics promised.
 	searchMaxCandidates = 200
@@ -116,12 +113,12 @@ type termStats struct {
 	total   int64
 }
 
-// searchCandidates is which records one search query ranks: those containing
-// any of the words in any, or, with any empty, all of the words in every; at
-// most limit of them (0: no limit).
+// searchCandidates is which records one search query ranks: those
+// containing all the words of any of the groups; at most limit of them (0:
+// no limit).
 type searchCandidates struct {
-	any, every []string
-	limit      int
+	groups [][]string
+	limit  int
 }
 
 // searchPlan is a search's candidate queries: first, and relaxed when first
@@ -156,7 +153,7 @@ func planSearch(terms []string, st termStats) searchPlan {
 		return searchPlan{}
 	}
 	if st.total <= searchExactRecords || sum <= searchRareRecords {
-		return searchPlan{first: searchCandidates{any: all}}
+		return searchPlan{first: searchCandidates{groups: each(all)}}
 	}
 	slices.SortStableFunc(found, func(a, b ranked) int { return cmp.Compare(a.records, b.records) })
 	var rare []string
@@ -168,39 +165,70 @@ func planSearch(terms []string, st termStats) searchPlan {
 		sum += f.records
 		rare = append(rare, f.term)
 	}
-	if len(rare) > 0 {
-		// Relaxed: the next rarest word too, as many records of them as may be ranked.
-		more := append(slices.Clip(rare), found[len(rare)].term)
-		return searchPlan{first: searchCandidates{any: rare}, relaxed: &searchCandidates{any: more, limit: searchMaxCandidates}}
-	}
-	rarest := searchCandidates{any: []string{found[0].term}, limit: searchMaxCandidates}
-	if len(found) == 1 {
-		return searchPlan{first: rarest}
-	}
-	// Every word is common: require the rarest ones, as few as expected to
-	// match at most searchAllRecords records (if the words were independent).
-	// When even the two rarest are expected in fewer records than a search
-	// returns, that would find too few: the rarest word alone is ranked.
 	total := float64(max(st.total, found[len(found)-1].records))
-	expect := total
-	var every []string
-	for _, f := range found {
-		if f.records > int64(total)/2 {
-			break // in most records: requiring it filters little, and bm25 gives it no weight
-		}
-		every = append(every, f.term)
-		expect *= float64(f.records) / total
-		if len(every) == 2 && expect < searchAllFewest {
-			return searchPlan{first: rarest}
-		}
-		if len(every) >= 2 && expect <= float64(searchAllRecords) {
-			break
+	var first searchCandidates
+	for _, r := range rare {
+		first.groups = append(first.groups, []string{r})
+	}
+	// The next rarest words (but never one in most records: requiring it
+	// filters little, and bm25 gives it no weight while SQLite's walks all
+	// its records): records holding two of the first three of them, or, when
+	// those are expected in too many records, all of as many of them as
+	// expected in at most searchAllRecords (if the words were independent).
+	var next []ranked
+	for _, f := range found[len(rare):] {
+		if f.records <= int64(total)/2 {
+			next = append(next, f)
 		}
 	}
-	if len(every) < 2 {
-		return searchPlan{first: rarest}
+	if len(next) >= 2 {
+		var pairs [][]string
+		pairsExpect := 0.0
+		top := next[:min(3, len(next))]
+		for i := range top {
+			for j := i + 1; j < len(top); j++ {
+				pairs = append(pairs, []string{top[i].term, top[j].term})
+				pairsExpect += float64(top[i].records) * float64(top[j].records) / total
+			}
+		}
+		if pairsExpect <= float64(searchAllRecords) {
+			first.groups = append(first.groups, pairs...)
+		} else {
+			expect := total
+			var every []string
+			for _, f := range next {
+				every = append(every, f.term)
+				expect *= float64(f.records) / total
+				if len(every) >= 2 && expect <= float64(searchAllRecords) {
+					break
+				}
+			}
+			first.groups = append(first.groups, every)
+		}
+		first.limit = searchMaxCandidates
 	}
-	return searchPlan{first: searchCandidates{every: every, limit: searchMaxCandidates}, relaxed: &rarest}
+	// Relaxed: when that finds too few, the next rarest word alone too, as
+	// many of its records as may be ranked.
+	relaxed := &searchCandidates{limit: searchMaxCandidates}
+	for _, r := range rare {
+		relaxed.groups = append(relaxed.groups, []string{r})
+	}
+	if len(rare) < len(found) {
+		relaxed.groups = append(relaxed.groups, []string{found[len(rare)].term})
+	}
+	if len(first.groups) == 0 {
+		return searchPlan{first: *relaxed}
+	}
+	return searchPlan{first: first, relaxed: relaxed}
+}
+
+// each makes every term a group of its own: records containing any of them.
+func each(terms []string) [][]string {
+	groups := make([][]string, len(terms))
+	for i, t := range terms {
+		groups[i] = []string{t}
+	}
+	return groups
 }
 
 // searchTermStats returns the statistics of the terms in the datasets.

@@ -43,11 +43,12 @@ func (s *Store) searchPostgres(ctx context.Context, datasetIDs, terms []string, 
 	var anyTerm, cand string
 	anyTerm, args = pgJoin(terms, "||", args)
 	args = append(args, datasetIDs)
-	if len(c.any) > 0 {
-		cand, args = pgJoin(c.any, "||", args)
-	} else {
-		cand, args = pgJoin(c.every, "&&", args)
+	parts := make([]string, len(c.groups))
+	for i, g := range c.groups {
+		parts[i], args = pgJoin(g, "&&", args)
+		parts[i] = "(" + parts[i] + ")"
 	}
+	cand = strings.Join(parts, " || ")
 	limit := ""
 	if c.limit > 0 {
 		limit = " LIMIT ?"

@@ -24,10 +24,11 @@ import (
 func (s *Store) searchSQLite(ctx context.Context, datasetIDs, terms []string, c searchCandidates, pool int) ([]searchHit, error) {
 	matched := strings.Repeat("EXISTS (SELECT 1 FROM dataset_records_fts WHERE dataset_records_fts MATCH ? AND rowid = c.rid) + ", len(terms)-1) +
 		"EXISTS (SELECT 1 FROM dataset_records_fts WHERE dataset_records_fts MATCH ? AND rowid = c.rid)"
-	match := ftsJoin(c.any, " OR ")
-	if len(c.any) == 0 {
-		match = ftsJoin(c.every, " AND ")
+	parts := make([]string, len(c.groups))
+	for i, g := range c.groups {
+		parts[i] = "(" + ftsJoin(g, " AND ") + ")"
 	}
+	match := strings.Join(parts, " OR ")
 	limit := ""
 	args := make([]any, 0, len(terms)+4)
 	for _, t := range terms {

@@ -170,14 +170,15 @@ func planSearch(terms []string, st termStats) searchPlan {
 	for _, r := range rare {
 		first.groups = append(first.groups, []string{r})
 	}
-	// The next rarest words (but never one in most records: requiring it
-	// filters little, and bm25 gives it no weight while SQLite's walks all
-	// its records): records holding two of the first three of them, or, when
+	// The next rarest words (but never one in more than a tenth of the
+	// records: requiring it filters little, bm25 gives it little weight, and
+	// SQLite's bm25 walks all of its records): records holding two of the
+	// first three of them, or, when
 	// those are expected in too many records, all of as many of them as
 	// expected in at most searchAllRecords (if the words were independent).
 	var next []ranked
 	for _, f := range found[len(rare):] {
-		if f.records <= int64(total)/2 {
+		if f.records <= int64(total)/10 {
 			next = append(next, f)
 		}
 	}

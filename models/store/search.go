@@ -33,13 +33,15 @@ type searchHit struct {
 // how dense those words are in them.
 //
 // Which records are candidates is planned from term statistics (how many
-// records contain each word, see searchPlan): in a small dataset, or when
-// the question's words are all rare, every record containing any of them is
-// ranked; in a large one only the records containing its rare words, or, when
-// all its words are common, those containing all of its rarest few — so a
-// search ranks a few thousand records at most, never every record that
-// contains "order". When that finds fewer than q.Limit, the search is relaxed
-// to any of its rarer words, at most searchMaxCandidates records of them.
+// records contain each word, see planSearch), so a search never ranks every
+// record that contains "order": in a small dataset, or when the question's
+// words are all rare (in searchRareRecords records together), every record
+// containing any of them is ranked, as before there were statistics; in a
+// large one, the records containing its rare words plus those containing two
+// of its next three rarest words (or all of its rarest few, when pairs would
+// match too many), at most searchMaxCandidates of them. When that finds fewer
+// than q.Limit, the next rarest word's records join them (at most
+// searchMaxCandidates).
 func (s *Store) SearchRecords(ctx context.Context, q models.RecordQuery) ([]models.ScoredRecord, error) {
 	q = q.Normalize()
 	out := []models.ScoredRecord{}
@@ -53,7 +55,7 @@ func (s *Store) SearchRecords(ctx context.Context, q models.RecordQuery) ([]mode
 	if err != nil {
 		return nil, translate(err, "record search")
 	}
-	plan := planSearch(terms, stats)
+	plan := planSearch(terms, stats, s.dialect == SQLite)
 	if len(plan.first.groups) == 0 {
 		return out, nil // no word is in any record
 	}
@@ -96,8 +98,10 @@ var (
 	// are rare, rarest first, while the records containing them add up to at
 	// most this many (and if every word is, the search is the exact one).
 	searchRareRecords int64 = 150
-	// searchAllRecords: with no rare word, the question's rarest words are
-	// all required, as few as bring the expected matches to at most this.
+	// searchAllRecords: records holding two of the next three rarest words
+	// are candidates when they are expected (if the words were independent)
+	// to be at most this many; otherwise those holding all of the rarest few,
+	// as few as expected in at most this many.
 	searchAllRecords int64 = 150
 	// searchMaxCandidates caps the records ranked by any one query of a
 	// search, whatever the statistics promised.
@@ -132,7 +136,11 @@ type searchPlan struct {
 // (see SearchRecords and the bounds above). Words no record contains are left
 // out of the candidate queries (they still count in a record's share of the
 // question's words).
-func planSearch(terms []string, st termStats) searchPlan {
+//
+// A word in more than half of the records is never required (more than a
+// tenth with walkCost, on SQLite): requiring it filters little and bm25
+// gives it little weight, while SQLite's bm25 walks all of its records.
+func planSearch(terms []string, st termStats, walkCost bool) searchPlan {
 	type ranked struct {
 		term    string
 		records int64
@@ -170,15 +178,17 @@ func planSearch(terms []string, st termStats) searchPlan {
 	for _, r := range rare {
 		first.groups = append(first.groups, []string{r})
 	}
-	// The next rarest words (but never one in more than a tenth of the
-	// records: requiring it filters little, bm25 gives it little weight, and
-	// SQLite's bm25 walks all of its records): records holding two of the
-	// first three of them, or, when
+	// The next rarest words (but not a common one, see above): records
+	// holding two of the first three of them, or, when
 	// those are expected in too many records, all of as many of them as
 	// expected in at most searchAllRecords (if the words were independent).
+	common := int64(total) / 2
+	if walkCost {
+		common = int64(total) / 10
+	}
 	var next []ranked
 	for _, f := range found[len(rare):] {
-		if f.records <= int64(total)/10 {
+		if f.records <= common {
 			next = append(next, f)
 		}
 	}

@@ -179,9 +179,9 @@ func planSearch(terms []string, st termStats, walkCost bool) searchPlan {
 		first.groups = append(first.groups, []string{r})
 	}
 	// The next rarest words (but not a common one, see above): records
-	// holding two of the first three of them, or, when
-	// those are expected in too many records, all of as many of them as
-	// expected in at most searchAllRecords (if the words were independent).
+	// holding two of the first three of them, or, when those are expected
+	// in too many records, all of as many of them as expected in at most
+	// searchAllRecords (if the words were independent).
 	common := int64(total) / 2
 	if walkCost {
 		common = int64(total) / 10

@@ -28,6 +28,7 @@ var migrations = []migration{
 	{6, "typed turn records", migrate0006},
 	{7, "bot versions", migrate0007},
 	{8, "channels: integrations, contacts, threads, inbound events, deliveries", migrate0008},
+	{9, "term statistics for dataset search", migrate0009},
 	{10, "test suites, cases, retrieval checks, runs and replays; conversation kind and pinned configuration", migrate0010},
 	{11, "dataset imports as batches, record filters, uploads kept for a preview", migrate0011},
 	{13, "bots know their latest version", migrate0013},

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"strings"
 )
 
@@ -16,33 +17,96 @@ const pgSearchConfig = "english"
 // scores of the best records differ by a few hundredths with 30.
 const pgRankScale = 30
 
-// searchPostgres returns up to pool records of the datasets containing any of
-// the terms, by ts_rank_cd. Each term is bound, never interpolated:
-// plainto_tsquery ignores any syntax in it, and the OR of the terms' queries
-// is built with the tsquery || operator.
-func (s *Store) searchPostgres(ctx context.Context, datasetIDs, terms []string, pool int) ([]searchHit, error) {
-	one := "plainto_tsquery('" + pgSearchConfig + "', ?)"
-	anyTerm := strings.Repeat(one+" || ", len(terms)-1) + one
-	matched := strings.Repeat("(r.search @@ "+one+")::int + ", len(terms)-1) + "(r.search @@ " + one + ")::int"
-	sql := `SELECT r.id, r.dataset_id, r.text, r.source, r.meta, r.created_at, r.updated_at,
-		c.relevance, ` + matched + ` AS matched
-	FROM (
-		SELECT d.id, ? * ts_rank_cd(d.search, query.q, 1) AS relevance
-		FROM dataset_records AS d CROSS JOIN (SELECT ` + anyTerm + ` AS q) AS query
-		WHERE d.dataset_id IN ? AND d.search @@ query.q
-		ORDER BY relevance DESC, d.id
-		LIMIT ?
-	) AS c JOIN dataset_records AS r ON r.id = c.id`
-	args := make([]any, 0, 2*len(terms)+3)
+// pgTsquery is one term as a tsquery, bound, never interpolated:
+// plainto_tsquery ignores any syntax in it.
+const pgTsquery = "plainto_tsquery('" + pgSearchConfig + "', ?)"
+
+// pgJoin combines one pgTsquery per term with op (|| or &&) and appends the
+// terms to args.
+func pgJoin(terms []string, op string, args []any) (string, []any) {
+	for _, t := range terms {
+		args = append(args, t)
+	}
+	return strings.Repeat(pgTsquery+" "+op+" ", len(terms)-1) + pgTsquery, args
+}
+
+// searchPostgres ranks the candidates c by ts_rank_cd against ANY of the
+// terms and returns the best pool of them. The candidates are found through
+// the GIN index; with c.limit, the first c.limit of them are ranked.
+func (s *Store) searchPostgres(ctx context.Context, datasetIDs, terms []string, c searchCandidates, pool int) ([]searchHit, error) {
+	args := make([]any, 0, 3*len(terms)+5)
+	matched := strings.Repeat("(r.search @@ "+pgTsquery+")::int + ", len(terms)-1) + "(r.search @@ " + pgTsquery + ")::int"
 	for _, t := range terms {
 		args = append(args, t)
 	}
 	args = append(args, pgRankScale)
-	for _, t := range terms {
-		args = append(args, t)
+	var anyTerm, cand string
+	anyTerm, args = pgJoin(terms, "||", args)
+	args = append(args, datasetIDs)
+	parts := make([]string, len(c.groups))
+	for i, g := range c.groups {
+		parts[i], args = pgJoin(g, "&&", args)
+		parts[i] = "(" + parts[i] + ")"
 	}
-	args = append(args, datasetIDs, pool)
+	cand = strings.Join(parts, " || ")
+	limit := ""
+	if c.limit > 0 {
+		limit = " LIMIT ?"
+		args = append(args, c.limit)
+	}
+	args = append(args, pool)
+	sql := `SELECT r.id, r.dataset_id, r.text, r.source, r.meta, r.created_at, r.updated_at,
+		c.relevance, ` + matched + ` AS matched
+	FROM (
+		SELECT d.id, ? * ts_rank_cd(d.search, ` + anyTerm + `, 1) AS relevance
+		FROM (
+			SELECT id, search FROM dataset_records
+			WHERE dataset_id IN ? AND search @@ (` + cand + `)` + limit + `
+		) AS d
+		ORDER BY relevance DESC, d.id
+		LIMIT ?
+	) AS c JOIN dataset_records AS r ON r.id = c.id`
 	var hits []searchHit
 	err := s.db.WithContext(ctx).Raw(sql, args...).Scan(&hits).Error
 	return hits, err
+}
+
+// searchPostgresTermStats reads the terms' statistics from dataset_terms
+// (migration 9): a term's records are its lexeme's, summed over the datasets
+// (the fewest of its lexemes' when the parser splits it in several; 0 for a
+// stop word), and total is the datasets' record count.
+func (s *Store) searchPostgresTermStats(ctx context.Context, datasetIDs, terms []string) (termStats, error) {
+	values := make([]string, len(terms))
+	args := make([]any, 0, len(terms)+2)
+	for i, t := range terms {
+		values[i] = "(" + strconv.Itoa(i+1) + ", ?::text)"
+		args = append(args, t)
+	}
+	args = append(args, datasetIDs, datasetIDs)
+	sql := `SELECT q.i AS i, coalesce(min(x.records), 0) AS records
+	FROM (VALUES ` + strings.Join(values, ", ") + `) AS q(i, term)
+	LEFT JOIN LATERAL (
+		SELECT coalesce((SELECT sum(t.records) FROM dataset_terms AS t
+			WHERE t.dataset_id IN ? AND t.term = l.lexeme), 0) AS records
+		FROM unnest(to_tsvector('` + pgSearchConfig + `', q.term)) AS l
+	) AS x ON true
+	GROUP BY q.i
+	UNION ALL
+	SELECT 0, coalesce(sum(records), 0) FROM dataset_terms WHERE term = '' AND dataset_id IN ?`
+	var rows []struct {
+		I       int
+		Records int64
+	}
+	if err := s.db.WithContext(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
+		return termStats{}, err
+	}
+	st := termStats{records: make([]int64, len(terms))}
+	for _, r := range rows {
+		if r.I == 0 {
+			st.total = r.Records
+		} else if r.I <= len(terms) {
+			st.records[r.I-1] = r.Records
+		}
+	}
+	return st, nil
 }

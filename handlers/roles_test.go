@@ -40,8 +40,14 @@ var routeRoles = map[string]string{
 	// Platforms' webhooks: each request is authenticated by its integration's secret.
 	"POST /channels/telegram/:integrationId": anyone,
 	"POST /channels/webhook/:integrationId":  anyone,
-	"POST /logout":                           signedIn,
-	"GET /":                                  signedIn,
+	// The web chat widget: public, each session checked against the widget's origins.
+	"GET /widget/:file":           anyone,
+	"GET /widget/:id/config":      anyone,
+	"OPTIONS /widget/:id/config":  anyone,
+	"OPTIONS /widget/:id/session": anyone,
+	"POST /widget/:id/session":    anyone,
+	"POST /logout":                signedIn,
+	"GET /":                       signedIn,
 
 	"GET /bots":               cfgRead,
 	"GET /bots/:id":           cfgRead,

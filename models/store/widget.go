@@ -106,7 +106,12 @@ func (s *Store) StartWidgetSession(ctx context.Context, it *models.Integration, 
 	if ttl <= 0 {
 		ttl = models.DefaultWidgetTokenLifetime * time.Second
 	}
-	token, sess, err := s.createConversationSession(ctx, tc.Conversation.ID, nil, &it.ID, ttl)
+	// A preview's token is the dashboard's own (same origin), not the widget's.
+	owner := &it.ID
+	if in.Test {
+		owner = nil
+	}
+	token, sess, err := s.createConversationSession(ctx, tc.Conversation.ID, nil, owner, ttl)
 	if err != nil {
 		return nil, err
 	}
@@ -164,4 +169,18 @@ func (s *Store) RotateIdentitySecret(ctx context.Context, id string) (string, er
 		return "", err
 	}
 	return raw, nil
+}
+
+// WidgetOrigins returns a widget's allowed origins as stored (one per line),
+// for the API to answer a widget's session token with CORS for them alone.
+func (s *Store) WidgetOrigins(ctx context.Context, integrationID string) (string, error) {
+	var origin []string
+	err := s.db.WithContext(ctx).Model(&models.Integration{}).Where("id = ?", integrationID).Limit(1).Pluck("widget_origin", &origin).Error
+	if err != nil {
+		return "", translate(err, "integration")
+	}
+	if len(origin) == 0 {
+		return "", notFound("integration")
+	}
+	return origin[0], nil
 }

@@ -323,6 +323,12 @@ func TestWidgetScript(t *testing.T) {
 		if r.Status != 200 || r.Header.Get("Content-Encoding") != "gzip" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/javascript") && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/javascript") {
 			t.Fatalf("script: %d %v", r.Status, r.Header)
 		}
+		// The budget: at most 20 KB gzipped, as served.
+		if n := len(r.Raw); n > 20*1024 || n < 1000 {
+			t.Errorf("widget script is %d bytes gzipped, budget 20 KB", n)
+		} else {
+			t.Logf("widget script: %d bytes gzipped (%d raw)", n, len(a.srv.widgetJS.body))
+		}
 		etag := r.Header.Get("ETag")
 		if etag == "" || !strings.Contains(r.Header.Get("Cache-Control"), "max-age=86400") {
 			t.Errorf("caching headers: %v", r.Header)

@@ -116,7 +116,7 @@ func (a *API) Mount(app *fiber.App) {
 		// runs in end users' browsers on the operator's sites).
 		AllowOrigins:  "*",
 		AllowMethods:  "GET,POST,OPTIONS",
-		AllowHeaders:  "Authorization,Content-Type,Accept,X-Timezone",
+		AllowHeaders:  "Authorization,Content-Type,Accept,X-Timezone,Idempotency-Key",
 		ExposeHeaders: "Retry-After",
 		MaxAge:        600,
 	}), noStore)

@@ -59,7 +59,12 @@ func TestSDKContract(t *testing.T) {
 			}
 			// A low session rate makes the rate-limit step quick; the API
 			// secret keeps the default rate.
-			base := startBinary(t, bin, dbURL, "PARLEY_SESSION_RATE=30", "PARLEY_API_RATE=")
+			env := []string{"PARLEY_SESSION_RATE=30", "PARLEY_API_RATE="}
+			if d == store.Postgres {
+				// Integrations seal their secrets: PostgreSQL needs a key set.
+				env = append(env, "PARLEY_SECRET_KEY=contract-test-secret-key-0123456789abcdef")
+			}
+			base := startBinary(t, bin, dbURL, env...)
 
 			for _, rel := range scripts {
 				script, err := filepath.Abs(rel)

@@ -102,7 +102,7 @@ func New(opts Options) (*API, error) {
 		return nil, errors.New("api: New needs a store, the turn service, a logger, both rate limits, a list timeout, the model and ability checks and the QA runner")
 	}
 	a := &API{store: opts.Store, turns: opts.Turns, log: opts.Logger, opts: opts}
-	a.routes = a.table()
+	a.routes = append(a.table(), a.widgetRoutes()...)
 	return a, nil
 }
 

@@ -208,6 +208,7 @@ func (s *Server) routesSetup() {
 	s.registerSessionTokens()
 	s.registerProviders()
 	s.registerQA()
+	s.registerWidgets()
 
 	s.api.Mount(s.app)
 	s.registerChannels()

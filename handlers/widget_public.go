@@ -231,12 +231,13 @@ func (s *Server) handleWidgetSession(c *fiber.Ctx) error {
 		return models.Errorf(models.CodeForbidden, "%s", notAllowedMessage(it, c.Get(fiber.HeaderOrigin)))
 	}
 	allowWidgetCORS(c)
-	return s.widgetSession(c, it, false)
+	return s.widgetSession(c, it, "")
 }
 
-// widgetSession limits, checks the identity and starts the session (test:
-// the dashboard's preview, a test conversation).
-func (s *Server) widgetSession(c *fiber.Ctx, it *models.Integration, test bool) error {
+// widgetSession limits, checks the identity and starts the session;
+// preview, when set, is the dashboard preview's fingerprint (an operator's):
+// its conversation is a test, and no identity is asked.
+func (s *Server) widgetSession(c *fiber.Ctx, it *models.Integration, preview string) error {
 	ctx := c.UserContext()
 	if err := s.widgetLimit(c, "widget-session:addr:"+c.IP(), s.cfg.WidgetAddressRate, "from this address"); err != nil {
 		return err
@@ -248,8 +249,10 @@ func (s *Server) widgetSession(c *fiber.Ctx, it *models.Integration, test bool) 
 	if err := api.Decode(c, &req); err != nil {
 		return err
 	}
-	in := store.WidgetSessionInput{Fingerprint: strings.TrimSpace(req.Fingerprint), Restart: req.Restart, Test: test}
-	if req.UserID != "" || req.Signature != "" || it.Widget.RequireIdentity {
+	in := store.WidgetSessionInput{Fingerprint: strings.TrimSpace(req.Fingerprint), Restart: req.Restart}
+	if preview != "" {
+		in.Fingerprint, in.Test = preview, true
+	} else if req.UserID != "" || req.Signature != "" || it.Widget.RequireIdentity {
 		if req.UserID == "" || req.Signature == "" {
 			return models.Errorf(models.CodeForbidden, "This chat needs you to be signed in on the site: it did not say who you are.")
 		}

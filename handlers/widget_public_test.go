@@ -341,3 +341,15 @@ func TestWidgetScript(t *testing.T) {
 		}
 	})
 }
+
+// addWidgetFixtures adds a widget for the role tests' /widgets/:id routes.
+func addWidgetFixtures(t *testing.T, a *testApp, f fixtures) {
+	t.Helper()
+	bot := f["bots"]
+	it, _, err := a.store.CreateIntegration(context.Background(), store.IntegrationInput{Integration: models.Integration{
+		Type: models.IntegrationWidget, Name: "Roles widget", BotID: &bot, Widget: models.WidgetSettings{Origin: widgetSite}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f["widgets"] = it.ID
+}

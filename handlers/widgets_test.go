@@ -65,3 +65,16 @@ func TestWidgetDashboard(t *testing.T) {
 		})
 	})
 }
+
+func TestWidgetSessionsPage(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		it, _ := newWidget(t, a, models.WidgetSettings{Origin: widgetSite}, 0)
+		r := widgetCall(t, a.srv, "POST", "/widget/"+it.ID+"/session", widgetSite, sessionBody(testFingerprint))
+		if r.Status != 200 {
+			t.Fatal(r.Raw)
+		}
+		page := a.as(models.RoleBuilder).get("/session-tokens")
+		wantStatus(t, page, 200)
+		wantBody(t, page, `<a href="/widgets/`+it.ID+`">web chat widget</a>`, "widget:"+testFingerprint)
+	})
+}

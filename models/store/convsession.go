@@ -120,7 +120,7 @@ func (s *Store) FindConversationSession(ctx context.Context, id string) (*models
 
 // withSessionRefs loads what a session listing shows of its conversation and secret.
 func withSessionRefs(q *gorm.DB) *gorm.DB {
-	return q.Preload("Conversation", func(db *gorm.DB) *gorm.DB { return db.Select("id", "name") }).
+	return q.Preload("Conversation", func(db *gorm.DB) *gorm.DB { return db.Select("id", "name", "contact_id") }).
 		Preload("Secret", func(db *gorm.DB) *gorm.DB { return db.Select("id", "name", "prefix", "revoked_at") })
 }
 

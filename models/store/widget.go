@@ -184,3 +184,26 @@ func (s *Store) WidgetOrigins(ctx context.Context, integrationID string) (string
 	}
 	return origin[0], nil
 }
+
+// FindContactsByID returns the contacts with these ids, by id (unknown ids
+// are left out), for listings that show whose conversation it is.
+func (s *Store) FindContactsByID(ctx context.Context, ids []string) (map[string]models.Contact, error) {
+	out := map[string]models.Contact{}
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if models.ValidID(id) {
+			valid = append(valid, id)
+		}
+	}
+	if len(valid) == 0 {
+		return out, nil
+	}
+	var list []models.Contact
+	if err := s.db.WithContext(ctx).Where("id IN ?", valid).Find(&list).Error; err != nil {
+		return nil, translate(err, "contacts")
+	}
+	for _, c := range list {
+		out[c.ID] = c
+	}
+	return out, nil
+}

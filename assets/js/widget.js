@@ -225,7 +225,7 @@
         if (b.__s !== 200) { sess = null; render(); showErr(b.message || "The chat could not start.", "Retry", function () { start(restart); }); return false; }
         if (b.ended) { ended = true; sess = null; render(); return false; }
         ended = false;
-        sess = b; st.token = b.token; save();
+        sess = b; st.token = b.token; st.conv = b.conversationId; save();
         if (b.widget) W = b.widget;
         msgs = b.messages || [];
         render();
@@ -328,7 +328,7 @@
   }
 
   function boot() {
-    fetch(cfgURL, { credentials: "omit", headers: { Accept: "application/json" } }).then(j).then(function (b) {
+    fetch(cfgURL, { credentials: ds.csrf ? "same-origin" : "omit", headers: { Accept: "application/json" } }).then(j).then(function (b) {
       if (b.widget) W = b.widget;
       var target = null;
       var sel = ds.target;

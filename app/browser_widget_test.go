@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"parley/models/store"
 	"parley/models/store/storetest"
 )
 
@@ -40,7 +42,8 @@ func hostPage(t *testing.T, src *atomic.Value) *httptest.Server {
 // TestBrowserWidget embeds the widget on a page of another origin and uses it
 // as a visitor would: open it with the keyboard, ask, see the streamed answer
 // quote the help center, reload and find the history, export the transcript,
-// restart into a new conversation, see a revoked token end the chat, and see
+// restart into a new conversation, have an expired token renewed unseen, see
+// a revoked token end the chat, and see
 // a site that is not allowed told why; axe-core finds no serious or critical
 // violation in the open widget. It logs the time from opening to the first
 // token of the answer.
@@ -150,6 +153,22 @@ func TestBrowserWidget(t *testing.T) {
 		waitJS(`(JSON.parse(localStorage.getItem("parley-widget:`+id+`")).conv || "`+conv1+`") !== "`+conv1+`"`),
 		inWidget(`r.querySelectorAll(".msg.user").length === 0 && r.activeElement === r.querySelector("textarea")`))
 	conv2, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.parse(localStorage.getItem("parley-widget:`+id+`")).conv`))
+
+	// The token stops working without being revoked (as when it expires):
+	// the widget renews it through the session endpoint and the question goes through.
+	db, err := store.Open(context.Background(), dbURL, store.Options{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DB().Exec("DELETE FROM conversation_sessions WHERE conversation_id = ?", conv2).Error; err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	step("an expired token is renewed transparently",
+		inWidget(`(r.querySelector("textarea").value = "How long do refunds take?", r.querySelector("button.send").click(), true)`),
+		inWidget(`[...r.querySelectorAll(".msg.user")].some(e => e.textContent === "How long do refunds take?")`),
+		inWidget(`[...r.querySelectorAll(".msg.bot")].some(e => e.textContent.includes("refunded in full within 30 days"))`),
+		inWidget(`r.querySelector(".err").hidden && r.querySelector("textarea").value === ""`))
 
 	// An operator revokes the conversation's tokens from the dashboard.
 	admin := newBrowser(t, chrome)

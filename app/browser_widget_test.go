@@ -50,7 +50,12 @@ func hostPage(t *testing.T, src *atomic.Value) *httptest.Server {
 func TestBrowserWidget(t *testing.T) {
 	chrome := chromiumPath(t)
 	bin := buildBinary(t)
-	d := storetest.Dialects(t)[0]
+	for _, d := range storetest.Dialects(t) {
+		t.Run(d, func(t *testing.T) { browserWidget(t, chrome, bin, d) })
+	}
+}
+
+func browserWidget(t *testing.T, chrome, bin, d string) {
 	dbURL := storetest.URL(t, d)
 	seed := exec.Command(bin, "seed")
 	seed.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
@@ -70,7 +75,11 @@ func TestBrowserWidget(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(sout)), "\n")
 	secret := lines[len(lines)-1]
-	base := startBinary(t, bin, dbURL, "PARLEY_ADMIN_EMAIL=owner@example.com", "PARLEY_ADMIN_PASSWORD=correct horse battery")
+	env := []string{"PARLEY_ADMIN_EMAIL=owner@example.com", "PARLEY_ADMIN_PASSWORD=correct horse battery"}
+	if d == store.Postgres {
+		env = append(env, "PARLEY_SECRET_KEY=browser-test-secret-key-0123456789abcdef") // widgets seal their identity secret
+	}
+	base := startBinary(t, bin, dbURL, env...)
 
 	var src atomic.Value
 	src.Store("")

@@ -197,6 +197,11 @@ func browserWidget(t *testing.T, chrome, bin, d string) {
 		inWidget(`r.querySelector("textarea").value === "Is there a student discount?"`),
 		inWidget(`[...r.querySelectorAll(".err button")].some(b => b.textContent === "Start a new chat")`))
 
+	step("below 480 px the open panel fills the screen",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Reload(),
+		inWidget(`(p => !p.hidden && Math.round(p.getBoundingClientRect().width) === window.innerWidth && Math.round(p.getBoundingClientRect().height) === window.innerHeight)(r.querySelector(".panel"))`),
+		chromedp.EmulateViewport(1280, 900))
 	step("a site that is not allowed gets no session, and the widget says why",
 		chromedp.Navigate(other.URL),
 		inWidget(`r.querySelector("button.launch")`),

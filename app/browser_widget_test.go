@@ -163,12 +163,25 @@ func browserWidget(t *testing.T, chrome, bin, d string) {
 		inWidget(`r.querySelectorAll(".msg.user").length === 0 && r.activeElement === r.querySelector("textarea")`))
 	conv2, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.parse(localStorage.getItem("parley-widget:`+id+`")).conv`))
 
-	// The token stops working without being revoked (as when it expires):
-	// the widget renews it through the session endpoint and the question goes through.
 	db, err := store.Open(context.Background(), dbURL, store.Options{MaxOpenConns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
+	apiCall(t, base, secret, "/integration/widget/"+id+"/update", `{"contactCollection":true}`)
+	step("with contact collection on, the visitor may leave a name and email",
+		chromedp.Reload(),
+		inWidget(`[...r.querySelectorAll(".msg.user")].length === 0 && r.querySelector("details.who summary")`),
+		inWidget(`(r.querySelector("details.who").open = true, true)`),
+		inWidget(`(r.getElementById("parley-panel-`+id+`-name").value = "Ann Lee", r.getElementById("parley-panel-`+id+`-email").value = "ann@example.com",
+			[...r.querySelectorAll("button")].find(b => b.textContent === "Save details").click(), true)`),
+		inWidget(`!r.querySelector("details.who").open && r.querySelector(".err").hidden`))
+	var named int64
+	if err := db.DB().Raw("SELECT COUNT(*) FROM contacts WHERE name = ? AND email = ?", "Ann Lee", "ann@example.com").Scan(&named).Error; err != nil || named != 1 {
+		t.Errorf("the visitor's details were not kept on their contact: %d %v", named, err)
+	}
+
+	// The token stops working without being revoked (as when it expires):
+	// the widget renews it through the session endpoint and the question goes through.
 	if err := db.DB().Exec("DELETE FROM conversation_sessions WHERE conversation_id = ?", conv2).Error; err != nil {
 		t.Fatal(err)
 	}

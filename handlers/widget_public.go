@@ -140,13 +140,14 @@ type widgetSettingsJSON struct {
 	Language            string `json:"language"`
 	PoweredBy           bool   `json:"poweredBy"`
 	RequireIdentity     bool   `json:"requireIdentity"`
+	ContactCollection   bool   `json:"contactCollection"`
 }
 
 func newWidgetSettingsJSON(it *models.Integration) *widgetSettingsJSON {
 	w := it.Widget
 	return &widgetSettingsJSON{Name: it.Name, Title: w.Title, Intro: w.Intro, Initial: w.Initial, Placeholder: w.Placeholder, Theme: w.Theme,
 		Layout: w.Layout, Stream: w.Stream, RestartConversation: w.RestartConversation, ExportConversation: w.ExportConversation,
-		Language: w.Language, PoweredBy: w.PoweredBy, RequireIdentity: w.RequireIdentity}
+		Language: w.Language, PoweredBy: w.PoweredBy, RequireIdentity: w.RequireIdentity, ContactCollection: w.ContactCollection}
 }
 
 // notAllowedMessage says why a widget does not start on this page.
@@ -190,6 +191,15 @@ type widgetSessionRequest struct {
 	// PreviousToken is the token the widget held, if any: when an operator
 	// revoked it, the chat has ended and is not silently resumed.
 	PreviousToken string `json:"previousToken"`
+	// Contact is what the visitor told about themselves, kept on their
+	// contact when the widget collects contacts (ignored otherwise).
+	Contact *widgetContactJSON `json:"contact"`
+}
+
+// widgetContactJSON is the visitor's name and email, both optional.
+type widgetContactJSON struct {
+	Name  string `json:"name" validate:"max=200"`
+	Email string `json:"email" validate:"max=254"`
 }
 
 // widgetMessageJSON is a message as the widget shows it.
@@ -250,6 +260,9 @@ func (s *Server) widgetSession(c *fiber.Ctx, it *models.Integration, preview str
 		return err
 	}
 	in := store.WidgetSessionInput{Fingerprint: strings.TrimSpace(req.Fingerprint), Restart: req.Restart}
+	if req.Contact != nil && it.Widget.ContactCollection {
+		in.Name, in.Email = strings.TrimSpace(req.Contact.Name), strings.TrimSpace(req.Contact.Email)
+	}
 	if preview != "" {
 		in.Fingerprint, in.Test = preview, true
 	} else if req.UserID != "" || req.Signature != "" || it.Widget.RequireIdentity {

@@ -353,3 +353,31 @@ func addWidgetFixtures(t *testing.T, a *testApp, f fixtures) {
 	}
 	f["widgets"] = it.ID
 }
+
+func TestWidgetContactCollection(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		on, _ := newWidget(t, a, models.WidgetSettings{Origin: widgetSite, ContactCollection: true}, 0)
+		off, _, err := a.store.CreateIntegration(context.Background(), store.IntegrationInput{Integration: models.Integration{
+			Type: models.IntegrationWidget, BotID: on.BotID, Widget: models.WidgetSettings{Origin: widgetSite}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		contact := `{"name":"Ann Lee","email":"ann@example.com"}`
+		r := widgetCall(t, a.srv, http.MethodPost, "/widget/"+on.ID+"/session", widgetSite, sessionBody("fp_contact_on_000001", "contact", contact))
+		if r.Status != 200 {
+			t.Fatal(r.Raw)
+		}
+		c, err := a.store.FindContact(context.Background(), r.str("contactId"))
+		if err != nil || c.Name != "Ann Lee" || c.Email != "ann@example.com" {
+			t.Errorf("collected contact: %+v %v", c, err)
+		}
+		r = widgetCall(t, a.srv, http.MethodPost, "/widget/"+off.ID+"/session", widgetSite, sessionBody("fp_contact_off_00001", "contact", contact))
+		if c, err := a.store.FindContact(context.Background(), r.str("contactId")); err != nil || c.Name != "" || c.Email != "" {
+			t.Errorf("a widget without contact collection kept %+v %v", c, err)
+		}
+		r = widgetCall(t, a.srv, http.MethodPost, "/widget/"+on.ID+"/session", widgetSite, sessionBody("fp_contact_bad_00001", "contact", `{"email":"not an email"}`))
+		if r.Status != 400 && r.Status != 422 || !strings.Contains(strings.ToLower(r.str("message")), "email") {
+			t.Errorf("bad email: %d %s", r.Status, r.Raw)
+		}
+	})
+}

@@ -61,6 +61,9 @@
     "textarea{flex:1;resize:none;min-height:42px;max-height:120px;padding:9px 10px;border:1px solid var(--bd);border-radius:8px;background:var(--bg)}",
     ".send{background:var(--ac);color:var(--acfg);border-color:var(--ac);font-weight:600}",
     "button:disabled{opacity:.6;cursor:not-allowed}",
+    ".who{padding:6px 12px;border-top:1px solid var(--bd);font-size:14px}.whof{display:grid;gap:4px;padding-top:6px}",
+    ".whof input{font:inherit;color:inherit;background:var(--bg);border:1px solid var(--bd);border-radius:6px;padding:5px 8px}",
+    ".whof input:focus-visible,summary:focus-visible{outline:3px solid var(--ac);outline-offset:2px}",
     ".pb{font-size:12px;color:var(--mut);text-align:center;padding:0 0 6px}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
     "@media (max-width:479px){.bubble .panel{inset:0;width:100%;height:100%;border-radius:0;border:0}}"
@@ -128,6 +131,7 @@
     errBox = el("div", { "class": "err", role: "alert" });
     errBox.hidden = true;
     panel.appendChild(errBox);
+    if (W.contactCollection) panel.appendChild(details(pid));
     form = el("form");
     var lid = pid + "-in";
     form.appendChild(el("label", { "for": lid, "class": "sr" }, "Message"));
@@ -147,6 +151,27 @@
     root.appendChild(panel);
     (inlineTarget || document.body).appendChild(host);
     render();
+  }
+
+  // details is the optional "Your details" form of a widget that collects
+  // contacts: saved with the next session request.
+  function details(pid) {
+    var d = el("details", { "class": "who" }), f = el("div", { "class": "whof" }), c = st.contact || {};
+    d.appendChild(el("summary", {}, c.name || c.email ? "Your details (saved)" : "Your details (optional)"));
+    function inp(key, label, type) {
+      var id = pid + "-" + key, i = el("input", { id: id, type: type, maxlength: "200", autocomplete: key });
+      i.value = c[key] || "";
+      f.appendChild(el("label", { "for": id }, label));
+      f.appendChild(i);
+      return i;
+    }
+    var n = inp("name", "Name", "text"), e = inp("email", "Email", "email");
+    f.appendChild(btn("Save details", function () {
+      st.contact = { name: n.value.trim(), email: e.value.trim() }; save();
+      start(false).then(function (ok) { if (ok) d.open = false; });
+    }));
+    d.appendChild(f);
+    return d;
   }
 
   function btn(label, fn) {
@@ -207,6 +232,7 @@
     var b = { fingerprint: st.fp, restart: !!restart };
     if (st.token && !restart) b.previousToken = st.token;
     if (ds.userId) { b.userId = ds.userId; b.signature = ds.signature || ""; }
+    if (st.contact && W.contactCollection) b.contact = st.contact;
     return JSON.stringify(b);
   }
   function headers(extra) {

@@ -32,6 +32,10 @@ type WidgetSessionInput struct {
 	// Test marks a new conversation as a test (the dashboard's preview) and
 	// keeps it apart from the end users' threads.
 	Test bool
+	// Name and Email are what the visitor told about themselves (a widget
+	// with contact collection): kept on their contact when set.
+	Name  string
+	Email string
 }
 
 // WidgetSession is a widget's session: a conversation-scoped token and
@@ -74,7 +78,7 @@ func (s *Store) StartWidgetSession(ctx context.Context, it *models.Integration, 
 	case in.UserID != "":
 		fp, key = "widget:"+it.ID+":user:"+in.UserID, "user:"+in.UserID
 	}
-	contact, _, err := s.EnsureContact(ctx, models.Contact{Fingerprint: models.TruncateUTF8(fp, 200)})
+	contact, _, err := s.EnsureContact(ctx, models.Contact{Fingerprint: models.TruncateUTF8(fp, 200), Name: in.Name, Email: in.Email})
 	if err != nil {
 		return nil, err
 	}

@@ -80,12 +80,16 @@ func (s *Server) handleWidgetScript(c *fiber.Ctx) error {
 // widgetOrigin loads a widget and reports whether the request's Origin is
 // one it allows.
 func (s *Server) widgetOrigin(c *fiber.Ctx) (*models.Integration, bool, error) {
+	gone := models.Errorf(models.CodeNotFound, "This chat does not exist: its widget was deleted, or the snippet on this page is wrong.")
 	it, err := s.store.FindIntegration(c.UserContext(), c.Params("id"))
+	if models.ErrorCode(err) == models.CodeNotFound {
+		return nil, false, gone
+	}
 	if err != nil {
 		return nil, false, err
 	}
 	if it.Type != models.IntegrationWidget {
-		return nil, false, models.Errorf(models.CodeNotFound, "No such widget.")
+		return nil, false, gone
 	}
 	return it, models.WidgetOriginAllowed(it.Widget.Origin, c.Get(fiber.HeaderOrigin)), nil
 }

@@ -147,8 +147,10 @@ func TestAPIRefusesBadText(t *testing.T) {
 		bot := mustCreate(t, c, "/bot/create", `{"name":"B","datasetId":"`+ds+`","skillsetId":"`+ks+`"}`)
 		conv := mustCreate(t, c, "/conversation/create", `{"botId":"`+bot+`","messages":[{"type":"user","text":"hello"}]}`)
 		msg := ok(t, c.post("/conversation/"+conv+"/message/create", `{"type":"bot","text":"Hi!"}`)).str("id")
+		a.store.SetBox(testBox(t)) // integrations seal their secrets
+		widget := mustCreate(t, c, "/integration/widget/create", `{"botId":"`+bot+`","origin":"https://example.com"}`)
 		ids := map[string]string{"botId": bot, "datasetId": ds, "recordId": rec, "skillsetId": ks, "abilityId": ab,
-			"conversationId": conv, "messageId": msg}
+			"conversationId": conv, "messageId": msg, "widgetIntegrationId": widget}
 
 		// The rest of a body that the route would accept.
 		bases := map[string]map[string]any{

@@ -72,7 +72,8 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			err = de
 		}
 	}
-	isAPI := strings.HasPrefix(c.Path(), api.Prefix+"/") || c.Path() == api.Prefix || strings.HasPrefix(c.Path(), ChannelPrefix)
+	isAPI := strings.HasPrefix(c.Path(), api.Prefix+"/") || c.Path() == api.Prefix || strings.HasPrefix(c.Path(), ChannelPrefix) ||
+		strings.HasPrefix(c.Path(), WidgetPrefix)
 	if !routed {
 		if tc, ok := c.Context().Conn().(*timedConn); ok {
 			isAPI = tc.isAPI()

@@ -305,10 +305,27 @@ func (s *Server) renderSecret(c *fiber.Ctx, it *models.Integration, secret strin
 		Integration: it, Secret: secret, Curl: webhookCurl(s.eventURL(c, it), secret)})
 }
 
-// handleIntegrationShow handles GET /integrations/:id: settings, where the
-// platform posts, how to use it, and (Telegram) getWebhookInfo's health.
-func (s *Server) handleIntegrationShow(c *fiber.Ctx) error {
+// channelIntegration finds the Telegram or webhook integration of :id; a
+// web chat widget has its own pages under /widgets (not_found here).
+func (s *Server) channelIntegration(c *fiber.Ctx) (*models.Integration, error) {
 	it, err := s.store.FindIntegration(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return nil, err
+	}
+	if it.Type == models.IntegrationWidget {
+		return nil, models.Errorf(models.CodeNotFound, "This integration is a web chat widget: it is managed under Widgets (/widgets/%s).", it.ID)
+	}
+	return it, nil
+}
+
+// handleIntegrationShow handles GET /integrations/:id: settings, where the
+// platform posts, how to use it, and (Telegram) getWebhookInfo's health. A
+// widget's settings are on its own page.
+func (s *Server) handleIntegrationShow(c *fiber.Ctx) error {
+	if it, err := s.store.FindIntegration(c.UserContext(), c.Params("id")); err == nil && it.Type == models.IntegrationWidget {
+		return redirect(c, "/widgets/"+it.ID)
+	}
+	it, err := s.channelIntegration(c)
 	if err != nil {
 		return err
 	}
@@ -335,7 +352,7 @@ func (s *Server) renderIntegrationShow(c *fiber.Ctx, status int, it *models.Inte
 
 // handleIntegrationEdit handles GET /integrations/:id/edit.
 func (s *Server) handleIntegrationEdit(c *fiber.Ctx) error {
-	it, err := s.store.FindIntegration(c.UserContext(), c.Params("id"))
+	it, err := s.channelIntegration(c)
 	if err != nil {
 		return err
 	}
@@ -355,7 +372,7 @@ func deref(p *string) string {
 
 // handleIntegrationUpdate handles POST /integrations/:id (a blank bot token keeps the stored one).
 func (s *Server) handleIntegrationUpdate(c *fiber.Ctx) error {
-	it, err := s.store.FindIntegration(c.UserContext(), c.Params("id"))
+	it, err := s.channelIntegration(c)
 	if err != nil {
 		return err
 	}
@@ -387,7 +404,7 @@ func (s *Server) handleIntegrationUpdate(c *fiber.Ctx) error {
 // handleIntegrationSetup handles POST /integrations/:id/setup: getMe and
 // setWebhook; a refusal is shown on the integration's page.
 func (s *Server) handleIntegrationSetup(c *fiber.Ctx) error {
-	it, err := s.store.FindIntegration(c.UserContext(), c.Params("id"))
+	it, err := s.channelIntegration(c)
 	if err != nil {
 		return err
 	}
@@ -408,7 +425,7 @@ func (s *Server) handleIntegrationSetup(c *fiber.Ctx) error {
 
 // handleIntegrationRotateConfirm handles GET /integrations/:id/rotate.
 func (s *Server) handleIntegrationRotateConfirm(c *fiber.Ctx) error {
-	it, err := s.store.FindIntegration(c.UserContext(), c.Params("id"))
+	it, err := s.channelIntegration(c)
 	if err != nil {
 		return err
 	}
@@ -422,7 +439,7 @@ func (s *Server) handleIntegrationRotateConfirm(c *fiber.Ctx) error {
 
 // handleIntegrationRotate handles POST /integrations/:id/rotate.
 func (s *Server) handleIntegrationRotate(c *fiber.Ctx) error {
-	it, err := s.store.FindIntegration(c.UserContext(), c.Params("id"))
+	it, err := s.channelIntegration(c)
 	if err != nil {
 		return err
 	}
@@ -435,7 +452,7 @@ func (s *Server) handleIntegrationRotate(c *fiber.Ctx) error {
 
 // handleIntegrationDeleteConfirm handles GET /integrations/:id/delete.
 func (s *Server) handleIntegrationDeleteConfirm(c *fiber.Ctx) error {
-	it, err := s.store.FindIntegration(c.UserContext(), c.Params("id"))
+	it, err := s.channelIntegration(c)
 	if err != nil {
 		return err
 	}
@@ -449,7 +466,7 @@ func (s *Server) handleIntegrationDeleteConfirm(c *fiber.Ctx) error {
 
 // handleIntegrationDelete handles POST /integrations/:id/delete.
 func (s *Server) handleIntegrationDelete(c *fiber.Ctx) error {
-	it, err := s.store.FindIntegration(c.UserContext(), c.Params("id"))
+	it, err := s.channelIntegration(c)
 	if err != nil {
 		return err
 	}
@@ -463,7 +480,7 @@ func (s *Server) handleIntegrationDelete(c *fiber.Ctx) error {
 // handleIntegrationEvents handles GET /integrations/:id/events?status=: the
 // delivery audit, newest first, a page at a time.
 func (s *Server) handleIntegrationEvents(c *fiber.Ctx) error {
-	it, err := s.store.FindIntegration(c.UserContext(), c.Params("id"))
+	it, err := s.channelIntegration(c)
 	if err != nil {
 		return err
 	}
@@ -514,7 +531,7 @@ func containsString(list []string, s string) bool {
 // handleIntegrationEvent handles GET /integrations/:id/events/:eventId: one
 // event's raw payload, what it produced, and its reply's attempts.
 func (s *Server) handleIntegrationEvent(c *fiber.Ctx) error {
-	it, err := s.store.FindIntegration(c.UserContext(), c.Params("id"))
+	it, err := s.channelIntegration(c)
 	if err != nil {
 		return err
 	}

@@ -40,8 +40,28 @@ var routeRoles = map[string]string{
 	// Platforms' webhooks: each request is authenticated by its integration's secret.
 	"POST /channels/telegram/:integrationId": anyone,
 	"POST /channels/webhook/:integrationId":  anyone,
-	"POST /logout":                           signedIn,
-	"GET /":                                  signedIn,
+	// The web chat widget: public, each session checked against the widget's origins.
+	"GET /widget/:file":           anyone,
+	"GET /widget/:id/config":      anyone,
+	"OPTIONS /widget/:id/config":  anyone,
+	"OPTIONS /widget/:id/session": anyone,
+	"POST /widget/:id/session":    anyone,
+
+	"GET /widgets":                      cfgRead,
+	"GET /widgets/new":                  cfgWrite,
+	"POST /widgets":                     cfgWrite,
+	"GET /widgets/:id":                  cfgRead,
+	"GET /widgets/:id/created":          cfgWrite,
+	"GET /widgets/:id/edit":             cfgWrite,
+	"POST /widgets/:id":                 cfgWrite,
+	"GET /widgets/:id/delete":           cfgWrite,
+	"POST /widgets/:id/delete":          cfgWrite,
+	"GET /widgets/:id/identity-secret":  cfgWrite,
+	"POST /widgets/:id/identity-secret": cfgWrite,
+	"GET /widgets/:id/preview/config":   convRun,
+	"POST /widgets/:id/preview/session": convRun,
+	"POST /logout":                      signedIn,
+	"GET /":                             signedIn,
 
 	"GET /bots":               cfgRead,
 	"GET /bots/:id":           cfgRead,
@@ -361,6 +381,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 					f := newFixtures(t, a) // fresh ids: allowed POSTs may delete things
 					addProviderFixtures(t, a, f)
 					addChannelFixtures(t, a, f)
+					addWidgetFixtures(t, a, f)
 					target := f.fill(path)
 					if key == "GET /conversations/:id/older" {
 						target += "?before=" + f["messages"]

@@ -89,6 +89,7 @@ type Server struct {
 	stopStreams context.CancelFunc
 	api         *api.API
 	qa          *qa.Runner
+	widgetJS    *widgetScript
 }
 
 // New builds the Fiber app with every route.
@@ -108,6 +109,9 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("handlers: hash assets: %w", err)
 	}
 	s.assetHash = hashes
+	if s.widgetJS, err = loadWidgetScript(hashes); err != nil {
+		return nil, err
+	}
 
 	var tpl *html.Engine
 	if cfg.DevTemplates != "" {
@@ -205,9 +209,11 @@ func (s *Server) routesSetup() {
 	s.registerProviders()
 	s.registerQA()
 	s.registerIntegrations()
+	s.registerWidgets()
 
 	s.api.Mount(s.app)
 	s.registerChannels()
+	s.registerWidgetPublic()
 
 	s.app.Use(s.loadSession, func(c *fiber.Ctx) error {
 		return models.Errorf(models.CodeNotFound, "There is no page at %s.", c.Path())

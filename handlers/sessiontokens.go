@@ -25,6 +25,9 @@ type sessionTokenItem struct {
 	models.ConversationSession
 	ConvTitle  string
 	SecretName string // "" when no API secret created it
+	// Contact names the end user of the conversation ("" when unknown);
+	// a widget's token carries its widget (IntegrationID).
+	Contact string
 }
 
 type sessionTokenIndexPage struct {
@@ -56,9 +59,28 @@ func (s *Server) handleSessionTokenIndex(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	var contactIDs []string
+	for _, t := range list {
+		if t.Conversation != nil && t.Conversation.ContactID != nil {
+			contactIDs = append(contactIDs, *t.Conversation.ContactID)
+		}
+	}
+	contacts, err := s.store.FindContactsByID(c.UserContext(), contactIDs)
+	if err != nil {
+		return err
+	}
 	items := make([]sessionTokenItem, 0, len(list))
 	for _, t := range list {
-		items = append(items, newSessionTokenItem(t))
+		it := newSessionTokenItem(t)
+		if t.Conversation != nil && t.Conversation.ContactID != nil {
+			if ct, ok := contacts[*t.Conversation.ContactID]; ok {
+				it.Contact = ct.Name
+				if it.Contact == "" {
+					it.Contact = ct.Fingerprint
+				}
+			}
+		}
+		items = append(items, it)
 	}
 	return s.render(c, fiber.StatusOK, tplSessionTokensIndex, sessionTokenIndexPage{
 		Page: s.page(c, "Session tokens", "session-tokens"), Tokens: items, Next: next, Cursor: p.Cursor})

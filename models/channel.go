@@ -16,7 +16,7 @@ const (
 )
 
 // IntegrationTypes lists every integration type, for forms and validation.
-var IntegrationTypes = []string{IntegrationTelegram, IntegrationWebhook}
+var IntegrationTypes = []string{IntegrationTelegram, IntegrationWebhook, IntegrationWidget}
 
 // Channel limits.
 const (
@@ -41,7 +41,7 @@ const (
 // secret_token, and the webhook signing secret.
 type Integration struct {
 	ID          string  `json:"id" gorm:"primaryKey;size:36"`
-	Type        string  `json:"type" gorm:"size:20;not null" validate:"required,oneof=telegram webhook"`
+	Type        string  `json:"type" gorm:"size:20;not null" validate:"required,oneof=telegram webhook widget"`
 	Name        string  `json:"name" gorm:"size:200;not null" validate:"max=200"`
 	Description string  `json:"description" gorm:"type:text;not null" validate:"max=4000"`
 	BotID       *string `json:"botId,omitempty" gorm:"size:36" validate:"required"`
@@ -52,6 +52,7 @@ type Integration struct {
 	SessionDuration int64            `json:"sessionDuration" gorm:"not null" validate:"min=0"`
 	Telegram        TelegramSettings `json:"telegram" gorm:"embedded;embeddedPrefix:telegram_"`
 	Webhook         WebhookSettings  `json:"webhook" gorm:"embedded;embeddedPrefix:webhook_"`
+	Widget          WidgetSettings   `json:"widget" gorm:"embedded;embeddedPrefix:widget_"`
 	// BotTokenEnc is the Telegram bot token, sealed with the store's box.
 	BotTokenEnc *string `json:"-" gorm:"type:text"`
 	// SecretTokenEnc is the secret_token Telegram sends back with every
@@ -59,6 +60,9 @@ type Integration struct {
 	SecretTokenEnc *string `json:"-" gorm:"type:text"`
 	// SigningSecretEnc is the generic webhook's HMAC signing secret, sealed.
 	SigningSecretEnc *string `json:"-" gorm:"type:text"`
+	// IdentitySecretEnc is the widget's identity secret (HMAC key of signed
+	// user ids), sealed.
+	IdentitySecretEnc *string `json:"-" gorm:"type:text"`
 	// PausedUntil is when the platform allows sending again (Telegram's
 	// retry_after): every delivery of the integration waits until then.
 	PausedUntil *time.Time `json:"pausedUntil,omitempty"`
@@ -103,6 +107,8 @@ type IntegrationSecrets struct {
 	BotToken      string
 	SecretToken   string
 	SigningSecret string
+	// IdentitySecret signs a widget's user ids.
+	IdentitySecret string
 }
 
 var telegramTokenRE = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{20,150}$`)
@@ -125,6 +131,9 @@ func (in *Integration) Validate() error {
 		if _, err := ParseAllowFrom(in.Telegram.AllowFrom); err != nil {
 			fields["allowFrom"] = ErrorMessage(err)
 		}
+	}
+	if in.Type == IntegrationWidget {
+		checkWidget(in.Widget, fields)
 	}
 	if u := in.Webhook.CallbackURL; u != "" {
 		if msg := checkCallbackURL(u); msg != "" {

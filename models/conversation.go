@@ -97,14 +97,18 @@ func (m *Message) Validate() error { return Validate(m) }
 // the token's hash is stored. SecretID is the API secret that created it (nil
 // when none did): revoking that secret ends the token.
 type ConversationSession struct {
-	ID             string     `json:"id" gorm:"primaryKey;size:36"`
-	ConversationID string     `json:"conversationId" gorm:"size:36;not null"`
-	TokenHash      string     `json:"-" gorm:"size:64;not null;uniqueIndex"`
-	SecretID       *string    `json:"secretId,omitempty" gorm:"size:36"`
-	ExpiresAt      time.Time  `json:"expiresAt" gorm:"not null"`
-	LastUsedAt     *time.Time `json:"lastUsedAt,omitempty"`
-	RevokedAt      *time.Time `json:"revokedAt,omitempty"`
-	CreatedAt      time.Time  `json:"createdAt"`
+	ID             string  `json:"id" gorm:"primaryKey;size:36"`
+	ConversationID string  `json:"conversationId" gorm:"size:36;not null"`
+	TokenHash      string  `json:"-" gorm:"size:64;not null;uniqueIndex"`
+	SecretID       *string `json:"secretId,omitempty" gorm:"size:36"`
+	// IntegrationID is the widget the token was issued for (nil: an API
+	// secret's or the dashboard's token): its allowed origins are the only
+	// ones the API answers with CORS for this token.
+	IntegrationID *string    `json:"integrationId,omitempty" gorm:"size:36"`
+	ExpiresAt     time.Time  `json:"expiresAt" gorm:"not null"`
+	LastUsedAt    *time.Time `json:"lastUsedAt,omitempty"`
+	RevokedAt     *time.Time `json:"revokedAt,omitempty"`
+	CreatedAt     time.Time  `json:"createdAt"`
 	// Conversation and Secret are loaded for listings (id and name only).
 	Conversation *Conversation `json:"-" gorm:"foreignKey:ConversationID"`
 	Secret       *APISecret    `json:"-" gorm:"foreignKey:SecretID"`

@@ -34,9 +34,14 @@ type Config struct {
 	FetchAllow    string        // PARLEY_FETCH_ALLOW: hosts, host:port or CIDRs that abilities may fetch although private (comma-separated)
 	APIRate       int           // PARLEY_API_RATE: API requests per minute per API secret (default 1200; "off" for none)
 	SessionRate   int           // PARLEY_SESSION_RATE: API requests per minute per session token (default 120; "off" for none)
-	Timeouts      Timeouts      // the server's time limits (DefaultTimeouts)
-	MetricsAddr   string        // PARLEY_METRICS_ADDR: host:port of a separate listener for /metrics (default off)
-	MetricsToken  string        // PARLEY_METRICS_TOKEN: a Bearer token /metrics then requires (default none)
+	// WidgetAddressRate (PARLEY_WIDGET_ADDRESS_RATE) and WidgetRate
+	// (PARLEY_WIDGET_RATE) are the web chat widget sessions a minute allowed
+	// per client address and per widget (defaults 30 and 600; "off" for none).
+	WidgetAddressRate int
+	WidgetRate        int
+	Timeouts          Timeouts // the server's time limits (DefaultTimeouts)
+	MetricsAddr       string   // PARLEY_METRICS_ADDR: host:port of a separate listener for /metrics (default off)
+	MetricsToken      string   // PARLEY_METRICS_TOKEN: a Bearer token /metrics then requires (default none)
 	// PublicURL (PARLEY_PUBLIC_URL) is where the outside world reaches this
 	// server, an absolute http(s) URL: Telegram's webhook is set to
 	// PublicURL + /channels/telegram/{integrationId}. Empty: channels that
@@ -246,7 +251,8 @@ func Load(getenv func(string) string) (Config, error) {
 		name string
 		dst  *int
 		def  int
-	}{{"PARLEY_API_RATE", &c.APIRate, 1200}, {"PARLEY_SESSION_RATE", &c.SessionRate, 120}} {
+	}{{"PARLEY_API_RATE", &c.APIRate, 1200}, {"PARLEY_SESSION_RATE", &c.SessionRate, 120},
+		{"PARLEY_WIDGET_ADDRESS_RATE", &c.WidgetAddressRate, 30}, {"PARLEY_WIDGET_RATE", &c.WidgetRate, 600}} {
 		*r.dst = r.def
 		v := strings.ToLower(strings.TrimSpace(getenv(r.name)))
 		switch {

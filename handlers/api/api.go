@@ -105,7 +105,7 @@ func New(opts Options) (*API, error) {
 		return nil, errors.New("api: New needs a store, the turn service, a logger, both rate limits, a list timeout, the model and ability checks, the QA runner and Telegram's setup")
 	}
 	a := &API{store: opts.Store, turns: opts.Turns, log: opts.Logger, opts: opts}
-	a.routes = append(a.table(), a.channelRoutes()...)
+	a.routes = append(append(a.table(), a.channelRoutes()...), a.widgetRoutes()...)
 	return a, nil
 }
 
@@ -119,7 +119,7 @@ func (a *API) Mount(app *fiber.App) {
 		// runs in end users' browsers on the operator's sites).
 		AllowOrigins:  "*",
 		AllowMethods:  "GET,POST,OPTIONS",
-		AllowHeaders:  "Authorization,Content-Type,Accept,X-Timezone",
+		AllowHeaders:  "Authorization,Content-Type,Accept,X-Timezone,Idempotency-Key",
 		ExposeHeaders: "Retry-After",
 		MaxAge:        600,
 	}), noStore)
@@ -165,6 +165,11 @@ func (a *API) authorize(r Route) fiber.Handler {
 				return models.Errorf(models.CodeForbidden, "This session token belongs to another conversation.")
 			}
 			p.session = sess
+			if sess.IntegrationID != nil {
+				if err := a.widgetCORS(c, *sess.IntegrationID); err != nil {
+					return err
+				}
+			}
 			if err := a.limit(c, "session:"+sess.ID, a.opts.SessionRate); err != nil {
 				return err
 			}
@@ -184,6 +189,29 @@ func (a *API) authorize(r Route) fiber.Handler {
 		c.Locals(principalKey, p)
 		return c.Next()
 	}
+}
+
+// widgetCORS answers a web chat widget's session token with CORS for that
+// widget's allowed origins only: the route-wide "*" is replaced by the
+// request's origin when the widget allows it, and a browser on any other
+// origin is refused (its request is not run, and it cannot read the answer).
+// Without an Origin (not a browser's cross-origin call) no CORS is sent.
+func (a *API) widgetCORS(c *fiber.Ctx, integrationID string) error {
+	c.Response().Header.Del(fiber.HeaderAccessControlAllowOrigin)
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" {
+		return nil
+	}
+	allowed, err := a.store.WidgetOrigins(c.UserContext(), integrationID)
+	if err != nil {
+		return err
+	}
+	if !models.WidgetOriginAllowed(allowed, origin) {
+		return models.Errorf(models.CodeForbidden, "This chat is not enabled on %s.", models.TruncateUTF8(origin, 200))
+	}
+	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
+	c.Vary(fiber.HeaderOrigin)
+	return nil
 }
 
 // limit counts one request against bucket's per-minute allowance.

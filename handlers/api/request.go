@@ -125,6 +125,10 @@ func checkContentType(c *fiber.Ctx) error {
 	return models.Errorf(models.CodeUnsupportedType, "The body must be JSON (Content-Type: application/json), not %s.", models.TruncateUTF8(mt, 100))
 }
 
+// Decode is decode for the dashboard's JSON endpoints outside /api/v1 (the
+// web chat widget's), so they read bodies exactly as the API does.
+func Decode(c *fiber.Ctx, v any) error { return decode(c, v) }
+
 // decode reads a JSON object body into v strictly (unknown fields, wrong types
 // and trailing data are errors) and validates it. An empty body is {}.
 func decode(c *fiber.Ctx, v any) error {

@@ -20,6 +20,12 @@ const ConversationTokenPrefix = "pcs_"
 // whose revocation ends the token. It returns the raw token, which is never
 // stored (only its SHA-256 hash is).
 func (s *Store) CreateConversationSession(ctx context.Context, conversationID string, secretID *string, ttl time.Duration) (token string, sess *models.ConversationSession, err error) {
+	return s.createConversationSession(ctx, conversationID, secretID, nil, ttl)
+}
+
+// createConversationSession is CreateConversationSession for a token issued
+// by an API secret (secretID) or for a widget (integrationID).
+func (s *Store) createConversationSession(ctx context.Context, conversationID string, secretID, integrationID *string, ttl time.Duration) (token string, sess *models.ConversationSession, err error) {
 	if ttl <= 0 {
 		return "", nil, models.Errorf(models.CodeInvalid, "A session's lifetime must be positive.")
 	}
@@ -38,7 +44,7 @@ func (s *Store) CreateConversationSession(ctx context.Context, conversationID st
 	now := s.now()
 	sess = &models.ConversationSession{
 		ID: models.NewID(), ConversationID: conversationID, TokenHash: models.HashToken(token),
-		SecretID: secretID, ExpiresAt: now.Add(ttl), CreatedAt: now,
+		SecretID: secretID, IntegrationID: integrationID, ExpiresAt: now.Add(ttl), CreatedAt: now,
 	}
 	if err := db.Omit("Conversation", "Secret").Create(sess).Error; err != nil {
 		if errors.Is(err, gorm.ErrForeignKeyViolated) {
@@ -114,7 +120,7 @@ func (s *Store) FindConversationSession(ctx context.Context, id string) (*models
 
 // withSessionRefs loads what a session listing shows of its conversation and secret.
 func withSessionRefs(q *gorm.DB) *gorm.DB {
-	return q.Preload("Conversation", func(db *gorm.DB) *gorm.DB { return db.Select("id", "name") }).
+	return q.Preload("Conversation", func(db *gorm.DB) *gorm.DB { return db.Select("id", "name", "contact_id") }).
 		Preload("Secret", func(db *gorm.DB) *gorm.DB { return db.Select("id", "name", "prefix", "revoked_at") })
 }
 

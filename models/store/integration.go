@@ -26,15 +26,15 @@ type IntegrationInput struct {
 
 // CreateIntegration validates and stores an integration. A Telegram
 // integration needs its bot token, stored sealed; a webhook integration is
-// given a new random signing secret, returned once (signingSecret, "" for
-// Telegram) and stored sealed. Errors: invalid (fields, an unknown bot),
+// given a new random signing secret, and a widget a new identity secret,
+// returned once (signingSecret, "" for Telegram) and stored sealed. Errors: invalid (fields, an unknown bot),
 // unavailable (encryption is not set up).
 func (s *Store) CreateIntegration(ctx context.Context, in IntegrationInput) (_ *models.Integration, signingSecret string, err error) {
 	it := in.Integration
 	it.ID = models.NewID()
 	normalizeIntegration(&it)
 	it.Telegram.Username, it.Telegram.UserID, it.Telegram.WebhookURL, it.Telegram.SetupAt = "", 0, "", nil
-	it.BotTokenEnc, it.SecretTokenEnc, it.SigningSecretEnc, it.PausedUntil = nil, nil, nil, nil
+	it.BotTokenEnc, it.SecretTokenEnc, it.SigningSecretEnc, it.PausedUntil, it.IdentitySecretEnc = nil, nil, nil, nil, nil
 	if err := checkIntegration(&it, in.BotToken, true); err != nil {
 		return nil, "", err
 	}
@@ -52,6 +52,13 @@ func (s *Store) CreateIntegration(ctx context.Context, in IntegrationInput) (_ *
 			return nil, "", err
 		}
 		it.SigningSecretEnc = &enc
+	case models.IntegrationWidget:
+		signingSecret = models.NewToken(models.IdentitySecretPrefix)
+		enc, err := s.seal(signingSecret)
+		if err != nil {
+			return nil, "", err
+		}
+		it.IdentitySecretEnc = &enc
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		if err := checkIDs(tx, &models.Bot{}, []string{*it.BotID}, "botId", "bot"); err != nil {
@@ -103,6 +110,7 @@ func (s *Store) UpdateIntegration(ctx context.Context, in IntegrationInput) (*mo
 		it.Telegram.ContactCollection, it.Telegram.AllowFrom, it.Telegram.Stream, it.Telegram.Intro =
 			keep.ContactCollection, keep.AllowFrom, keep.Stream, keep.Intro
 		it.BotTokenEnc, it.SecretTokenEnc, it.SigningSecretEnc, it.PausedUntil = cur.BotTokenEnc, cur.SecretTokenEnc, cur.SigningSecretEnc, cur.PausedUntil
+		it.IdentitySecretEnc = cur.IdentitySecretEnc
 		if enc != nil && it.Type == models.IntegrationTelegram {
 			it.BotTokenEnc, it.SecretTokenEnc = enc, nil
 			it.Telegram.Username, it.Telegram.UserID, it.Telegram.WebhookURL, it.Telegram.SetupAt = "", 0, "", nil
@@ -127,6 +135,11 @@ func normalizeIntegration(it *models.Integration) {
 	}
 	if it.BotID != nil && *it.BotID == "" {
 		it.BotID = nil
+	}
+	if it.Type == models.IntegrationWidget {
+		models.NormalizeWidget(&it.Widget)
+	} else {
+		it.Widget = models.WidgetSettings{}
 	}
 }
 
@@ -250,7 +263,7 @@ func (s *Store) FindIntegrationWithSecrets(ctx context.Context, id string) (*mod
 		dst  *string
 		what string
 	}{{it.BotTokenEnc, &out.BotToken, "the bot token"}, {it.SecretTokenEnc, &out.SecretToken, "the webhook secret token"},
-		{it.SigningSecretEnc, &out.SigningSecret, "the signing secret"}} {
+		{it.SigningSecretEnc, &out.SigningSecret, "the signing secret"}, {it.IdentitySecretEnc, &out.IdentitySecret, "the identity secret"}} {
 		if v.enc == nil {
 			continue
 		}

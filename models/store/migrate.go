@@ -32,6 +32,7 @@ var migrations = []migration{
 	{10, "test suites, cases, retrieval checks, runs and replays; conversation kind and pinned configuration", migrate0010},
 	{11, "dataset imports as batches, record filters, uploads kept for a preview", migrate0011},
 	{13, "bots know their latest version", migrate0013},
+	{15, "web chat widget: settings, identity secret, sessions by integration", migrate0015},
 }
 
 // schemaMigration records an applied step.

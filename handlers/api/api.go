@@ -58,6 +58,8 @@ type Options struct {
 	CheckAbility func(ctx context.Context, a models.Ability) error
 	// QA starts test runs (Parley's extension).
 	QA *qa.Runner
+	// Retriever searches datasets as turns do (nil: keyword search only).
+	Retriever engine.Retriever
 }
 
 // Route is one API operation: the OpenAPI document and the route tests are

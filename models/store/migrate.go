@@ -31,6 +31,7 @@ var migrations = []migration{
 	{10, "test suites, cases, retrieval checks, runs and replays; conversation kind and pinned configuration", migrate0010},
 	{11, "dataset imports as batches, record filters, uploads kept for a preview", migrate0011},
 	{13, "bots know their latest version", migrate0013},
+	{16, "semantic retrieval: embeddings and rerank models, record vectors, retrieval scores of turns", migrate0016},
 }
 
 // schemaMigration records an applied step.

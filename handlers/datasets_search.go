@@ -19,9 +19,9 @@ const (
 // would retrieve from the dataset for the question, with the dataset's own
 // retrieval settings.
 type datasetSearch struct {
-	Dataset  *models.Dataset
-	Query    string
-	Results  []models.RetrievedRecord
+	Dataset *models.Dataset
+	Query   string
+	Results []models.RetrievedRecord
 	// Mode and Note say how the results were found (keyword, hybrid, or
 	// keyword_fallback and why); Reranked that a rerank model ordered them.
 	Mode     string

@@ -202,9 +202,9 @@ func New(ctx context.Context, o Options) (*Queue, error) {
 		queues[QueueEmbeddings] = river.QueueConfig{MaxWorkers: 1}
 	}
 	cfg := &river.Config{
-		Logger:  quiet(o.Logger),
-		Workers: workers,
-		Queues:  queues,
+		Logger:     quiet(o.Logger),
+		Workers:    workers,
+		Queues:     queues,
 		JobTimeout: o.JobTimeout,
 		// A job still "running" this long after it started belonged to a
 		// process that died (its own timeout ended it otherwise).

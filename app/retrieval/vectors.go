@@ -7,6 +7,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"time"
 
 	"parley/models"
 	"parley/models/store"
@@ -178,9 +179,18 @@ type cache struct {
 }
 
 type cacheEntry struct {
-	mu  sync.Mutex // held while loading, so concurrent searches load once
-	idx *Index
+	mu     sync.Mutex // held while loading, so concurrent searches load once
+	idx    *Index
+	loaded time.Time
 }
+
+// A large index is reloaded at most every refreshEvery while its vectors
+// change (embedding bumps the counter every batch): until then searches use
+// the vectors as they were.
+const (
+	refreshLarge = 5000
+	refreshEvery = 10 * time.Second
+)
 
 // index returns the dataset's index of model at version, loading it when
 // the cached one is older or of another model. A dataset with more than
@@ -198,7 +208,8 @@ func (c *cache) index(ctx context.Context, st *store.Store, datasetID, model str
 	c.mu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.idx != nil && e.idx.Model == model && e.idx.Version == version {
+	if e.idx != nil && e.idx.Model == model && (e.idx.Version == version ||
+		(e.idx.Len() >= refreshLarge && time.Since(e.loaded) < refreshEvery)) {
 		return e.idx, nil
 	}
 	idx := &Index{Model: model, Version: version}
@@ -215,7 +226,7 @@ func (c *cache) index(ctx context.Context, st *store.Store, datasetID, model str
 		e.idx = nil
 		return nil, err
 	}
-	e.idx = idx
+	e.idx, e.loaded = idx, time.Now()
 	return idx, nil
 }
 

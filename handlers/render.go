@@ -159,8 +159,8 @@ func (s *Server) templateFuncs() template.FuncMap {
 			}
 			return *p
 		},
-		// score shows an optional retrieval score with two decimals, "—" for none.
-		"score": func(p *float64) string {
+		// optScore shows an optional retrieval score with two decimals, "—" for none.
+		"optScore": func(p *float64) string {
 			if p == nil {
 				return "—"
 			}

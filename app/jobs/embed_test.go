@@ -116,4 +116,3 @@ func TestRecordWritesQueueEmbedding(t *testing.T) {
 		})
 	}
 }
-

@@ -81,10 +81,10 @@ type updateDatasetRequest struct {
 	Visibility          *string     `json:"visibility" validate:"omitempty,oneof=private protected public"`
 	// Parley's extension: the embeddings and rerank models of configured
 	// providers (provider ids; "" clears).
-	EmbedProviderID  *string `json:"embedProviderId" validate:"omitempty,max=36"`
-	EmbedModel       *string `json:"embedModel" validate:"omitempty,max=200"`
-	RerankProviderID *string `json:"rerankProviderId" validate:"omitempty,max=36"`
-	RerankModel      *string `json:"rerankModel" validate:"omitempty,max=200"`
+	EmbedProviderID  *string `json:"embedProviderId" validate:"omitempty,max=36" doc:"Parley extension: the id of a configured provider serving the embeddings model (\"\" for none)."`
+	EmbedModel       *string `json:"embedModel" validate:"omitempty,max=200" doc:"Parley extension: the embeddings model records are embedded with for semantic search; changing it embeds them again."`
+	RerankProviderID *string `json:"rerankProviderId" validate:"omitempty,max=36" doc:"Parley extension: the id of a configured provider serving the rerank model (\"\" for none)."`
+	RerankModel      *string `json:"rerankModel" validate:"omitempty,max=200" doc:"Parley extension: the rerank model applied to the best search candidates."`
 }
 
 type datasetJSON struct {
@@ -107,11 +107,20 @@ type datasetJSON struct {
 	Visibility          string      `json:"visibility"`
 	// Parley's extension: semantic and reranked retrieval settings, and (on
 	// fetch) how far the records are embedded.
-	EmbedProviderID  *string                `json:"embedProviderId"`
-	EmbedModel       string                 `json:"embedModel"`
-	RerankProviderID *string                `json:"rerankProviderId"`
-	RerankModel      string                 `json:"rerankModel"`
-	Embedding        *models.EmbeddingState `json:"embedding,omitempty"`
+	EmbedProviderID  *string        `json:"embedProviderId,omitempty" doc:"Parley extension: the embeddings model's provider id."`
+	EmbedModel       string         `json:"embedModel" doc:"Parley extension: the embeddings model (\"\": keyword search only)."`
+	RerankProviderID *string        `json:"rerankProviderId,omitempty" doc:"Parley extension: the rerank model's provider id."`
+	RerankModel      string         `json:"rerankModel" doc:"Parley extension: the rerank model (\"\": none)."`
+	Embedding        *embeddingJSON `json:"embedding,omitempty" doc:"Parley extension (fetch, with an embeddings model): how far the records are embedded."`
+}
+
+// embeddingJSON is a dataset's embedding progress.
+type embeddingJSON struct {
+	Model       string `json:"model"`
+	Embedded    int64  `json:"embedded"`
+	Total       int64  `json:"total"`
+	LastError   string `json:"lastError,omitempty" doc:"The provider's last failure in plain words; cleared by the next success."`
+	LastErrorAt int64  `json:"lastErrorAt,omitempty"`
 }
 
 func toDataset(d *models.Dataset) datasetJSON {
@@ -144,7 +153,10 @@ func (a *API) handleDatasetFetch(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		out.Embedding = &st
+		out.Embedding = &embeddingJSON{Model: st.Model, Embedded: st.Embedded, Total: st.Total, LastError: st.LastError}
+		if st.LastErrorAt != nil {
+			out.Embedding.LastErrorAt = ms(*st.LastErrorAt)
+		}
 	}
 	return c.JSON(out)
 }
@@ -214,10 +226,10 @@ type searchRecordJSON struct {
 	Meta   models.Meta `json:"meta"`
 	Score  float64     `json:"score"`
 	// Parley's extension: the scores that placed the record.
-	KeywordScore *float64 `json:"keywordScore,omitempty"`
-	VectorScore  *float64 `json:"vectorScore,omitempty"`
-	FusedScore   *float64 `json:"fusedScore,omitempty"`
-	RerankScore  *float64 `json:"rerankScore,omitempty"`
+	KeywordScore *float64 `json:"keywordScore,omitempty" doc:"Parley extension: the keyword score (absent: not found by keywords)."`
+	VectorScore  *float64 `json:"vectorScore,omitempty" doc:"Parley extension: the cosine similarity to the question (absent: not found by vectors)."`
+	FusedScore   *float64 `json:"fusedScore,omitempty" doc:"Parley extension: the reciprocal rank fusion score (k=60)."`
+	RerankScore  *float64 `json:"rerankScore,omitempty" doc:"Parley extension: the rerank model's relevance score."`
 }
 
 type searchResponse struct {
@@ -225,9 +237,9 @@ type searchResponse struct {
 	Records []searchRecordJSON `json:"records"`
 	// Parley's extension: how the records were found (keyword, hybrid or
 	// keyword_fallback), why it fell back, and whether a rerank model ordered them.
-	Retrieval     string `json:"retrieval"`
-	RetrievalNote string `json:"retrievalNote,omitempty"`
-	Reranked      bool   `json:"reranked"`
+	Retrieval     string `json:"retrieval" doc:"Parley extension: keyword, hybrid (keyword and vector results fused) or keyword_fallback."`
+	RetrievalNote string `json:"retrievalNote,omitempty" doc:"Parley extension: why the search fell back to keywords."`
+	Reranked      bool   `json:"reranked" doc:"Parley extension: a rerank model ordered the records."`
 }
 
 // handleDatasetSearch handles POST /api/v1/dataset/{datasetId}/search with the

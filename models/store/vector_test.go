@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"parley/models"
@@ -90,6 +91,19 @@ func TestDatasetEmbeddingSettings(t *testing.T) {
 				}
 			})
 		}
+		t.Run("ProviderInUseIsKept", func(t *testing.T) {
+			q := mustEmbedProvider(t, s, "reranker")
+			d := models.NewDataset()
+			d.Name, d.RerankProviderID, d.RerankModel = "Reranked", &q.ID, "bge"
+			if _, err := s.CreateDataset(t.Context(), d); err != nil {
+				t.Fatal(err)
+			}
+			err := s.DeleteProvider(t.Context(), q.ID)
+			wantCode(t, err, models.CodeConflict)
+			if !strings.Contains(models.ErrorMessage(err), "Reranked") {
+				t.Errorf("message %q does not name the dataset", models.ErrorMessage(err))
+			}
+		})
 		t.Run("OK", func(t *testing.T) {
 			d := models.NewDataset()
 			d.Name, d.EmbedProviderID, d.EmbedModel = "Good", &p.ID, "nomic-embed-text"

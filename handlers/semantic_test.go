@@ -108,6 +108,17 @@ func TestSemanticRetrieval(t *testing.T) {
 			}
 			page := a.as(models.RoleBuilder).htmxGet("/datasets/" + ds + "/search?q=" + url.QueryEscape("card payment"))
 			wantBody(t, page, "Keyword search only:")
+			// A turn still answers, by keywords, and its record says why.
+			conv := ok(t, c.post("/conversation/create", fmt.Sprintf(`{"model":"local","datasetId":%q}`, ds))).str("id")
+			ok(t, c.post("/conversation/"+conv+"/complete", `{"text":"how do I pay by card"}`))
+			var turn models.Turn
+			if err := a.store.DB().Preload("Records").Where("conversation_id = ?", conv).First(&turn).Error; err != nil {
+				t.Fatal(err)
+			}
+			if turn.Status != models.TurnDone || turn.Retrieval != models.RetrievalFallback || !strings.Contains(turn.RetrievalNote, "embeddings provider failed") || len(turn.Records) == 0 {
+				t.Errorf("turn %s: retrieval %q note %q, %d records; want a keyword fallback that answered", turn.Status, turn.Retrieval, turn.RetrievalNote, len(turn.Records))
+			}
+			wantBody(t, a.as(models.RoleAdmin).get("/conversations/"+conv), "Keyword search only: the embeddings provider failed")
 		})
 		t.Run("ClearSettings", func(t *testing.T) {
 			ok(t, c.post("/dataset/"+ds+"/update", `{"embedProviderId":"","embedModel":""}`))

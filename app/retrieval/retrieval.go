@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"parley/app/provider"
@@ -38,6 +39,9 @@ const (
 	// DefaultQueryTimeout bounds embedding a question, and reranking, before
 	// the search answers without them.
 	DefaultQueryTimeout = 10 * time.Second
+	// DefaultCooldown is how long a provider that failed a search is left
+	// alone by later searches (they fall back at once instead of waiting).
+	DefaultCooldown = 30 * time.Second
 	// RerankCandidates is how many of the fused candidates are reranked.
 	RerankCandidates = 20
 	// EmbedBatch is how many records one embeddings call carries.
@@ -64,12 +68,48 @@ type Options struct {
 	// QueryTimeout bounds the question's embedding and the rerank call
 	// (default DefaultQueryTimeout).
 	QueryTimeout time.Duration
+	// Cooldown is how long searches skip a provider that just failed them,
+	// answering by keywords at once (default DefaultCooldown).
+	Cooldown time.Duration
 }
 
 // Retriever searches datasets; it is safe for concurrent use.
 type Retriever struct {
 	opts  Options
 	cache cache
+
+	mu   sync.Mutex
+	down map[string]failure // by provider id and call ("embed:ID", "rerank:ID")
+}
+
+// failure is a provider's last failure at search time.
+type failure struct {
+	at  time.Time
+	why string
+}
+
+// cooling returns why key failed within the cooldown ("" when it did not).
+func (r *Retriever) cooling(key string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f, ok := r.down[key]; ok && time.Since(f.at) < r.opts.Cooldown {
+		return f.why
+	}
+	return ""
+}
+
+// failed records key's failure (why "") or its recovery.
+func (r *Retriever) failed(key, why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if why == "" {
+		delete(r.down, key)
+		return
+	}
+	if r.down == nil {
+		r.down = map[string]failure{}
+	}
+	r.down[key] = failure{at: time.Now(), why: why}
 }
 
 // New makes a Retriever; Store, Clients and Logger are required.
@@ -82,6 +122,9 @@ func New(o Options) (*Retriever, error) {
 	}
 	if o.QueryTimeout <= 0 {
 		o.QueryTimeout = DefaultQueryTimeout
+	}
+	if o.Cooldown <= 0 {
+		o.Cooldown = DefaultCooldown
 	}
 	return &Retriever{opts: o}, nil
 }
@@ -213,6 +256,10 @@ func (r *Retriever) vectorHits(ctx context.Context, d *models.Dataset, text stri
 	case idx.Len() == 0:
 		return nil, "no record is embedded yet", nil
 	}
+	key := "embed:" + *d.EmbedProviderID
+	if why := r.cooling(key); why != "" {
+		return nil, why, nil
+	}
 	emb, err := r.opts.Clients.Embedder(ctx, *d.EmbedProviderID)
 	if err != nil {
 		return nil, plain("the embeddings provider", err), nil
@@ -224,8 +271,11 @@ func (r *Retriever) vectorHits(ctx context.Context, d *models.Dataset, text stri
 		if ctx.Err() != nil {
 			return nil, "", ctx.Err()
 		}
-		return nil, plain("the embeddings provider", err), nil
+		why := plain("the embeddings provider", err)
+		r.failed(key, why)
+		return nil, why, nil
 	}
+	r.failed(key, "")
 	if len(vecs) != 1 || len(vecs[0]) != idx.Dims {
 		return nil, fmt.Sprintf("the question's vector has %d dimensions, the records' %d (re-embed the dataset)", len(vecs[0]), idx.Dims), nil
 	}
@@ -296,6 +346,10 @@ func (r *Retriever) fuse(ctx context.Context, datasetID string, keyword []models
 // rerank reorders the best fused candidates with the dataset's rerank model
 // (the others follow in fused order); it returns why it could not ("" when it did).
 func (r *Retriever) rerank(ctx context.Context, d *models.Dataset, text string, res *models.Retrieval) string {
+	key := "rerank:" + *d.RerankProviderID
+	if why := r.cooling(key); why != "" {
+		return why
+	}
 	rr, err := r.opts.Clients.Reranker(ctx, *d.RerankProviderID)
 	if err != nil {
 		return plain("the rerank provider", err)
@@ -309,8 +363,14 @@ func (r *Retriever) rerank(ctx context.Context, d *models.Dataset, text string, 
 	defer cancel()
 	ranked, err := rr.Rerank(qctx, d.RerankModel, text, docs, n)
 	if err != nil {
-		return plain("the rerank provider", err)
+		if ctx.Err() != nil {
+			return "the search was cancelled before reranking"
+		}
+		why := plain("the rerank provider", err)
+		r.failed(key, why)
+		return why
 	}
+	r.failed(key, "")
 	out := make([]models.RetrievedRecord, 0, len(res.Records))
 	used := make([]bool, n)
 	for _, x := range ranked {

@@ -178,6 +178,15 @@ func TestFallbackWhenProviderFails(t *testing.T) {
 		if len(res.Records) == 0 || res.Records[0].Record.ID != f.ids[faq[2]] || res.Records[0].Keyword == nil {
 			t.Errorf("fallback results = %+v, want the shipping record by keywords", res.Records)
 		}
+		// Within the cooldown the failing provider is not asked again: the
+		// next search falls back at once, saying why.
+		calls := f.fake.EmbedCalls()
+		if res := f.search(t, "how fast do you ship"); res.Mode != models.RetrievalFallback || !strings.Contains(res.Note, "500") {
+			t.Errorf("second search: mode %q note %q", res.Mode, res.Note)
+		}
+		if f.fake.EmbedCalls() != calls {
+			t.Error("a provider that just failed was called again within the cooldown")
+		}
 	})
 }
 

@@ -63,7 +63,7 @@ func (s *Server) handleDatasetSearch(c *fiber.Ctx) error {
 	if err := models.CheckText("q", "The question", q.Text); err != nil {
 		v.Error, status = models.ErrorMessage(err), fiber.StatusUnprocessableEntity
 	} else if q.Text != "" && !v.Off {
-		res, err := s.opts.Retriever.Search(ctx, q)
+		res, err := s.opts.Retriever.SearchDataset(ctx, d, q)
 		if err != nil {
 			return err
 		}

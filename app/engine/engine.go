@@ -39,7 +39,11 @@ type Resolver func(ctx context.Context, model string) (provider.Provider, string
 // Retriever finds the records of datasets that answer a question, by
 // keywords or semantically (app/retrieval's Retriever is one).
 type Retriever interface {
+	// Search searches the datasets q names.
 	Search(ctx context.Context, q models.RecordQuery) (*models.Retrieval, error)
+	// SearchDataset searches d (q.DatasetIDs is ignored), for callers that
+	// have just read it.
+	SearchDataset(ctx context.Context, d *models.Dataset, q models.RecordQuery) (*models.Retrieval, error)
 }
 
 // Options configure an Engine.

@@ -99,6 +99,11 @@ func KeywordRetriever(st *store.Store) Retriever { return keywordRetriever{st} }
 
 type keywordRetriever struct{ st *store.Store }
 
+func (k keywordRetriever) SearchDataset(ctx context.Context, d *models.Dataset, q models.RecordQuery) (*models.Retrieval, error) {
+	q.DatasetIDs = []string{d.ID}
+	return k.Search(ctx, q)
+}
+
 func (k keywordRetriever) Search(ctx context.Context, q models.RecordQuery) (*models.Retrieval, error) {
 	found, err := k.st.SearchRecords(ctx, q)
 	if err != nil {

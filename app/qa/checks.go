@@ -45,7 +45,7 @@ func (r *Runner) Check(ctx context.Context, k models.RetrievalCheck) (models.Ass
 	if retriever == nil {
 		retriever = engine.KeywordRetriever(r.st)
 	}
-	res, err := retriever.Search(ctx, models.RecordQuery{DatasetIDs: []string{ds.ID}, Text: k.Query, Limit: k.TopK, MinScore: ds.SearchMinScore})
+	res, err := retriever.SearchDataset(ctx, ds, models.RecordQuery{Text: k.Query, Limit: k.TopK, MinScore: ds.SearchMinScore})
 	if err != nil {
 		return out, err
 	}

@@ -78,8 +78,45 @@ type Retriever struct {
 	opts  Options
 	cache cache
 
-	mu   sync.Mutex
-	down map[string]failure // by provider id and call ("embed:ID", "rerank:ID")
+	mu       sync.Mutex
+	down     map[string]failure // by provider id and call ("embed:ID", "rerank:ID")
+	datasets map[string]readDataset
+}
+
+// readDataset is a dataset's row as a search read it, kept for
+// settingsTTL: a turn's search does not read its dataset again each time.
+type readDataset struct {
+	d  *models.Dataset
+	at time.Time
+}
+
+// settingsTTL is how long a dataset's settings read by Search are used: an
+// edit reaches searches within it.
+const settingsTTL = 2 * time.Second
+
+// dataset returns the dataset's row, from the short cache when fresh (nil
+// when it does not exist).
+func (r *Retriever) dataset(ctx context.Context, id string) (*models.Dataset, error) {
+	r.mu.Lock()
+	c, ok := r.datasets[id]
+	r.mu.Unlock()
+	if ok && time.Since(c.at) < settingsTTL {
+		return c.d, nil
+	}
+	d, err := r.opts.Store.FindDataset(ctx, id)
+	if models.ErrorCode(err) == models.CodeNotFound {
+		d, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.datasets == nil || len(r.datasets) > 10000 {
+		r.datasets = map[string]readDataset{}
+	}
+	r.datasets[id] = readDataset{d: d, at: time.Now()}
+	return d, nil
 }
 
 // failure is a provider's last failure at search time.
@@ -131,19 +168,20 @@ func New(o Options) (*Retriever, error) {
 
 // Search returns the records of q.DatasetIDs that best answer q.Text, best
 // first, at most q.Limit, each dataset searched with its own embeddings and
-// rerank settings; unknown datasets are skipped. Only store errors fail it:
+// rerank settings (read at most every two seconds); unknown datasets are
+// skipped. Only store errors fail it:
 // a provider's failure makes it answer by keywords (Mode
 // models.RetrievalFallback, Note says why).
 func (r *Retriever) Search(ctx context.Context, q models.RecordQuery) (*models.Retrieval, error) {
 	q = q.Normalize()
 	out := &models.Retrieval{Mode: models.RetrievalKeyword, Records: []models.RetrievedRecord{}}
 	for _, id := range q.DatasetIDs {
-		d, err := r.opts.Store.FindDataset(ctx, id)
-		if models.ErrorCode(err) == models.CodeNotFound {
-			continue
-		}
+		d, err := r.dataset(ctx, id)
 		if err != nil {
 			return nil, err
+		}
+		if d == nil {
+			continue
 		}
 		res, err := r.SearchDataset(ctx, d, q)
 		if err != nil {

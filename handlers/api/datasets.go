@@ -260,7 +260,7 @@ func (a *API) handleDatasetSearch(c *fiber.Ctx) error {
 	if limit <= 0 {
 		limit = models.DefaultSearchLimit
 	}
-	res, err := a.retriever().Search(c.UserContext(), models.RecordQuery{DatasetIDs: []string{d.ID}, Text: r.Search,
+	res, err := a.retriever().SearchDataset(c.UserContext(), d, models.RecordQuery{Text: r.Search,
 		Limit: limit, MinScore: d.SearchMinScore})
 	if err != nil {
 		return err

@@ -95,10 +95,10 @@ func (x *Index) Search(q []float32, k int, minSim float64) []Hit {
 		}()
 	}
 	wg.Wait()
-	var all hitHeap
+	all := make(hitHeap, 0, k)
 	for _, r := range results {
 		for _, h := range r {
-			all = pushTop(all, h, k)
+			all.pushTop(h, k)
 		}
 	}
 	out := make([]Hit, len(all))
@@ -109,29 +109,28 @@ func (x *Index) Search(q []float32, k int, minSim float64) []Hit {
 }
 
 func (x *Index) scan(q []float32, lo, hi, k int, minSim float64) hitHeap {
-	var top hitHeap
+	top := make(hitHeap, 0, k)
 	d := x.Dims
 	for i := lo; i < hi; i++ {
 		s := float64(dot(q, x.vecs[i*d:(i+1)*d]))
-		if s < minSim {
+		if s < minSim || (len(top) == k && s < top[0].Similarity) {
 			continue
 		}
-		top = pushTop(top, Hit{ID: x.IDs[i], Similarity: s}, k)
+		top.pushTop(Hit{ID: x.IDs[i], Similarity: s}, k)
 	}
 	return top
 }
 
-// pushTop keeps the k best hits in a min-heap.
-func pushTop(h hitHeap, hit Hit, k int) hitHeap {
-	if len(h) < k {
-		heap.Push(&h, hit)
-		return h
+// pushTop keeps the k best hits in the min-heap h.
+func (h *hitHeap) pushTop(hit Hit, k int) {
+	if len(*h) < k {
+		heap.Push(h, hit)
+		return
 	}
-	if less(h[0], hit) {
-		h[0] = hit
-		heap.Fix(&h, 0)
+	if less((*h)[0], hit) {
+		(*h)[0] = hit
+		heap.Fix(h, 0)
 	}
-	return h
 }
 
 func dot(a, b []float32) float32 {

@@ -92,6 +92,15 @@ func TestSemanticRetrieval(t *testing.T) {
 			wantStatus(t, page, http.StatusOK)
 			wantBody(t, page, "Found by keywords and meaning", "<th scope=\"col\">Vector</th>", fmt.Sprintf("%.2f", *rec.VectorScore))
 		})
+		t.Run("QACheck", func(t *testing.T) {
+			res, err := a.srv.qa.Check(ctx, models.RetrievalCheck{DatasetID: ds, Query: "can I pay with bitcoin", RecordID: crypto, TopK: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Pass {
+				t.Errorf("a retrieval check searches as turns do, semantically: %s", res.Message)
+			}
+		})
 		t.Run("DashboardSearch", func(t *testing.T) {
 			r := a.as(models.RoleBuilder).htmxGet("/datasets/" + ds + "/search?q=" + url.QueryEscape("can I pay with bitcoin"))
 			wantStatus(t, r, http.StatusOK)

@@ -112,7 +112,7 @@ func BenchmarkVectorLoad(b *testing.B) {
 			x, _ := randomIndex(1, 768)
 			raw := models.EncodeVector(x.vecs)
 			for {
-				pending, err := st.PendingRecords(ctx, ds.ID, "m", 1000)
+				pending, err := st.PendingRecords(ctx, ds.ID, "m", "", 1000)
 				if err != nil {
 					b.Fatal(err)
 				}

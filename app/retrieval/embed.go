@@ -39,14 +39,22 @@ func (r *Retriever) EmbedDataset(ctx context.Context, datasetID string) error {
 	if err != nil {
 		return fail(err)
 	}
+	// Batches follow the record ids; once past the last, one more pass from
+	// the start picks up records written or changed meanwhile.
+	after, wasted := "", 0
 	for {
-		recs, err := r.opts.Store.PendingRecords(ctx, d.ID, d.EmbedModel, EmbedBatch)
+		recs, err := r.opts.Store.PendingRecords(ctx, d.ID, d.EmbedModel, after, EmbedBatch)
 		if err != nil {
 			return err
 		}
 		if len(recs) == 0 {
-			return nil
+			if after == "" {
+				return nil
+			}
+			after = ""
+			continue
 		}
+		after = recs[len(recs)-1].ID
 		texts := make([]string, len(recs))
 		for i, rec := range recs {
 			texts[i] = models.TruncateUTF8(rec.Text, maxEmbedChars)
@@ -69,9 +77,11 @@ func (r *Retriever) EmbedDataset(ctx context.Context, datasetID string) error {
 		if err != nil {
 			return err
 		}
-		if saved == 0 {
-			// Every record of the batch changed or went meanwhile: let the
-			// queue come back to them rather than spin.
+		if saved > 0 {
+			wasted = 0
+		} else if wasted++; wasted >= 3 {
+			// Batch after batch changed or went before it was stored: let
+			// the queue come back to them later rather than spin.
 			return errors.New("retrieval: the records changed while they were embedded; trying again")
 		}
 	}

@@ -2,6 +2,7 @@ package retrieval_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -242,6 +243,35 @@ func TestDeletedRecordsLeaveResults(t *testing.T) {
 		}
 		if _, ok := has(f.search(t, "bitcoin"), crypto); ok {
 			t.Error("a deleted record is still returned")
+		}
+	})
+}
+
+// TestEmbedInBatches: a dataset larger than a batch is embedded in batches
+// of EmbedBatch, every record once.
+func TestEmbedInBatches(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, false)
+		recs := make([]models.DatasetRecord, 2*retrieval.EmbedBatch+1)
+		for i := range recs {
+			recs[i].Text = fmt.Sprintf("record number %d about shipping", i)
+		}
+		if _, err := st.ImportBatch(t.Context(), models.DatasetImport{DatasetID: f.dataset.ID}, recs); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.r.EmbedDataset(t.Context(), f.dataset.ID); err != nil {
+			t.Fatal(err)
+		}
+		total := int64(len(recs) + len(faq))
+		if got := f.fake.EmbedInputs(); got != total {
+			t.Errorf("embedded %d texts, want each of the %d records once", got, total)
+		}
+		if want := (total + retrieval.EmbedBatch - 1) / retrieval.EmbedBatch; f.fake.EmbedCalls() != want {
+			t.Errorf("%d embeddings calls, want %d batches", f.fake.EmbedCalls(), want)
+		}
+		state, err := st.EmbeddingState(t.Context(), f.dataset)
+		if err != nil || !state.Done() || state.Embedded != total {
+			t.Errorf("state = %+v, %v", state, err)
 		}
 	})
 }

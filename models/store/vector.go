@@ -81,13 +81,17 @@ func (s *Store) bumpVectors(tx *gorm.DB, datasetID string, clearErr bool) error 
 
 // PendingRecords returns up to limit records of a dataset that have no
 // vector of model (new, changed since embedded, or embedded with another
-// model), in id order.
-func (s *Store) PendingRecords(ctx context.Context, datasetID, model string, limit int) ([]models.DatasetRecord, error) {
+// model), in id order, after the id after ("" from the first), so a long
+// embedding run reads each batch from where the last one ended.
+func (s *Store) PendingRecords(ctx context.Context, datasetID, model, after string, limit int) ([]models.DatasetRecord, error) {
 	var out []models.DatasetRecord
-	err := s.db.WithContext(ctx).Model(&models.DatasetRecord{}).
+	q := s.db.WithContext(ctx).Model(&models.DatasetRecord{}).
 		Joins("LEFT JOIN record_vectors v ON v.record_id = dataset_records.id AND v.model = ?", model).
-		Where("dataset_records.dataset_id = ? AND v.record_id IS NULL", datasetID).
-		Order("dataset_records.id").Limit(limit).Find(&out).Error
+		Where("dataset_records.dataset_id = ? AND v.record_id IS NULL", datasetID)
+	if after != "" {
+		q = q.Where("dataset_records.id > ?", after)
+	}
+	err := q.Order("dataset_records.id").Limit(limit).Find(&out).Error
 	return out, translate(err, "records")
 }
 

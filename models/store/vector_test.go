@@ -33,7 +33,7 @@ func mustEmbeddingDataset(t *testing.T, s *store.Store, providerID, model string
 
 func pendingIDs(t *testing.T, s *store.Store, d *models.Dataset) []string {
 	t.Helper()
-	recs, err := s.PendingRecords(t.Context(), d.ID, d.EmbedModel, 100)
+	recs, err := s.PendingRecords(t.Context(), d.ID, d.EmbedModel, "", 100)
 	if err != nil {
 		t.Fatalf("PendingRecords: %v", err)
 	}
@@ -47,7 +47,7 @@ func pendingIDs(t *testing.T, s *store.Store, d *models.Dataset) []string {
 
 func saveAll(t *testing.T, s *store.Store, d *models.Dataset, vec []float32) int {
 	t.Helper()
-	recs, err := s.PendingRecords(t.Context(), d.ID, d.EmbedModel, 100)
+	recs, err := s.PendingRecords(t.Context(), d.ID, d.EmbedModel, "", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestRecordVectors(t *testing.T) {
 		})
 		t.Run("ChangedMeanwhileIsSkipped", func(t *testing.T) {
 			r3 := mustRecord(t, s, d.ID, "first text")
-			recs, _ := s.PendingRecords(ctx, d.ID, "m1", 10)
+			recs, _ := s.PendingRecords(ctx, d.ID, "m1", "", 10)
 			now := s.Now
 			useClock(s) // years later: the record's updated_at moves
 			if _, err := s.UpdateRecord(ctx, models.DatasetRecord{ID: r3.ID, DatasetID: d.ID, Text: "second text"}); err != nil {

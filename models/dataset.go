@@ -5,21 +5,24 @@ import "time"
 // Dataset is a named collection of records a bot retrieves from while answering,
 // with the settings that govern retrieval.
 type Dataset struct {
-	ID                  string  `json:"id" gorm:"primaryKey;size:36"`
-	Alias               *string `json:"alias,omitempty" gorm:"size:100;uniqueIndex" validate:"omitempty,max=100"`
-	Name                string  `json:"name" gorm:"size:200;not null" validate:"max=200"`
-	Description         string  `json:"description" gorm:"type:text;not null" validate:"max=4000"`
-	Meta                Meta    `json:"meta"`
-	Store               string  `json:"store" gorm:"size:100;not null" validate:"max=100"`
-	Reranker            string  `json:"reranker" gorm:"size:100;not null" validate:"max=100"`
-	RecordMaxTokens     int     `json:"recordMaxTokens" gorm:"not null" validate:"min=0,max=32000"`
-	SearchMinScore      float64 `json:"searchMinScore" gorm:"not null" validate:"min=0,max=1"`
-	SearchMaxRecords    int     `json:"searchMaxRecords" gorm:"not null" validate:"min=0,max=100"`
-	SearchMaxTokens     int     `json:"searchMaxTokens" gorm:"not null" validate:"min=0,max=128000"`
-	MatchInstruction    string  `json:"matchInstruction" gorm:"type:text;not null" validate:"max=4000"`
-	MismatchInstruction string  `json:"mismatchInstruction" gorm:"type:text;not null" validate:"max=4000"`
-	Separators          string  `json:"separators" gorm:"size:200;not null" validate:"max=200"`
-	Visibility          string  `json:"visibility" gorm:"size:20;not null" validate:"omitempty,oneof=private protected public"`
+	ID                  string    `json:"id" gorm:"primaryKey;size:36"`
+	Alias               *string   `json:"alias,omitempty" gorm:"size:100;uniqueIndex" validate:"omitempty,max=100"`
+	Name                string    `json:"name" gorm:"size:200;not null" validate:"max=200"`
+	Description         string    `json:"description" gorm:"type:text;not null" validate:"max=4000"`
+	Meta                Meta      `json:"meta"`
+	Store               string    `json:"store" gorm:"size:100;not null" validate:"max=100"`
+	Reranker            string    `json:"reranker" gorm:"size:100;not null" validate:"max=100"`
+	RecordMaxTokens     int       `json:"recordMaxTokens" gorm:"not null" validate:"min=0,max=32000"`
+	SearchMinScore      float64   `json:"searchMinScore" gorm:"not null" validate:"min=0,max=1"`
+	SearchMaxRecords    int       `json:"searchMaxRecords" gorm:"not null" validate:"min=0,max=100"`
+	SearchMaxTokens     int       `json:"searchMaxTokens" gorm:"not null" validate:"min=0,max=128000"`
+	MatchInstruction    string    `json:"matchInstruction" gorm:"type:text;not null" validate:"max=4000"`
+	MismatchInstruction string    `json:"mismatchInstruction" gorm:"type:text;not null" validate:"max=4000"`
+	Separators          string    `json:"separators" gorm:"size:200;not null" validate:"max=200"`
+	Visibility          string    `json:"visibility" gorm:"size:20;not null" validate:"omitempty,oneof=private protected public"`
+	CreatedAt           time.Time `json:"createdAt"`
+	UpdatedAt           time.Time `json:"updatedAt"`
+
 	// EmbedProviderID and EmbedModel name the embeddings model of a
 	// configured provider that the dataset's records are embedded with, for
 	// semantic search (both empty: keyword search only).
@@ -27,10 +30,8 @@ type Dataset struct {
 	EmbedModel      string  `json:"embedModel" gorm:"size:200;not null" validate:"max=200"`
 	// RerankProviderID and RerankModel name a rerank model applied to the
 	// best candidates of a search (both empty: no reranking).
-	RerankProviderID *string   `json:"rerankProviderId,omitempty" gorm:"size:36"`
-	RerankModel      string    `json:"rerankModel" gorm:"size:200;not null" validate:"max=200"`
-	CreatedAt        time.Time `json:"createdAt"`
-	UpdatedAt        time.Time `json:"updatedAt"`
+	RerankProviderID *string `json:"rerankProviderId,omitempty" gorm:"size:36"`
+	RerankModel      string  `json:"rerankModel" gorm:"size:200;not null" validate:"max=200"`
 }
 
 // Retrieval defaults for a new dataset.

@@ -84,6 +84,16 @@ func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 			applied = append(applied, fmt.Sprintf("%04d %s", m.version, m.name))
 		}
 	}
+	if s.dialect == Postgres && len(applied) > 0 {
+		// A statement prepared on a connection before a step changed its
+		// table fails after it ("cached plan must not change result type"):
+		// the pool starts again from fresh connections.
+		if sqlDB, err := s.db.DB(); err == nil {
+			n := sqlDB.Stats().MaxOpenConnections
+			sqlDB.SetMaxIdleConns(0)
+			sqlDB.SetMaxIdleConns(n)
+		}
+	}
 	return applied, nil
 }
 

@@ -3,13 +3,14 @@ package retrieval
 import (
 	"container/heap"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
-	"parley/models"
 	"parley/models/store"
 )
 
@@ -45,6 +46,34 @@ func (x *Index) Add(id string, v []float32) bool {
 	for _, f := range v {
 		x.vecs = append(x.vecs, f/n)
 	}
+	return true
+}
+
+// addRaw appends a stored vector (little-endian float32 bytes) without an
+// intermediate copy, normalised like Add; it reports whether it was kept.
+func (x *Index) addRaw(id string, raw []byte) bool {
+	n := len(raw) / 4
+	if x.Dims == 0 {
+		x.Dims = n
+	}
+	if n != x.Dims || n == 0 {
+		return false
+	}
+	start := len(x.vecs)
+	x.vecs = slices.Grow(x.vecs, n)[:start+n]
+	v := x.vecs[start:]
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	l := norm(v)
+	if l == 0 {
+		x.vecs = x.vecs[:start]
+		return false
+	}
+	for i := range v {
+		v[i] /= l
+	}
+	x.IDs = append(x.IDs, id)
 	return true
 }
 
@@ -212,13 +241,16 @@ func (c *cache) index(ctx context.Context, st *store.Store, datasetID, model str
 		return e.idx, nil
 	}
 	idx := &Index{Model: model, Version: version}
-	buf := make([]float32, 0, 1024)
+	if e.idx != nil && e.idx.Model == model {
+		// About the size it had: one allocation rather than a doubling series.
+		idx.vecs = make([]float32, 0, len(e.idx.vecs)+len(e.idx.vecs)/8)
+		idx.IDs = make([]string, 0, len(e.idx.IDs)+len(e.idx.IDs)/8)
+	}
 	err := st.EachVector(ctx, datasetID, model, func(id string, raw []byte) error {
 		if idx.Len() >= limit {
 			return &tooLargeError{limit: limit}
 		}
-		buf = models.DecodeVector(raw, buf)
-		idx.Add(id, buf)
+		idx.addRaw(id, raw)
 		return nil
 	})
 	if err != nil {

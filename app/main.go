@@ -36,6 +36,7 @@ import (
 	"parley/app/metrics"
 	"parley/app/providers"
 	"parley/app/qa"
+	"parley/app/retrieval"
 	"parley/handlers"
 	"parley/models"
 	"parley/models/store"
@@ -206,7 +207,7 @@ func start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	srv, err := handlers.New(handlers.Options{
 		Config: cfg, Version: version, Store: st, Logger: log,
 		Turns: parts.turns, Broker: parts.broker, Providers: parts.providers, Abilities: parts.abilities, QA: parts.qa,
-		Channels: parts.channels, Metrics: parts.metrics,
+		Channels: parts.channels, Metrics: parts.metrics, Retriever: parts.retrieval,
 	})
 	if err != nil {
 		parts.queue.Abandon()
@@ -235,6 +236,13 @@ func start(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	}
 	if err := parts.channels.Recover(ctx); err != nil {
 		log.Error("resuming channel work", "error", err)
+	}
+	// Records written while no server ran (imports from the command line,
+	// a restart mid-embedding) are embedded now.
+	if n, err := st.EnqueueEmbeddings(ctx); err != nil {
+		log.Error("queueing dataset embeddings", "error", err)
+	} else if n > 0 {
+		log.Info("dataset embeddings queued", "datasets", n)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "database", st.Dialect(), "version", version)
 	if needed, err := st.SetupNeeded(ctx); err == nil && needed {
@@ -285,6 +293,8 @@ type parts struct {
 	qa        *qa.Runner
 	channels  *channel.Service
 	queue     *jobs.Queue
+	// retrieval searches datasets (keywords, vectors, rerank) and embeds them.
+	retrieval *retrieval.Retriever
 }
 
 // serveMetrics serves /metrics on PARLEY_METRICS_ADDR, apart from the
@@ -339,7 +349,11 @@ func build(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 		abilities: ability.NewLoader(ability.NewGuardedClient(ability.GuardOptions{Allow: allow}), st.VaultValue, st),
 		broker:    live.NewBroker(),
 	}
-	eng := engine.New(engine.Options{Store: st, Logger: log, Providers: p.providers.Resolve, Abilities: engine.Abilities(p.abilities.Runner),
+	p.retrieval, err = retrieval.New(retrieval.Options{Store: st, Clients: p.providers, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	eng := engine.New(engine.Options{Store: st, Logger: log, Providers: p.providers.Resolve, Retriever: p.retrieval, Abilities: engine.Abilities(p.abilities.Runner),
 		ModerationWords: cfg.ModerationWords, Metrics: m})
 	if st.Dialect() == store.Postgres {
 		if err := p.broker.Listen(ctx, cfg.DatabaseURL, log); err != nil {
@@ -351,7 +365,7 @@ func build(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	p.qa, err = qa.New(qa.Options{Store: st, Turns: p.turns, Broker: p.broker, Providers: p.providers.Resolve, Logger: log})
+	p.qa, err = qa.New(qa.Options{Store: st, Turns: p.turns, Broker: p.broker, Providers: p.providers.Resolve, Retriever: p.retrieval, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -362,7 +376,7 @@ func build(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	p.queue, err = jobs.New(ctx, jobs.Options{Store: st, DatabaseURL: cfg.DatabaseURL, Handler: p.channels, Logger: log,
+	p.queue, err = jobs.New(ctx, jobs.Options{Store: st, DatabaseURL: cfg.DatabaseURL, Handler: p.channels, Embedder: p.retrieval, Logger: log,
 		EventWorkers: cfg.Channels.EventWorkers, DeliveryWorkers: cfg.Channels.DeliveryWorkers,
 		// An event waits for its answer: a turn, and the time to store it.
 		JobTimeout: cfg.Timeouts.Turn + time.Minute})

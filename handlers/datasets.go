@@ -18,6 +18,7 @@ func (s *Server) registerDatasets() {
 	s.handle(fiber.MethodPost, "/datasets", models.PermConfigWrite, s.handleDatasetCreate)
 	s.handle(fiber.MethodGet, "/datasets/:id", models.PermConfigRead, s.handleDatasetShow)
 	s.handle(fiber.MethodGet, "/datasets/:id/search", models.PermConfigRead, s.handleDatasetSearch)
+	s.handle(fiber.MethodGet, "/datasets/:id/embedding", models.PermConfigRead, s.handleDatasetEmbedding)
 	s.handle(fiber.MethodGet, "/datasets/:id/edit", models.PermConfigWrite, s.handleDatasetEdit)
 	s.handle(fiber.MethodPost, "/datasets/:id", models.PermConfigWrite, s.handleDatasetUpdate)
 	s.handle(fiber.MethodGet, "/datasets/:id/delete", models.PermConfigWrite, s.handleDatasetDeleteConfirm)
@@ -49,6 +50,10 @@ var datasetLabels = map[string]string{
 	"searchMinScore":      "Minimum match score",
 	"matchInstruction":    "Instruction when records match",
 	"mismatchInstruction": "Instruction when nothing matches",
+	"embedProviderId":     "Embeddings provider",
+	"embedModel":          "Embeddings model",
+	"rerankProviderId":    "Rerank provider",
+	"rerankModel":         "Rerank model",
 }
 
 // datasetForm is the body of the dataset form. Numbers are read as text and
@@ -66,6 +71,12 @@ type datasetForm struct {
 	Meta                string `form:"meta"`
 	// Visibility is kept as it is when the form does not send it.
 	Visibility string `form:"visibility" validate:"omitempty,oneof=private protected public"`
+	// EmbedProviderID … RerankModel are the semantic retrieval settings
+	// (a provider id from the picker, "" for none, and a model name).
+	EmbedProviderID  string `form:"embedProviderId" validate:"max=36"`
+	EmbedModel       string `form:"embedModel" validate:"max=200"`
+	RerankProviderID string `form:"rerankProviderId" validate:"max=36"`
+	RerankModel      string `form:"rerankModel" validate:"max=200"`
 }
 
 // datasetVisibilities are the visibility menu's choices, as ChatBotKit names them.
@@ -90,6 +101,8 @@ type datasetFormPage struct {
 	Action       string
 	Dataset      *models.Dataset
 	Visibilities []importFormat
+	// Providers are the configured providers the embeddings and rerank pickers offer.
+	Providers []models.Provider
 }
 
 // recordForm is the body of the record forms (add on the dataset page, and edit).
@@ -119,7 +132,27 @@ func datasetToForm(d *models.Dataset) datasetForm {
 		MismatchInstruction: d.MismatchInstruction,
 		Meta:                d.Meta.String(),
 		Visibility:          d.Visibility,
+		EmbedProviderID:     deref(d.EmbedProviderID),
+		EmbedModel:          d.EmbedModel,
+		RerankProviderID:    deref(d.RerankProviderID),
+		RerankModel:         d.RerankModel,
 	}
+}
+
+// deref is an optional string's value, "" for none.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// optionalString is nil for a blank value.
+func optionalString(v string) *string {
+	if v = strings.TrimSpace(v); v == "" {
+		return nil
+	}
+	return &v
 }
 
 // apply checks the form and copies it onto d, leaving the fields the form does
@@ -142,6 +175,8 @@ func (f *datasetForm) apply(d *models.Dataset) error {
 		d.Visibility = f.Visibility
 	}
 	d.MatchInstruction, d.MismatchInstruction = f.MatchInstruction, f.MismatchInstruction
+	d.EmbedProviderID, d.EmbedModel = optionalString(f.EmbedProviderID), strings.TrimSpace(f.EmbedModel)
+	d.RerankProviderID, d.RerankModel = optionalString(f.RerankProviderID), strings.TrimSpace(f.RerankModel)
 	d.SearchMaxRecords = datasetWholeNumber(errs, "searchMaxRecords", f.SearchMaxRecords)
 	d.RecordMaxTokens = datasetWholeNumber(errs, "recordMaxTokens", f.RecordMaxTokens)
 	d.SearchMaxTokens = datasetWholeNumber(errs, "searchMaxTokens", f.SearchMaxTokens)
@@ -226,8 +261,12 @@ func (s *Server) renderDatasetForm(c *fiber.Ctx, status int, d *models.Dataset, 
 	if d != nil {
 		title, action = "Edit "+d.Name, "/datasets/"+d.ID
 	}
+	provs, _, err := s.store.FindProviders(c.UserContext(), models.Page{Limit: models.MaxPageSize, Order: models.OrderAsc})
+	if err != nil {
+		return err
+	}
 	return s.render(c, status, tplDatasetsForm, datasetFormPage{Page: s.page(c, title, "datasets"), Form: f, Errors: errs,
-		Labels: datasetLabels, Action: action, Dataset: d, Visibilities: datasetVisibilities})
+		Labels: datasetLabels, Action: action, Dataset: d, Visibilities: datasetVisibilities, Providers: provs})
 }
 
 // handleDatasetCreate handles POST /datasets.

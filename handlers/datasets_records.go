@@ -51,6 +51,8 @@ type datasetShowPage struct {
 	// Form and Errors belong to the "Add record" form.
 	Form   recordForm
 	Errors map[string]string
+	// Embedding is the semantic search settings and progress.
+	Embedding datasetEmbedding
 }
 
 // Filtered reports whether the list is narrowed by a (valid) filter.
@@ -239,6 +241,9 @@ func (s *Server) renderDatasetShow(c *fiber.Ctx, status int, d *models.Dataset, 
 		}
 	} else {
 		v.ImportCount = int64(len(v.Imports))
+	}
+	if v.Embedding, err = s.datasetEmbedding(ctx, d); err != nil {
+		return err
 	}
 	v.Page = s.page(c, d.Name, "datasets")
 	return s.render(c, status, tplDatasetsShow, v)

@@ -19,9 +19,14 @@ const (
 // would retrieve from the dataset for the question, with the dataset's own
 // retrieval settings.
 type datasetSearch struct {
-	Dataset  *models.Dataset
-	Query    string
-	Results  []models.ScoredRecord
+	Dataset *models.Dataset
+	Query   string
+	Results []models.RetrievedRecord
+	// Mode and Note say how the results were found (keyword, hybrid, or
+	// keyword_fallback and why); Reranked that a rerank model ordered them.
+	Mode     string
+	Note     string
+	Reranked bool
 	Limit    int
 	MinScore float64
 	// Off: the dataset retrieves no records (Records to retrieve is 0), as the engine treats it.
@@ -58,9 +63,11 @@ func (s *Server) handleDatasetSearch(c *fiber.Ctx) error {
 	if err := models.CheckText("q", "The question", q.Text); err != nil {
 		v.Error, status = models.ErrorMessage(err), fiber.StatusUnprocessableEntity
 	} else if q.Text != "" && !v.Off {
-		if v.Results, err = s.store.SearchRecords(ctx, q); err != nil {
+		res, err := s.opts.Retriever.SearchDataset(ctx, d, q)
+		if err != nil {
 			return err
 		}
+		v.Results, v.Mode, v.Note, v.Reranked = res.Records, res.Mode, res.Note, res.Reranked
 	}
 	if c.Get("HX-Request") == "true" {
 		return s.render(c, status, tplDatasetSearch, v)

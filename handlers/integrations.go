@@ -363,12 +363,6 @@ func (s *Server) handleIntegrationEdit(c *fiber.Ctx) error {
 	return s.renderIntegrationForm(c, fiber.StatusOK, it, f, nil)
 }
 
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
 
 // handleIntegrationUpdate handles POST /integrations/:id (a blank bot token keeps the stored one).
 func (s *Server) handleIntegrationUpdate(c *fiber.Ctx) error {

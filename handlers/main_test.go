@@ -22,6 +22,7 @@ import (
 	"parley/app/live"
 	"parley/app/providers"
 	"parley/app/qa"
+	"parley/app/retrieval"
 	"parley/models"
 	"parley/models/store"
 	"parley/models/store/storetest"
@@ -71,11 +72,15 @@ func newServer(t testing.TB, st *store.Store, tweaks ...func(*serverSetup)) *Ser
 	}
 	resolver := providers.New(st)
 	loader := ability.NewLoader(ability.NewGuardedClient(ability.GuardOptions{}), st.VaultValue, st)
+	retriever, err := retrieval.New(retrieval.Options{Store: st, Clients: resolver, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	su := &serverSetup{
 		Options: Options{Config: cfg, Version: "test", Store: st, Logger: discardLogger(), Broker: live.NewBroker(),
-			Providers: resolver, Abilities: loader},
+			Providers: resolver, Abilities: loader, Retriever: retriever},
 		Engine: engine.Options{Store: st, Logger: discardLogger(), Providers: resolver.Resolve, Abilities: engine.Abilities(loader.Runner),
-			ModerationWords: cfg.ModerationWords},
+			ModerationWords: cfg.ModerationWords, Retriever: retriever},
 	}
 	for _, tw := range tweaks {
 		tw(su)
@@ -88,7 +93,7 @@ func newServer(t testing.TB, st *store.Store, tweaks ...func(*serverSetup)) *Ser
 		}
 	}
 	if su.QA == nil {
-		su.QA, err = qa.New(qa.Options{Store: st, Turns: su.Turns, Broker: su.Broker, Providers: su.Engine.Providers, Logger: su.Logger})
+		su.QA, err = qa.New(qa.Options{Store: st, Turns: su.Turns, Broker: su.Broker, Providers: su.Engine.Providers, Retriever: su.Engine.Retriever, Logger: su.Logger})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -152,6 +153,19 @@ func (s *Server) templateFuncs() template.FuncMap {
 			return t.UTC().Format("2006-01-02 15:04 UTC")
 		},
 		"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"deref64f": func(p *float64) float64 {
+			if p == nil {
+				return 0
+			}
+			return *p
+		},
+		// optScore shows an optional retrieval score with two decimals, "—" for none.
+		"optScore": func(p *float64) string {
+			if p == nil {
+				return "—"
+			}
+			return strconv.FormatFloat(*p, 'f', 2, 64)
+		},
 		"truncate": func(n int, s string) string {
 			r := []rune(s)
 			if len(r) <= n {

@@ -84,6 +84,7 @@ var routeRoles = map[string]string{
 	"GET /datasets":                               cfgRead,
 	"GET /datasets/:id":                           cfgRead,
 	"GET /datasets/:id/search":                    cfgRead,
+	"GET /datasets/:id/embedding":                 cfgRead,
 	"GET /datasets/new":                           cfgWrite,
 	"POST /datasets":                              cfgWrite,
 	"GET /datasets/:id/edit":                      cfgWrite,

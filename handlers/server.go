@@ -58,6 +58,9 @@ type Options struct {
 	QA *qa.Runner
 	// Channels receives the platforms' webhooks (Telegram, generic webhook).
 	Channels *channel.Service
+	// Retriever searches datasets as turns do, for the search page and the
+	// API (nil: keyword search only).
+	Retriever engine.Retriever
 }
 
 // Route is one registered route and the permission it requires; the role
@@ -101,6 +104,9 @@ func New(opts Options) (*Server, error) {
 	cfg := opts.Config
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("handlers: %w", err)
+	}
+	if opts.Retriever == nil {
+		opts.Retriever = engine.KeywordRetriever(opts.Store)
 	}
 	s := &Server{store: opts.Store, log: opts.Logger, opts: opts, cfg: cfg, turns: opts.Turns, broker: opts.Broker, qa: opts.QA, channels: opts.Channels}
 	s.streams, s.stopStreams = context.WithCancel(context.Background())
@@ -154,7 +160,7 @@ func New(opts Options) (*Server, error) {
 	s.app.Use(s.securityHeaders)
 	s.api, err = api.New(api.Options{Store: s.store, Turns: s.turns, Logger: s.log,
 		SecretRate: cfg.APIRate, SessionRate: cfg.SessionRate, ListTimeout: cfg.Timeouts.Turn, QA: opts.QA,
-		CheckModel: opts.Providers.CheckModel, CheckAbility: opts.Abilities.Check, SetupTelegram: opts.Channels.SetupTelegram})
+		CheckModel: opts.Providers.CheckModel, CheckAbility: opts.Abilities.Check, SetupTelegram: opts.Channels.SetupTelegram, Retriever: opts.Retriever})
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,16 @@ type Dataset struct {
 	Visibility          string    `json:"visibility" gorm:"size:20;not null" validate:"omitempty,oneof=private protected public"`
 	CreatedAt           time.Time `json:"createdAt"`
 	UpdatedAt           time.Time `json:"updatedAt"`
+
+	// EmbedProviderID and EmbedModel name the embeddings model of a
+	// configured provider that the dataset's records are embedded with, for
+	// semantic search (both empty: keyword search only).
+	EmbedProviderID *string `json:"embedProviderId,omitempty" gorm:"size:36"`
+	EmbedModel      string  `json:"embedModel" gorm:"size:200;not null" validate:"max=200"`
+	// RerankProviderID and RerankModel name a rerank model applied to the
+	// best candidates of a search (both empty: no reranking).
+	RerankProviderID *string `json:"rerankProviderId,omitempty" gorm:"size:36"`
+	RerankModel      string  `json:"rerankModel" gorm:"size:200;not null" validate:"max=200"`
 }
 
 // Retrieval defaults for a new dataset.
@@ -41,8 +51,41 @@ func NewDataset() Dataset {
 	}
 }
 
-// Validate checks the dataset's fields.
-func (d *Dataset) Validate() error { return Validate(d) }
+// Validate checks the dataset's fields: an embeddings or rerank model needs
+// both its provider and its model name.
+func (d *Dataset) Validate() error {
+	fields := map[string]string{}
+	for k, v := range ErrorFields(Validate(d)) {
+		fields[k] = v
+	}
+	pair := func(provider *string, model, pField, mField, what string) {
+		hasP, hasM := provider != nil && *provider != "", model != ""
+		switch {
+		case hasP && !hasM:
+			if _, bad := fields[mField]; !bad {
+				fields[mField] = "Name the " + what + " model the provider serves, e.g. " + map[bool]string{true: "nomic-embed-text", false: "bge-reranker-v2-m3"}[what == "embeddings"] + "."
+			}
+		case hasM && !hasP:
+			fields[pField] = "Choose the provider that serves the " + what + " model."
+		}
+	}
+	pair(d.EmbedProviderID, d.EmbedModel, "embedProviderId", "embedModel", "embeddings")
+	pair(d.RerankProviderID, d.RerankModel, "rerankProviderId", "rerankModel", "rerank")
+	if len(fields) == 0 {
+		return nil
+	}
+	return &Error{Code: CodeInvalid, Message: summary(fields), Fields: fields}
+}
+
+// Embeds reports whether the dataset has an embeddings model.
+func (d *Dataset) Embeds() bool {
+	return d.EmbedProviderID != nil && *d.EmbedProviderID != "" && d.EmbedModel != ""
+}
+
+// Reranks reports whether the dataset has a rerank model.
+func (d *Dataset) Reranks() bool {
+	return d.RerankProviderID != nil && *d.RerankProviderID != "" && d.RerankModel != ""
+}
 
 // DatasetRecord is one piece of knowledge in a dataset.
 type DatasetRecord struct {

@@ -70,6 +70,11 @@ type Turn struct {
 	// message (privacy on); Moderated says the message was refused.
 	Redactions int  `json:"redactions" gorm:"not null"`
 	Moderated  bool `json:"moderated" gorm:"not null"`
+	// Retrieval says how the records were found (models.RetrievalKeyword,
+	// RetrievalHybrid, RetrievalFallback; "" when no dataset was searched)
+	// and RetrievalNote why a search fell back to keywords.
+	Retrieval     string `json:"retrieval,omitempty" gorm:"size:20;not null"`
+	RetrievalNote string `json:"retrievalNote,omitempty" gorm:"type:text;not null"`
 	// Prompt is what the model received, compressed (see TurnPrompt).
 	Prompt    []byte       `json:"-"`
 	CreatedAt time.Time    `json:"createdAt"`
@@ -96,6 +101,12 @@ type TurnRecord struct {
 	DatasetID string  `json:"datasetId" gorm:"size:36;not null"`
 	Source    string  `json:"source" gorm:"type:text;not null"`
 	Score     float64 `json:"score" gorm:"not null"`
+	// KeywordScore, VectorScore, FusedScore and RerankScore are the scores
+	// that placed the record (nil: that method did not find or score it).
+	KeywordScore *float64 `json:"keywordScore,omitempty"`
+	VectorScore  *float64 `json:"vectorScore,omitempty"`
+	FusedScore   *float64 `json:"fusedScore,omitempty"`
+	RerankScore  *float64 `json:"rerankScore,omitempty"`
 }
 
 // TurnCall is one ability a turn ran: its input and output, how long it

@@ -36,10 +36,23 @@ type AbilityLoader func(a models.Ability) (Runner, error)
 // "openai/gpt-4o-mini", …) and the model name to send it.
 type Resolver func(ctx context.Context, model string) (provider.Provider, string, error)
 
+// Retriever finds the records of datasets that answer a question, by
+// keywords or semantically (app/retrieval's Retriever is one).
+type Retriever interface {
+	// Search searches the datasets q names.
+	Search(ctx context.Context, q models.RecordQuery) (*models.Retrieval, error)
+	// SearchDataset searches d (q.DatasetIDs is ignored), for callers that
+	// have just read it.
+	SearchDataset(ctx context.Context, d *models.Dataset, q models.RecordQuery) (*models.Retrieval, error)
+}
+
 // Options configure an Engine.
 type Options struct {
 	Store     *store.Store
 	Providers Resolver
+	// Retriever searches the attached datasets (nil: keyword search only,
+	// through the store).
+	Retriever Retriever
 	Abilities AbilityLoader
 	Logger    *slog.Logger
 	// Locker serialises the turns of one conversation (default: per-dialect).

@@ -14,39 +14,60 @@ import (
 
 	"parley/app/provider"
 	"parley/models"
+	"parley/models/store"
 )
+
+// retrieval is what a turn's search found, for its record: how (mode, and
+// why it fell back) and the documents with their scores.
+type retrieval struct {
+	docs        []provider.Document
+	instruction string
+	mode, note  string
+}
 
 // retrieve searches each attached dataset with its own settings and merges the
 // results best-first. instruction is the match or mismatch instruction.
-func (e *Engine) retrieve(ctx context.Context, cfg config, question string) ([]provider.Document, string, error) {
+func (e *Engine) retrieve(ctx context.Context, cfg config, question string) (retrieval, error) {
 	var (
-		docs            []provider.Document
+		out             retrieval
 		match, mismatch []string
 	)
 	for _, d := range cfg.datasets {
 		if d.SearchMaxRecords == 0 {
 			continue
 		}
-		found, err := e.opts.Store.SearchRecords(ctx, models.RecordQuery{DatasetIDs: []string{d.ID}, Text: question,
-			Limit: d.SearchMaxRecords, MinScore: d.SearchMinScore})
+		q := models.RecordQuery{DatasetIDs: []string{d.ID}, Text: question, Limit: d.SearchMaxRecords, MinScore: d.SearchMinScore}
+		found, err := e.search(ctx, q)
 		if err != nil {
-			return nil, "", err
+			return retrieval{}, err
 		}
-		for _, f := range found {
+		switch {
+		case found.Mode == models.RetrievalFallback:
+			out.mode = models.RetrievalFallback
+		case found.Mode == models.RetrievalHybrid && out.mode != models.RetrievalFallback:
+			out.mode = models.RetrievalHybrid
+		case out.mode == "":
+			out.mode = found.Mode
+		}
+		if found.Note != "" {
+			out.note = strings.TrimPrefix(out.note+"; "+found.Note, "; ")
+		}
+		for _, f := range found.Records {
 			text := f.Record.Text
 			if d.RecordMaxTokens > 0 && provider.EstimateTokens(text) > d.RecordMaxTokens {
 				text = models.TruncateUTF8(text, d.RecordMaxTokens*4)
 			}
-			docs = append(docs, provider.Document{ID: f.Record.ID, DatasetID: d.ID, Text: text, Source: f.Record.Source, Score: f.Score})
+			out.docs = append(out.docs, provider.Document{ID: f.Record.ID, DatasetID: d.ID, Text: text, Source: f.Record.Source, Score: f.Score,
+				Keyword: f.Keyword, Vector: f.Vector, Fused: f.Fused, Rerank: f.Rerank})
 		}
-		if len(found) > 0 && d.MatchInstruction != "" {
+		if len(found.Records) > 0 && d.MatchInstruction != "" {
 			match = append(match, d.MatchInstruction)
 		}
-		if len(found) == 0 && d.MismatchInstruction != "" {
+		if len(found.Records) == 0 && d.MismatchInstruction != "" {
 			mismatch = append(mismatch, d.MismatchInstruction)
 		}
 	}
-	slices.SortStableFunc(docs, func(a, b provider.Document) int {
+	slices.SortStableFunc(out.docs, func(a, b provider.Document) int {
 		switch {
 		case a.Score > b.Score:
 			return -1
@@ -55,10 +76,45 @@ func (e *Engine) retrieve(ctx context.Context, cfg config, question string) ([]p
 		}
 		return 0
 	})
-	if len(docs) > 0 {
-		return docs, strings.Join(match, "\n"), nil
+	if len(out.docs) > 0 {
+		out.instruction = strings.Join(match, "\n")
+	} else {
+		out.docs, out.instruction = nil, strings.Join(mismatch, "\n")
 	}
-	return nil, strings.Join(mismatch, "\n"), nil
+	return out, nil
+}
+
+// search runs one dataset's search through the retriever, or by keywords
+// through the store when the engine has none.
+func (e *Engine) search(ctx context.Context, q models.RecordQuery) (*models.Retrieval, error) {
+	if e.opts.Retriever != nil {
+		return e.opts.Retriever.Search(ctx, q)
+	}
+	return KeywordRetriever(e.opts.Store).Search(ctx, q)
+}
+
+// KeywordRetriever is a Retriever that searches by keywords only
+// (store.SearchRecords), for callers wired without semantic retrieval.
+func KeywordRetriever(st *store.Store) Retriever { return keywordRetriever{st} }
+
+type keywordRetriever struct{ st *store.Store }
+
+func (k keywordRetriever) SearchDataset(ctx context.Context, d *models.Dataset, q models.RecordQuery) (*models.Retrieval, error) {
+	q.DatasetIDs = []string{d.ID}
+	return k.Search(ctx, q)
+}
+
+func (k keywordRetriever) Search(ctx context.Context, q models.RecordQuery) (*models.Retrieval, error) {
+	found, err := k.st.SearchRecords(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := &models.Retrieval{Mode: models.RetrievalKeyword, Records: make([]models.RetrievedRecord, 0, len(found))}
+	for _, f := range found {
+		s := f.Score
+		out.Records = append(out.Records, models.RetrievedRecord{Record: f.Record, Score: s, Keyword: &s})
+	}
+	return out, nil
 }
 
 // maxAbilities bounds the abilities offered in one turn.

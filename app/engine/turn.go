@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -122,16 +123,15 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 	// The history and the retrieval read different things: read them at
 	// once (the first token comes a round trip sooner).
 	type retrieved struct {
-		docs        []provider.Document
-		instruction string
-		took        time.Duration
-		err         error
+		retrieval
+		took time.Duration
+		err  error
 	}
 	search := make(chan retrieved, 1)
 	go func() {
 		start := e.opts.Now()
-		docs, instruction, err := e.retrieve(ctx, cfg, res.User.Text)
-		search <- retrieved{docs, instruction, e.opts.Now().Sub(start), err}
+		r, err := e.retrieve(ctx, cfg, res.User.Text)
+		search <- retrieved{r, e.opts.Now().Sub(start), err}
 	}()
 	history, err := e.history(ctx, sc, res.User)
 	found := <-search
@@ -143,8 +143,13 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 		return e.fail(ctx, sc, res, ev, "retrieval", found.err)
 	}
 	if len(cfg.datasets) > 0 {
-		e.opts.Metrics.Retrieval("keyword", found.took)
+		kind := found.mode
+		if kind == "" {
+			kind = models.RetrievalKeyword
+		}
+		e.opts.Metrics.Retrieval(kind, found.took)
 	}
+	t.Retrieval, t.RetrievalNote = found.mode, found.note
 	t.Records = turnRecords(docs)
 	if len(docs) > 0 {
 		// Held until the turn's next write, which stores it in the same
@@ -444,12 +449,23 @@ func (e *Engine) history(ctx context.Context, sc scope, u *models.Message) ([]pr
 func turnRecords(docs []provider.Document) []models.TurnRecord {
 	out := make([]models.TurnRecord, 0, len(docs))
 	for i, d := range docs {
-		out = append(out, models.TurnRecord{Rank: i + 1, RecordID: d.ID, DatasetID: d.DatasetID, Source: d.Source, Score: roundScore(d.Score)})
+		out = append(out, models.TurnRecord{Rank: i + 1, RecordID: d.ID, DatasetID: d.DatasetID, Source: d.Source, Score: roundScore(d.Score),
+			KeywordScore: roundPtr(d.Keyword), VectorScore: roundPtr(d.Vector), FusedScore: roundPtr(d.Fused), RerankScore: roundPtr(d.Rerank)})
 	}
 	return out
 }
 
 func roundScore(f float64) float64 { return float64(int(f*10000+0.5)) / 10000 }
+
+// roundPtr rounds an optional score like roundScore (fused scores, a few
+// thousandths, keep six decimals).
+func roundPtr(f *float64) *float64 {
+	if f == nil {
+		return nil
+	}
+	r := math.Round(*f*1e6) / 1e6
+	return &r
+}
 
 func contextMessage(docs []provider.Document) models.Message {
 	var b strings.Builder

@@ -4,7 +4,8 @@
 // riversqlite — so a job is inserted in the same transaction as the rows it
 // is about, a crash or restart resumes where it stopped, and several
 // instances on one PostgreSQL share the work. It runs the channels' jobs:
-// processing an inbound event and sending a thread's replies.
+// processing an inbound event and sending a thread's replies; and the
+// datasets' embedding (semantic search).
 package jobs
 
 import (
@@ -31,7 +32,27 @@ import (
 const (
 	QueueEvents     = "channel_events"
 	QueueDeliveries = "channel_deliveries"
+	// QueueEmbeddings embeds datasets' records, one dataset at a time.
+	QueueEmbeddings = "embeddings"
 )
+
+// Embedder embeds the records of a dataset that need it (app/retrieval's
+// Retriever is one); it is idempotent.
+type Embedder interface {
+	EmbedDataset(ctx context.Context, datasetID string) error
+}
+
+// EmbedArgs is a job that embeds a dataset's new and changed records.
+type EmbedArgs struct {
+	DatasetID string `json:"datasetId"`
+}
+
+// Kind names the job kind.
+func (EmbedArgs) Kind() string { return store.JobEmbed }
+
+// embedTimeout bounds one embedding job; a dataset not done by then goes
+// on in the next try, where it stopped.
+const embedTimeout = 30 * time.Minute
 
 // Handler does the channels' work; app/channel's Service is one. Work is
 // idempotent: a job may run again after a crash, or twice.
@@ -79,7 +100,10 @@ type Options struct {
 	// DatabaseURL is the store's, for PostgreSQL's LISTEN connection.
 	DatabaseURL string
 	Handler     Handler
-	Logger      *slog.Logger
+	// Embedder embeds datasets' records (nil: embedding jobs are not
+	// queued, and datasets are keyword-searched until a server with one runs).
+	Embedder Embedder
+	Logger   *slog.Logger
 	// EventWorkers and DeliveryWorkers bound the jobs run at once by this instance.
 	EventWorkers    int
 	DeliveryWorkers int
@@ -92,6 +116,7 @@ type Options struct {
 // Queue is River's client, wired to the store's database.
 type Queue struct {
 	client   *river.Client[*sql.Tx]
+	embeds   bool
 	listener *pgxpool.Pool
 	log      *slog.Logger
 	stopping atomic.Bool
@@ -149,7 +174,7 @@ func New(ctx context.Context, o Options) (*Queue, error) {
 	case o.EventWorkers <= 0, o.DeliveryWorkers <= 0, o.JobTimeout <= 0:
 		return nil, errors.New("jobs: New needs worker counts and a job timeout")
 	}
-	q := &Queue{log: o.Logger}
+	q := &Queue{log: o.Logger, embeds: o.Embedder != nil}
 	if o.Store.Dialect() == store.Postgres {
 		cfg, err := pgxpool.ParseConfig(o.DatabaseURL)
 		if err != nil {
@@ -168,13 +193,18 @@ func New(ctx context.Context, o Options) (*Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &eventWorker{q: q, h: o.Handler, timeout: o.JobTimeout})
 	river.AddWorker(workers, &deliveryWorker{q: q, h: o.Handler})
+	queues := map[string]river.QueueConfig{
+		QueueEvents:     {MaxWorkers: o.EventWorkers},
+		QueueDeliveries: {MaxWorkers: o.DeliveryWorkers},
+	}
+	if o.Embedder != nil {
+		river.AddWorker(workers, &embedWorker{q: q, e: o.Embedder})
+		queues[QueueEmbeddings] = river.QueueConfig{MaxWorkers: 1}
+	}
 	cfg := &river.Config{
-		Logger:  quiet(o.Logger),
-		Workers: workers,
-		Queues: map[string]river.QueueConfig{
-			QueueEvents:     {MaxWorkers: o.EventWorkers},
-			QueueDeliveries: {MaxWorkers: o.DeliveryWorkers},
-		},
+		Logger:     quiet(o.Logger),
+		Workers:    workers,
+		Queues:     queues,
 		JobTimeout: o.JobTimeout,
 		// A job still "running" this long after it started belonged to a
 		// process that died (its own timeout ended it otherwise).
@@ -227,10 +257,18 @@ func (q *Queue) EnqueueTx(ctx context.Context, tx *sql.Tx, jobs ...store.Job) er
 			args, opts.Queue = EventArgs{EventID: j.ID}, QueueEvents
 		case store.JobDelivery:
 			args, opts.Queue = DeliveryArgs{DeliveryID: j.ID}, QueueDeliveries
+		case store.JobEmbed:
+			if !q.embeds {
+				continue
+			}
+			args, opts.Queue = EmbedArgs{DatasetID: j.ID}, QueueEmbeddings
 		default:
 			return fmt.Errorf("jobs: unknown job kind %q", j.Kind)
 		}
 		params = append(params, river.InsertManyParams{Args: args, InsertOpts: opts})
+	}
+	if len(params) == 0 {
+		return nil
 	}
 	if len(params) == 1 {
 		_, err := q.client.InsertTx(ctx, tx, params[0].Args, params[0].InsertOpts)
@@ -317,4 +355,16 @@ type deliveryWorker struct {
 
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	return w.q.outcome(ctx, store.JobDelivery, job.Args.DeliveryID, w.h.Deliver(ctx, job.Args.DeliveryID))
+}
+
+type embedWorker struct {
+	river.WorkerDefaults[EmbedArgs]
+	q *Queue
+	e Embedder
+}
+
+func (w *embedWorker) Timeout(*river.Job[EmbedArgs]) time.Duration { return embedTimeout }
+
+func (w *embedWorker) Work(ctx context.Context, job *river.Job[EmbedArgs]) error {
+	return w.q.outcome(ctx, store.JobEmbed, job.Args.DatasetID, w.e.EmbedDataset(ctx, job.Args.DatasetID))
 }

@@ -38,6 +38,9 @@ type Document struct {
 	Text      string
 	Source    string
 	Score     float64 // normalised: higher is better, 0..1
+	// Keyword, Vector, Fused and Rerank are the scores that placed the
+	// document (nil: that method did not find or score it), for the turn's "why".
+	Keyword, Vector, Fused, Rerank *float64
 }
 
 // Tool is an ability offered to the model; Parameters is a JSON Schema object.
@@ -135,4 +138,25 @@ func EstimateTokens(s string) int {
 		n = 1
 	}
 	return n
+}
+
+// Embedder turns texts into vectors (OpenAI-compatible POST /embeddings):
+// semantic search embeds a dataset's records and each question with it.
+type Embedder interface {
+	// Embed returns one vector per input, in order, all of one length.
+	Embed(ctx context.Context, model string, inputs []string) ([][]float32, error)
+}
+
+// RerankResult is a document's place after reranking: its index in the
+// documents sent and the model's relevance score (higher is better).
+type RerankResult struct {
+	Index int
+	Score float64
+}
+
+// Reranker orders candidate documents by relevance to a query (POST /rerank
+// as vLLM, llama.cpp server, Infinity, TEI, Jina and Cohere serve it).
+type Reranker interface {
+	// Rerank returns at most topN results, best first.
+	Rerank(ctx context.Context, model, query string, documents []string, topN int) ([]RerankResult, error)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"parley/app/engine"
 	"parley/models"
 	"parley/models/store"
 )
@@ -40,10 +41,15 @@ func (r *Runner) Check(ctx context.Context, k models.RetrievalCheck) (models.Ass
 	if err != nil {
 		return out, err
 	}
-	found, err := r.st.SearchRecords(ctx, models.RecordQuery{DatasetIDs: []string{ds.ID}, Text: k.Query, Limit: k.TopK, MinScore: ds.SearchMinScore})
+	retriever := r.opts.Retriever
+	if retriever == nil {
+		retriever = engine.KeywordRetriever(r.st)
+	}
+	res, err := retriever.SearchDataset(ctx, ds, models.RecordQuery{Text: k.Query, Limit: k.TopK, MinScore: ds.SearchMinScore})
 	if err != nil {
 		return out, err
 	}
+	found := res.Records
 	name := "record " + k.RecordID
 	if k.Source != "" {
 		name = fmt.Sprintf("record %s (%s)", k.RecordID, k.Source)

@@ -44,6 +44,9 @@ type Options struct {
 	Broker engine.Publisher
 	// Providers resolves the model of an LLM judge.
 	Providers engine.Resolver
+	// Retriever searches datasets for retrieval checks as turns do (nil:
+	// keyword search only).
+	Retriever engine.Retriever
 	Logger    *slog.Logger
 	// Parallel is how many cases of a run are replayed at once (default 2).
 	Parallel int

@@ -61,6 +61,8 @@ type Options struct {
 	// SetupTelegram sets a Telegram integration up (getMe, setWebhook):
 	// the channel service's SetupTelegram.
 	SetupTelegram func(ctx context.Context, integrationID string) (*models.Integration, error)
+	// Retriever searches datasets as turns do (nil: keyword search only).
+	Retriever engine.Retriever
 }
 
 // Route is one API operation: the OpenAPI document and the route tests are

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"parley/app/engine"
 	"parley/models"
 )
 
@@ -35,6 +36,24 @@ func (r *updateDatasetRequest) apply(d *models.Dataset) {
 	setStr(&d.MismatchInstruction, r.MismatchInstruction)
 	setStr(&d.Separators, r.Separators)
 	setStr(&d.Visibility, r.Visibility)
+	// Parley's extension: semantic and reranked retrieval ("" clears a provider).
+	if r.EmbedProviderID != nil {
+		d.EmbedProviderID = optionalID(*r.EmbedProviderID)
+	}
+	setStr(&d.EmbedModel, r.EmbedModel)
+	if r.RerankProviderID != nil {
+		d.RerankProviderID = optionalID(*r.RerankProviderID)
+	}
+	setStr(&d.RerankModel, r.RerankModel)
+}
+
+// optionalID is nil for a blank id.
+func optionalID(id string) *string {
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return nil
+	}
+	return &id
 }
 
 func setInt(dst *int, v *int) {
@@ -60,6 +79,12 @@ type updateDatasetRequest struct {
 	MismatchInstruction *string     `json:"mismatchInstruction" validate:"omitempty,max=4000"`
 	Separators          *string     `json:"separators" validate:"omitempty,max=200"`
 	Visibility          *string     `json:"visibility" validate:"omitempty,oneof=private protected public"`
+	// Parley's extension: the embeddings and rerank models of configured
+	// providers (provider ids; "" clears).
+	EmbedProviderID  *string `json:"embedProviderId" validate:"omitempty,max=36" doc:"Parley extension: the id of a configured provider serving the embeddings model (\"\" for none)."`
+	EmbedModel       *string `json:"embedModel" validate:"omitempty,max=200" doc:"Parley extension: the embeddings model records are embedded with for semantic search; changing it embeds them again."`
+	RerankProviderID *string `json:"rerankProviderId" validate:"omitempty,max=36" doc:"Parley extension: the id of a configured provider serving the rerank model (\"\" for none)."`
+	RerankModel      *string `json:"rerankModel" validate:"omitempty,max=200" doc:"Parley extension: the rerank model applied to the best search candidates."`
 }
 
 type datasetJSON struct {
@@ -80,6 +105,22 @@ type datasetJSON struct {
 	MismatchInstruction string      `json:"mismatchInstruction"`
 	Separators          string      `json:"separators"`
 	Visibility          string      `json:"visibility"`
+	// Parley's extension: semantic and reranked retrieval settings, and (on
+	// fetch) how far the records are embedded.
+	EmbedProviderID  *string        `json:"embedProviderId,omitempty" doc:"Parley extension: the embeddings model's provider id."`
+	EmbedModel       string         `json:"embedModel" doc:"Parley extension: the embeddings model (\"\": keyword search only)."`
+	RerankProviderID *string        `json:"rerankProviderId,omitempty" doc:"Parley extension: the rerank model's provider id."`
+	RerankModel      string         `json:"rerankModel" doc:"Parley extension: the rerank model (\"\": none)."`
+	Embedding        *embeddingJSON `json:"embedding,omitempty" doc:"Parley extension (fetch, with an embeddings model): how far the records are embedded."`
+}
+
+// embeddingJSON is a dataset's embedding progress.
+type embeddingJSON struct {
+	Model       string `json:"model"`
+	Embedded    int64  `json:"embedded"`
+	Total       int64  `json:"total"`
+	LastError   string `json:"lastError,omitempty" doc:"The provider's last failure in plain words; cleared by the next success."`
+	LastErrorAt int64  `json:"lastErrorAt,omitempty"`
 }
 
 func toDataset(d *models.Dataset) datasetJSON {
@@ -87,7 +128,8 @@ func toDataset(d *models.Dataset) datasetJSON {
 		CreatedAt: ms(d.CreatedAt), UpdatedAt: ms(d.UpdatedAt), Store: d.Store, Reranker: d.Reranker,
 		RecordMaxTokens: d.RecordMaxTokens, SearchMinScore: d.SearchMinScore, SearchMaxRecords: d.SearchMaxRecords,
 		SearchMaxTokens: d.SearchMaxTokens, MatchInstruction: d.MatchInstruction, MismatchInstruction: d.MismatchInstruction,
-		Separators: d.Separators, Visibility: d.Visibility}
+		Separators: d.Separators, Visibility: d.Visibility,
+		EmbedProviderID: d.EmbedProviderID, EmbedModel: d.EmbedModel, RerankProviderID: d.RerankProviderID, RerankModel: d.RerankModel}
 }
 
 // handleDatasetList handles GET /api/v1/dataset/list.
@@ -105,7 +147,18 @@ func (a *API) handleDatasetFetch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toDataset(d))
+	out := toDataset(d)
+	if d.Embeds() {
+		st, err := a.store.EmbeddingState(c.UserContext(), d)
+		if err != nil {
+			return err
+		}
+		out.Embedding = &embeddingJSON{Model: st.Model, Embedded: st.Embedded, Total: st.Total, LastError: st.LastError}
+		if st.LastErrorAt != nil {
+			out.Embedding.LastErrorAt = ms(*st.LastErrorAt)
+		}
+	}
+	return c.JSON(out)
 }
 
 // handleDatasetCreate handles POST /api/v1/dataset/create.
@@ -172,11 +225,21 @@ type searchRecordJSON struct {
 	Source string      `json:"source,omitempty"`
 	Meta   models.Meta `json:"meta"`
 	Score  float64     `json:"score"`
+	// Parley's extension: the scores that placed the record.
+	KeywordScore *float64 `json:"keywordScore,omitempty" doc:"Parley extension: the keyword score (absent: not found by keywords)."`
+	VectorScore  *float64 `json:"vectorScore,omitempty" doc:"Parley extension: the cosine similarity to the question (absent: not found by vectors)."`
+	FusedScore   *float64 `json:"fusedScore,omitempty" doc:"Parley extension: the reciprocal rank fusion score (k=60)."`
+	RerankScore  *float64 `json:"rerankScore,omitempty" doc:"Parley extension: the rerank model's relevance score."`
 }
 
 type searchResponse struct {
 	ID      string             `json:"id"`
 	Records []searchRecordJSON `json:"records"`
+	// Parley's extension: how the records were found (keyword, hybrid or
+	// keyword_fallback), why it fell back, and whether a rerank model ordered them.
+	Retrieval     string `json:"retrieval" doc:"Parley extension: keyword, hybrid (keyword and vector results fused) or keyword_fallback."`
+	RetrievalNote string `json:"retrievalNote,omitempty" doc:"Parley extension: why the search fell back to keywords."`
+	Reranked      bool   `json:"reranked" doc:"Parley extension: a rerank model ordered the records."`
 }
 
 // handleDatasetSearch handles POST /api/v1/dataset/{datasetId}/search with the
@@ -197,17 +260,26 @@ func (a *API) handleDatasetSearch(c *fiber.Ctx) error {
 	if limit <= 0 {
 		limit = models.DefaultSearchLimit
 	}
-	found, err := a.store.SearchRecords(c.UserContext(), models.RecordQuery{DatasetIDs: []string{d.ID}, Text: r.Search,
+	res, err := a.retriever().SearchDataset(c.UserContext(), d, models.RecordQuery{Text: r.Search,
 		Limit: limit, MinScore: d.SearchMinScore})
 	if err != nil {
 		return err
 	}
-	out := searchResponse{ID: d.ID, Records: make([]searchRecordJSON, 0, len(found))}
-	for _, f := range found {
+	out := searchResponse{ID: d.ID, Records: make([]searchRecordJSON, 0, len(res.Records)),
+		Retrieval: res.Mode, RetrievalNote: res.Note, Reranked: res.Reranked}
+	for _, f := range res.Records {
 		out.Records = append(out.Records, searchRecordJSON{ID: f.Record.ID, Text: f.Record.Text, Source: f.Record.Source,
-			Meta: meta(f.Record.Meta), Score: f.Score})
+			Meta: meta(f.Record.Meta), Score: f.Score, KeywordScore: f.Keyword, VectorScore: f.Vector, FusedScore: f.Fused, RerankScore: f.Rerank})
 	}
 	return c.JSON(out)
+}
+
+// retriever is the configured dataset search (keyword only when none is).
+func (a *API) retriever() engine.Retriever {
+	if a.opts.Retriever != nil {
+		return a.opts.Retriever
+	}
+	return engine.KeywordRetriever(a.store)
 }
 
 // recordRequest is the body of record/create (text required) and record/update.

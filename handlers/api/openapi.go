@@ -179,6 +179,9 @@ func addFields(t reflect.Type, request bool, props map[string]any, required *[]s
 			name = f.Name
 		}
 		s := schemaOf(f.Type, request)
+		if d := f.Tag.Get("doc"); d != "" {
+			s["description"] = d
+		}
 		for _, rule := range strings.Split(f.Tag.Get("validate"), ",") {
 			key, val, _ := strings.Cut(rule, "=")
 			switch key {

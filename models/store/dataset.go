@@ -16,15 +16,25 @@ func (s *Store) CreateDataset(ctx context.Context, d models.Dataset) (*models.Da
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.db.WithContext(ctx).Create(&d).Error; err != nil {
-		return nil, translate(err, "dataset")
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := checkDatasetProviders(tx, &d); err != nil {
+			return err
+		}
+		if err := tx.Create(&d).Error; err != nil {
+			return translate(err, "dataset")
+		}
+		return s.enqueueEmbed(tx, &d)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &d, nil
 }
 
 // UpdateDataset validates and saves every field of the dataset; a change to
 // its retrieval settings makes a new version of every bot using it, in the
-// same transaction.
+// same transaction. A change of embeddings model drops the dataset's vectors
+// and queues its records to be embedded again.
 func (s *Store) UpdateDataset(ctx context.Context, d models.Dataset) (*models.Dataset, error) {
 	normalizeDataset(&d)
 	if err := d.Validate(); err != nil {
@@ -32,12 +42,26 @@ func (s *Store) UpdateDataset(ctx context.Context, d models.Dataset) (*models.Da
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var cur models.Dataset
-		if err := tx.Select("id", "created_at").First(&cur, "id = ?", d.ID).Error; err != nil {
+		if err := tx.Select("id", "created_at", "embed_provider_id", "embed_model").First(&cur, "id = ?", d.ID).Error; err != nil {
 			return translate(err, "dataset")
+		}
+		if err := checkDatasetProviders(tx, &d); err != nil {
+			return err
 		}
 		d.CreatedAt = cur.CreatedAt
 		if err := update(tx, &d, d.ID, "dataset"); err != nil {
 			return err
+		}
+		if cur.EmbedModel != d.EmbedModel || !sameID(cur.EmbedProviderID, d.EmbedProviderID) {
+			if err := tx.Exec("DELETE FROM record_vectors WHERE dataset_id = ?", d.ID).Error; err != nil {
+				return translate(err, "vectors")
+			}
+			if err := s.bumpVectors(tx, d.ID, true); err != nil {
+				return translate(err, "embedding state")
+			}
+			if err := s.enqueueEmbed(tx, &d); err != nil {
+				return err
+			}
 		}
 		return s.versionBotsUsing(tx, "bot_datasets", "dataset_id", d.ID)
 	})
@@ -58,6 +82,20 @@ func normalizeDataset(d *models.Dataset) {
 	if d.Meta == nil {
 		d.Meta = models.Meta{}
 	}
+	d.EmbedModel, d.RerankModel = strings.TrimSpace(d.EmbedModel), strings.TrimSpace(d.RerankModel)
+	for _, p := range []**string{&d.EmbedProviderID, &d.RerankProviderID} {
+		if *p != nil && strings.TrimSpace(**p) == "" {
+			*p = nil
+		}
+	}
+}
+
+// sameID compares two optional ids.
+func sameID(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
 }
 
 // FindDataset returns one dataset.
@@ -112,16 +150,25 @@ func (s *Store) CreateRecord(ctx context.Context, r models.DatasetRecord) (*mode
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	if _, err := s.FindDataset(ctx, r.DatasetID); err != nil {
+	d, err := s.FindDataset(ctx, r.DatasetID)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.db.WithContext(ctx).Create(&r).Error; err != nil {
-		return nil, translate(err, "record")
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&r).Error; err != nil {
+			return translate(err, "record")
+		}
+		return s.enqueueEmbed(tx, d)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
 
-// UpdateRecord saves a record's text, source and meta; the record must belong to its dataset.
+// UpdateRecord saves a record's text, source and meta; the record must
+// belong to its dataset. A changed text drops the record's vector and queues
+// it to be embedded again.
 func (s *Store) UpdateRecord(ctx context.Context, r models.DatasetRecord) (*models.DatasetRecord, error) {
 	if r.Meta == nil {
 		r.Meta = models.Meta{}
@@ -133,9 +180,26 @@ func (s *Store) UpdateRecord(ctx context.Context, r models.DatasetRecord) (*mode
 	if err != nil {
 		return nil, err
 	}
+	textChanged := cur.Text != r.Text
 	cur.Text, cur.Source, cur.Meta = r.Text, r.Source, r.Meta
 	cur.UpdatedAt = s.now()
-	if err := update(s.db.WithContext(ctx), cur, cur.ID, "record"); err != nil {
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if err := update(tx, cur, cur.ID, "record"); err != nil {
+			return err
+		}
+		if !textChanged {
+			return nil
+		}
+		if err := tx.Exec("DELETE FROM record_vectors WHERE record_id = ?", cur.ID).Error; err != nil {
+			return translate(err, "vector")
+		}
+		var d models.Dataset
+		if err := tx.Select("id", "embed_provider_id", "embed_model").First(&d, "id = ?", cur.DatasetID).Error; err != nil {
+			return translate(err, "dataset")
+		}
+		return s.enqueueEmbed(tx, &d)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return cur, nil

@@ -47,7 +47,7 @@ func (s *Store) ImportBatch(ctx context.Context, imp models.DatasetImport, recs 
 	if err != nil {
 		return nil, err
 	}
-	err = s.tx(ctx, func(tx *gorm.DB) error { return importTx(tx, &imp, rows) })
+	err = s.tx(ctx, func(tx *gorm.DB) error { return s.importTx(tx, &imp, rows) })
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func (s *Store) ImportUpload(ctx context.Context, uploadID string, imp models.Da
 		if res.RowsAffected == 0 {
 			return uploadGone()
 		}
-		return importTx(tx, &imp, rows)
+		return s.importTx(tx, &imp, rows)
 	})
 	if err != nil {
 		return nil, err
@@ -114,9 +114,9 @@ func (s *Store) prepareImport(imp *models.DatasetImport, recs []models.DatasetRe
 }
 
 // importTx writes an import and its records in tx, once the dataset is known to exist.
-func importTx(tx *gorm.DB, imp *models.DatasetImport, rows []models.DatasetRecord) error {
+func (s *Store) importTx(tx *gorm.DB, imp *models.DatasetImport, rows []models.DatasetRecord) error {
 	var d models.Dataset
-	if err := tx.Select("id").First(&d, "id = ?", imp.DatasetID).Error; err != nil {
+	if err := tx.Select("id", "embed_provider_id", "embed_model").First(&d, "id = ?", imp.DatasetID).Error; err != nil {
 		return translate(err, "dataset")
 	}
 	a := ActorOf(tx.Statement.Context)
@@ -126,7 +126,10 @@ func importTx(tx *gorm.DB, imp *models.DatasetImport, rows []models.DatasetRecor
 	}
 	// Already in a transaction: no savepoint per batch.
 	batch := tx.Session(&gorm.Session{SkipDefaultTransaction: true})
-	return translate(batch.CreateInBatches(rows, importBatch).Error, "records")
+	if err := batch.CreateInBatches(rows, importBatch).Error; err != nil {
+		return translate(err, "records")
+	}
+	return s.enqueueEmbed(tx, &d)
 }
 
 // validateImported checks a record the way CreateRecord does, and also

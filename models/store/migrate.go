@@ -33,6 +33,7 @@ var migrations = []migration{
 	{11, "dataset imports as batches, record filters, uploads kept for a preview", migrate0011},
 	{13, "bots know their latest version", migrate0013},
 	{15, "web chat widget: settings, identity secret, sessions by integration", migrate0015},
+	{16, "semantic retrieval: embeddings and rerank models, record vectors, retrieval scores of turns", migrate0016},
 }
 
 // schemaMigration records an applied step.
@@ -83,6 +84,16 @@ func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 		}
 		if !done {
 			applied = append(applied, fmt.Sprintf("%04d %s", m.version, m.name))
+		}
+	}
+	if s.dialect == Postgres && len(applied) > 0 {
+		// A statement prepared on a connection before a step changed its
+		// table fails after it ("cached plan must not change result type"):
+		// the pool starts again from fresh connections.
+		if sqlDB, err := s.db.DB(); err == nil {
+			n := sqlDB.Stats().MaxOpenConnections
+			sqlDB.SetMaxIdleConns(0)
+			sqlDB.SetMaxIdleConns(n)
 		}
 	}
 	return applied, nil

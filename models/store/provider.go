@@ -215,6 +215,14 @@ func (s *Store) DeleteProvider(ctx context.Context, id string) error {
 		if len(bots) > 0 {
 			return models.Errorf(models.CodeConflict, "Provider %q cannot be deleted: it is used by %s in their model. Change their model first.", p.Name, botList(bots))
 		}
+		var datasets []string
+		if err := tx.Model(&models.Dataset{}).Where("embed_provider_id = ? OR rerank_provider_id = ?", id, id).
+			Order("name").Limit(5).Pluck("name", &datasets).Error; err != nil {
+			return translate(err, "datasets")
+		}
+		if len(datasets) > 0 {
+			return models.Errorf(models.CodeConflict, "Provider %q cannot be deleted: the dataset(s) %s search with its models. Change their semantic search settings first.", p.Name, strings.Join(datasets, ", "))
+		}
 		res := tx.Delete(&models.Provider{}, "id = ?", id)
 		if res.Error != nil {
 			return translate(res.Error, "provider")

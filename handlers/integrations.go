@@ -363,7 +363,6 @@ func (s *Server) handleIntegrationEdit(c *fiber.Ctx) error {
 	return s.renderIntegrationForm(c, fiber.StatusOK, it, f, nil)
 }
 
-
 // handleIntegrationUpdate handles POST /integrations/:id (a blank bot token keeps the stored one).
 func (s *Server) handleIntegrationUpdate(c *fiber.Ctx) error {
 	it, err := s.channelIntegration(c)

@@ -30,6 +30,7 @@ var migrations = []migration{
 	{8, "channels: integrations, contacts, threads, inbound events, deliveries", migrate0008},
 	{10, "test suites, cases, retrieval checks, runs and replays; conversation kind and pinned configuration", migrate0010},
 	{11, "dataset imports as batches, record filters, uploads kept for a preview", migrate0011},
+	{12, "support: message search, review status and assignee, tags, notes, review events", migrate0012},
 	{13, "bots know their latest version", migrate0013},
 }
 

@@ -1,0 +1,32 @@
+package store
+
+import (
+	"context"
+
+	"parley/models"
+)
+
+// SearchMessages returns the user and bot messages containing every word of
+// f.Text (stemmed: "refunds" finds "refund") in the conversations f keeps,
+// newest first, one cursor page (a message id) at a time. Search runs on the
+// full-text index of migration 12 (a GIN-indexed tsvector on PostgreSQL, FTS5
+// on SQLite), kept by the database itself on every insert, however the
+// message was written. A search without words finds nothing.
+func (s *Store) SearchMessages(ctx context.Context, f models.MessageSearch) ([]models.MessageHit, string, error) {
+	terms := models.MessageSearchTerms(f.Text)
+	if len(terms) == 0 || !validConversationQuery(f.ConversationQuery) {
+		return nil, "", nil
+	}
+	q := s.db.WithContext(ctx).Table("messages AS m").
+		Select("m.id, m.conversation_id, m.type, m.text, m.turn_id, m.created_at, m.updated_at, conversations.name AS conversation_name, conversations.bot_id, b.name AS bot_name").
+		Joins("JOIN conversations ON conversations.id = m.conversation_id").
+		Joins("LEFT JOIN bots AS b ON b.id = conversations.bot_id")
+	if s.dialect == Postgres {
+		q = messageMatchPostgres(q, terms)
+	} else {
+		q = messageMatchSQLite(q, terms)
+	}
+	q = conversationScope(q, f.ConversationQuery)
+	hits, next, err := paginate(q, f.Page, "m.id", func(h *models.MessageHit) string { return h.ID })
+	return hits, next, translate(err, "messages")
+}

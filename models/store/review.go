@@ -1,0 +1,372 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"parley/models"
+)
+
+// maxTagsPerBot bounds a bot's managed list of tags (it is shown whole).
+const maxTagsPerBot = 100
+
+// review is a conversation's review state, as the conversations table keeps it.
+type review struct {
+	ID           string
+	BotID        *string
+	ReviewStatus string
+	AssigneeID   *string
+}
+
+// ConversationReview is a conversation's review status and assignee.
+type ConversationReview struct {
+	Status       string
+	AssigneeID   *string
+	AssigneeName string
+}
+
+// FindReview returns a conversation's review status and assignee. Errors: not_found.
+func (s *Store) FindReview(ctx context.Context, convID string) (*ConversationReview, error) {
+	if !models.ValidID(convID) {
+		return nil, notFound("conversation")
+	}
+	var r struct {
+		ReviewStatus string
+		AssigneeID   *string
+		AssigneeName *string
+	}
+	res := s.db.WithContext(ctx).Raw(`SELECT c.review_status, c.assignee_id, o.name AS assignee_name FROM conversations AS c
+		LEFT JOIN operators AS o ON o.id = c.assignee_id WHERE c.id = ?`, convID).Scan(&r)
+	if res.Error != nil {
+		return nil, translate(res.Error, "conversation")
+	}
+	if res.RowsAffected == 0 {
+		return nil, notFound("conversation")
+	}
+	return &ConversationReview{Status: r.ReviewStatus, AssigneeID: r.AssigneeID, AssigneeName: deref(r.AssigneeName)}, nil
+}
+
+// lockReview reads (and on PostgreSQL locks) a conversation's review row.
+func (s *Store) lockReview(tx *gorm.DB, convID string) (*review, error) {
+	if !models.ValidID(convID) {
+		return nil, notFound("conversation")
+	}
+	q := tx.Table("conversations").Select("id", "bot_id", "review_status", "assignee_id").Where("id = ?", convID)
+	if s.dialect == Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var r review
+	res := q.Scan(&r)
+	if res.Error != nil {
+		return nil, translate(res.Error, "conversation")
+	}
+	if res.RowsAffected == 0 {
+		return nil, notFound("conversation")
+	}
+	return &r, nil
+}
+
+// reviewEvent records a review change in tx.
+func (s *Store) reviewEvent(tx *gorm.DB, convID string, msgID *string, who models.Reviewer, action, detail string) error {
+	e := models.ReviewEvent{ID: models.NewID(), ConversationID: convID, MessageID: msgID, ActorName: models.TruncateUTF8(who.Name, 254),
+		Action: action, Detail: models.TruncateUTF8(detail, 500), CreatedAt: s.now()}
+	if who.ID != "" {
+		e.ActorID = &who.ID
+	}
+	return translate(tx.Create(&e).Error, "review event")
+}
+
+// SetReviewStatus moves a conversation to a review status and records who
+// did it. Errors: not_found, invalid (unknown status).
+func (s *Store) SetReviewStatus(ctx context.Context, convID, status string, who models.Reviewer) error {
+	if !models.ValidReviewStatus(status) {
+		return models.FieldError("status", "Choose a review status from the list.")
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		r, err := s.lockReview(tx, convID)
+		if err != nil {
+			return err
+		}
+		if r.ReviewStatus == status {
+			return nil
+		}
+		if err := tx.Table("conversations").Where("id = ?", convID).Update("review_status", status).Error; err != nil {
+			return translate(err, "conversation")
+		}
+		return s.reviewEvent(tx, convID, nil, who, "status", models.ReviewStatusLabel(r.ReviewStatus)+" → "+models.ReviewStatusLabel(status))
+	})
+}
+
+// AssignConversation gives a conversation to an operator to review (""
+// unassigns it) and records who did it. Errors: not_found (conversation),
+// invalid (no such operator).
+func (s *Store) AssignConversation(ctx context.Context, convID, assigneeID string, who models.Reviewer) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		r, err := s.lockReview(tx, convID)
+		if err != nil {
+			return err
+		}
+		var to *string
+		detail := "unassigned"
+		if assigneeID != "" {
+			var o models.Operator
+			if !models.ValidID(assigneeID) || tx.Select("id", "name", "email").First(&o, "id = ?", assigneeID).Error != nil {
+				return models.FieldError("assigneeId", "Choose an operator from the list.")
+			}
+			to, detail = &o.ID, "assigned to "+operatorLabel(o)
+		}
+		if deref(r.AssigneeID) == assigneeID {
+			return nil
+		}
+		if err := tx.Table("conversations").Where("id = ?", convID).Update("assignee_id", to).Error; err != nil {
+			return translate(err, "conversation")
+		}
+		return s.reviewEvent(tx, convID, nil, who, "assign", detail)
+	})
+}
+
+func operatorLabel(o models.Operator) string {
+	if o.Name != "" {
+		return o.Name
+	}
+	return o.Email
+}
+
+// FindReviewEvents returns a conversation's review changes, newest first,
+// one cursor page at a time.
+func (s *Store) FindReviewEvents(ctx context.Context, convID string, p models.Page) ([]models.ReviewEvent, string, error) {
+	q := s.db.WithContext(ctx).Model(&models.ReviewEvent{}).Where("conversation_id = ?", convID)
+	items, next, err := paginate(q, p, "id", func(e *models.ReviewEvent) string { return e.ID })
+	return items, next, translate(err, "review events")
+}
+
+// CreateTag adds a tag to a bot's managed list. Errors: invalid, not_found
+// (bot), conflict (the bot has a tag of that name).
+func (s *Store) CreateTag(ctx context.Context, t models.Tag) (*models.Tag, error) {
+	t.ID, t.Name, t.CreatedAt = models.NewID(), strings.TrimSpace(t.Name), s.now()
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := checkIDs(tx, &models.Bot{}, []string{t.BotID}, "botId", "bot"); err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.Model(&models.Tag{}).Where("bot_id = ?", t.BotID).Count(&n).Error; err != nil {
+			return translate(err, "tag")
+		}
+		if n >= maxTagsPerBot {
+			return models.FieldError("name", "This bot has the most tags it can have (100). Reuse one.")
+		}
+		if err := tx.Create(&t).Error; err != nil {
+			if models.ErrorCode(translate(err, "tag")) == models.CodeConflict {
+				return models.FieldError("name", "This bot already has a tag with that name.")
+			}
+			return translate(err, "tag")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// FindTags returns a bot's managed list of tags, by name.
+func (s *Store) FindTags(ctx context.Context, botID string) ([]models.Tag, error) {
+	var out []models.Tag
+	if !models.ValidID(botID) {
+		return out, nil
+	}
+	err := s.db.WithContext(ctx).Where("bot_id = ?", botID).Order("name").Limit(maxTagsPerBot).Find(&out).Error
+	return out, translate(err, "tags")
+}
+
+// FindTag returns one tag. Errors: not_found.
+func (s *Store) FindTag(ctx context.Context, id string) (*models.Tag, error) {
+	if !models.ValidID(id) {
+		return nil, notFound("tag")
+	}
+	var t models.Tag
+	if err := s.db.WithContext(ctx).First(&t, "id = ?", id).Error; err != nil {
+		return nil, translate(err, "tag")
+	}
+	return &t, nil
+}
+
+// reviewMessage checks that msgID is a message of the conversation in tx.
+func reviewMessage(tx *gorm.DB, convID, msgID string) error {
+	if !models.ValidID(msgID) {
+		return notFound("message")
+	}
+	var n int64
+	if err := tx.Model(&models.Message{}).Where("id = ? AND conversation_id = ?", msgID, convID).Count(&n).Error; err != nil {
+		return translate(err, "message")
+	}
+	if n == 0 {
+		return notFound("message")
+	}
+	return nil
+}
+
+// TagMessage puts a tag of the conversation's bot on one of its messages
+// (again: no change) and records who did it. Errors: not_found, invalid (the
+// tag is not of this conversation's bot).
+func (s *Store) TagMessage(ctx context.Context, convID, msgID, tagID string, who models.Reviewer) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		r, err := s.lockReview(tx, convID)
+		if err != nil {
+			return err
+		}
+		if err := reviewMessage(tx, convID, msgID); err != nil {
+			return err
+		}
+		var t models.Tag
+		if !models.ValidID(tagID) || tx.First(&t, "id = ?", tagID).Error != nil || r.BotID == nil || t.BotID != *r.BotID {
+			return models.FieldError("tagId", "Choose a tag of this conversation's bot.")
+		}
+		mt := models.MessageTag{MessageID: msgID, TagID: tagID, ConversationID: convID, CreatedBy: models.TruncateUTF8(who.Name, 254), CreatedAt: s.now()}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Omit(clause.Associations).Create(&mt)
+		if res.Error != nil {
+			return translate(res.Error, "tag")
+		}
+		if res.RowsAffected == 0 {
+			return nil
+		}
+		return s.reviewEvent(tx, convID, &msgID, who, "tag", "tagged "+t.Name)
+	})
+}
+
+// UntagMessage takes a tag off a message and records who did it (a tag not
+// on it: no change). Errors: not_found.
+func (s *Store) UntagMessage(ctx context.Context, convID, msgID, tagID string, who models.Reviewer) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if _, err := s.lockReview(tx, convID); err != nil {
+			return err
+		}
+		var t models.Tag
+		if !models.ValidID(tagID) || tx.First(&t, "id = ?", tagID).Error != nil {
+			return notFound("tag")
+		}
+		res := tx.Where("conversation_id = ? AND message_id = ? AND tag_id = ?", convID, msgID, tagID).Delete(&models.MessageTag{})
+		if res.Error != nil {
+			return translate(res.Error, "tag")
+		}
+		if res.RowsAffected == 0 {
+			return nil
+		}
+		return s.reviewEvent(tx, convID, &msgID, who, "untag", "removed tag "+t.Name)
+	})
+}
+
+// FindMessageTags returns the tags on these messages of a conversation, by
+// message id, in the order they were put on.
+func (s *Store) FindMessageTags(ctx context.Context, convID string, msgIDs []string) (map[string][]models.MessageTag, error) {
+	out := map[string][]models.MessageTag{}
+	if len(msgIDs) == 0 {
+		return out, nil
+	}
+	var rows []models.MessageTag
+	if err := s.db.WithContext(ctx).Preload("Tag").Where("conversation_id = ? AND message_id IN ?", convID, msgIDs).
+		Order("created_at, tag_id").Find(&rows).Error; err != nil {
+		return nil, translate(err, "tags")
+	}
+	for _, r := range rows {
+		out[r.MessageID] = append(out[r.MessageID], r)
+	}
+	return out, nil
+}
+
+// AddNote writes a note on a message of a conversation, by who. Errors:
+// invalid (empty or too long), not_found.
+func (s *Store) AddNote(ctx context.Context, convID, msgID, text string, who models.Reviewer) (*models.Note, error) {
+	now := s.now()
+	n := models.Note{ID: models.NewID(), ConversationID: convID, MessageID: msgID, AuthorName: models.TruncateUTF8(who.Name, 254),
+		Text: strings.TrimSpace(text), CreatedAt: now, UpdatedAt: now}
+	if who.ID != "" {
+		n.AuthorID = &who.ID
+	}
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if _, err := s.lockReview(tx, convID); err != nil {
+			return err
+		}
+		if err := reviewMessage(tx, convID, msgID); err != nil {
+			return err
+		}
+		if err := tx.Omit(clause.Associations).Create(&n).Error; err != nil {
+			return translate(err, "note")
+		}
+		return s.reviewEvent(tx, convID, &msgID, who, "note", "added a note")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// EditNote replaces a note's text, keeping the text it had as a revision,
+// and records who did it. Errors: invalid, not_found.
+func (s *Store) EditNote(ctx context.Context, convID, noteID, text string, who models.Reviewer) (*models.Note, error) {
+	text = strings.TrimSpace(text)
+	probe := models.Note{Text: text}
+	if err := probe.Validate(); err != nil {
+		return nil, err
+	}
+	var n models.Note
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if _, err := s.lockReview(tx, convID); err != nil {
+			return err
+		}
+		if !models.ValidID(noteID) {
+			return notFound("note")
+		}
+		if err := tx.First(&n, "id = ? AND conversation_id = ?", noteID, convID).Error; err != nil {
+			return translate(err, "note")
+		}
+		if n.Text == text {
+			return nil
+		}
+		var seq int
+		if err := tx.Model(&models.NoteRevision{}).Select("COALESCE(MAX(seq), 0)").Where("note_id = ?", noteID).Scan(&seq).Error; err != nil {
+			return translate(err, "note")
+		}
+		rev := models.NoteRevision{NoteID: noteID, Seq: seq + 1, Text: n.Text, EditorName: models.TruncateUTF8(who.Name, 254), CreatedAt: s.now()}
+		if err := tx.Create(&rev).Error; err != nil {
+			return translate(err, "note")
+		}
+		n.Text, n.UpdatedAt = text, s.now()
+		if err := tx.Model(&models.Note{}).Where("id = ?", noteID).Updates(map[string]any{"text": n.Text, "updated_at": n.UpdatedAt}).Error; err != nil {
+			return translate(err, "note")
+		}
+		msgID := n.MessageID
+		return s.reviewEvent(tx, convID, &msgID, who, "note", "edited a note")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// FindNotes returns the notes on these messages of a conversation with
+// their revisions (oldest first), by message id, oldest first.
+func (s *Store) FindNotes(ctx context.Context, convID string, msgIDs []string) (map[string][]models.Note, error) {
+	out := map[string][]models.Note{}
+	if len(msgIDs) == 0 {
+		return out, nil
+	}
+	var rows []models.Note
+	if err := s.db.WithContext(ctx).Preload("Revisions", func(db *gorm.DB) *gorm.DB { return db.Order("seq") }).
+		Where("conversation_id = ? AND message_id IN ?", convID, msgIDs).Order("id").Find(&rows).Error; err != nil {
+		return nil, translate(err, "notes")
+	}
+	for _, r := range rows {
+		out[r.MessageID] = append(out[r.MessageID], r)
+	}
+	return out, nil
+}

@@ -45,6 +45,7 @@ const (
 
 	tplConversationsIndex = "pages/conversations/index"
 	tplConversationsShow  = "pages/conversations/show"
+	tplReviewCard         = "partials/review_card"
 	tplConversationsNew   = "pages/conversations/new"
 	tplTimelineEntry      = "partials/timeline_entry"
 	tplChatEntry          = "partials/chat_entry"

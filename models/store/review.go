@@ -370,3 +370,12 @@ func (s *Store) FindNotes(ctx context.Context, convID string, msgIDs []string) (
 	}
 	return out, nil
 }
+
+// FindConversationTags returns the managed tags of a conversation's bot
+// (none for a conversation without a bot), by name.
+func (s *Store) FindConversationTags(ctx context.Context, convID string) ([]models.Tag, error) {
+	var out []models.Tag
+	err := s.db.WithContext(ctx).Table("tags").Joins("JOIN conversations AS c ON c.bot_id = tags.bot_id").
+		Where("c.id = ?", convID).Order("tags.name").Limit(maxTagsPerBot).Select("tags.*").Find(&out).Error
+	return out, translate(err, "tags")
+}

@@ -225,3 +225,41 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// MessageAfter returns the id of the message that follows id in its
+// conversation ("" when id is the latest), so a transcript can open on the
+// page that ends with id.
+func (s *Store) MessageAfter(ctx context.Context, convID, id string) (string, error) {
+	var next []string
+	err := s.db.WithContext(ctx).Model(&models.Message{}).Where("conversation_id = ? AND id > ?", convID, id).
+		Order("id").Limit(1).Pluck("id", &next).Error
+	if err != nil || len(next) == 0 {
+		return "", translate(err, "message")
+	}
+	return next[0], nil
+}
+
+// FindAllTags returns up to limit tags of every bot, by name, for filters
+// that span bots.
+func (s *Store) FindAllTags(ctx context.Context, limit int) ([]models.Tag, error) {
+	var out []models.Tag
+	err := s.db.WithContext(ctx).Order("name, bot_id").Limit(limit).Find(&out).Error
+	return out, translate(err, "tags")
+}
+
+// SetSeePersonalData grants (or takes back) an operator's right to see
+// personal data unmasked. Errors: not_found.
+func (s *Store) SetSeePersonalData(ctx context.Context, operatorID string, see bool) error {
+	if !models.ValidID(operatorID) {
+		return notFound("operator")
+	}
+	res := s.db.WithContext(ctx).Model(&models.Operator{}).Where("id = ?", operatorID).
+		Updates(map[string]any{"see_personal_data": see, "updated_at": s.now()})
+	if res.Error != nil {
+		return translate(res.Error, "operator")
+	}
+	if res.RowsAffected == 0 {
+		return notFound("operator")
+	}
+	return nil
+}

@@ -243,7 +243,11 @@ func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
 			if title == "" {
 				title = "Conversation " + shortID(h.ConversationID)
 			}
-			d.Hits = append(d.Hits, searchHit{MessageHit: h, Title: title, Snippet: models.Snippet(mask(h.Text), terms)})
+			snip := models.Snippet(mask(h.Text), terms)
+			if me.MasksPersonalData() && !hasHit(snip) {
+				continue // it matched only in masked personal data: showing it would tell what that is
+			}
+			d.Hits = append(d.Hits, searchHit{MessageHit: h, Title: title, Snippet: snip})
 		}
 		d.Next = next
 	} else {
@@ -310,4 +314,14 @@ func (s *Server) listOptions(c *fiber.Ctx, d *conversationIndexPage, q models.Me
 	}
 	d.Integrations, _, err = s.store.FindIntegrations(ctx, models.IntegrationFilter{Page: models.Page{Limit: filterOptionLimit}})
 	return err
+}
+
+// hasHit reports whether a snippet shows a searched word.
+func hasHit(parts []models.SnippetPart) bool {
+	for _, p := range parts {
+		if p.Hit {
+			return true
+		}
+	}
+	return false
 }

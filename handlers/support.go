@@ -270,12 +270,7 @@ func (s *Server) handleReviewSave(c *fiber.Ctx) error {
 	if f.Assignee == "me" {
 		f.Assignee = who.ID
 	}
-	if f.Status != "" {
-		if err := s.store.SetReviewStatus(ctx, convID, f.Status, who); err != nil {
-			return err
-		}
-	}
-	if err := s.store.AssignConversation(ctx, convID, f.Assignee, who); err != nil {
+	if err := s.store.SaveReview(ctx, convID, f.Status, f.Assignee, who); err != nil {
 		return err
 	}
 	return s.reviewDone(c, convID, "", "Review saved.")

@@ -82,50 +82,68 @@ func (s *Store) reviewEvent(tx *gorm.DB, convID string, msgID *string, who model
 // SetReviewStatus moves a conversation to a review status and records who
 // did it. Errors: not_found, invalid (unknown status).
 func (s *Store) SetReviewStatus(ctx context.Context, convID, status string, who models.Reviewer) error {
-	if !models.ValidReviewStatus(status) {
-		return models.FieldError("status", "Choose a review status from the list.")
-	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		r, err := s.lockReview(tx, convID)
-		if err != nil {
-			return err
-		}
-		if r.ReviewStatus == status {
-			return nil
-		}
-		if err := tx.Table("conversations").Where("id = ?", convID).Update("review_status", status).Error; err != nil {
-			return translate(err, "conversation")
-		}
-		return s.reviewEvent(tx, convID, nil, who, "status", models.ReviewStatusLabel(r.ReviewStatus)+" → "+models.ReviewStatusLabel(status))
-	})
+	return s.tx(ctx, func(tx *gorm.DB) error { return s.setReviewStatus(tx, convID, status, who) })
 }
 
 // AssignConversation gives a conversation to an operator to review (""
 // unassigns it) and records who did it. Errors: not_found (conversation),
 // invalid (no such operator).
 func (s *Store) AssignConversation(ctx context.Context, convID, assigneeID string, who models.Reviewer) error {
+	return s.tx(ctx, func(tx *gorm.DB) error { return s.assign(tx, convID, assigneeID, who) })
+}
+
+// SaveReview sets a conversation's review status (unless "") and assignee
+// ("" unassigns) in one transaction: a bad value changes neither. Errors as
+// SetReviewStatus and AssignConversation.
+func (s *Store) SaveReview(ctx context.Context, convID, status, assigneeID string, who models.Reviewer) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		r, err := s.lockReview(tx, convID)
-		if err != nil {
-			return err
-		}
-		var to *string
-		detail := "unassigned"
-		if assigneeID != "" {
-			var o models.Operator
-			if !models.ValidID(assigneeID) || tx.Select("id", "name", "email").First(&o, "id = ?", assigneeID).Error != nil {
-				return models.FieldError("assigneeId", "Choose an operator from the list.")
+		if status != "" {
+			if err := s.setReviewStatus(tx, convID, status, who); err != nil {
+				return err
 			}
-			to, detail = &o.ID, "assigned to "+operatorLabel(o)
 		}
-		if deref(r.AssigneeID) == assigneeID {
-			return nil
-		}
-		if err := tx.Table("conversations").Where("id = ?", convID).Update("assignee_id", to).Error; err != nil {
-			return translate(err, "conversation")
-		}
-		return s.reviewEvent(tx, convID, nil, who, "assign", detail)
+		return s.assign(tx, convID, assigneeID, who)
 	})
+}
+
+func (s *Store) setReviewStatus(tx *gorm.DB, convID, status string, who models.Reviewer) error {
+	if !models.ValidReviewStatus(status) {
+		return models.FieldError("status", "Choose a review status from the list.")
+	}
+	r, err := s.lockReview(tx, convID)
+	if err != nil {
+		return err
+	}
+	if r.ReviewStatus == status {
+		return nil
+	}
+	if err := tx.Table("conversations").Where("id = ?", convID).Update("review_status", status).Error; err != nil {
+		return translate(err, "conversation")
+	}
+	return s.reviewEvent(tx, convID, nil, who, "status", models.ReviewStatusLabel(r.ReviewStatus)+" → "+models.ReviewStatusLabel(status))
+}
+
+func (s *Store) assign(tx *gorm.DB, convID, assigneeID string, who models.Reviewer) error {
+	r, err := s.lockReview(tx, convID)
+	if err != nil {
+		return err
+	}
+	var to *string
+	detail := "unassigned"
+	if assigneeID != "" {
+		var o models.Operator
+		if !models.ValidID(assigneeID) || tx.Select("id", "name", "email").First(&o, "id = ?", assigneeID).Error != nil {
+			return models.FieldError("assigneeId", "Choose an operator from the list.")
+		}
+		to, detail = &o.ID, "assigned to "+operatorLabel(o)
+	}
+	if deref(r.AssigneeID) == assigneeID {
+		return nil
+	}
+	if err := tx.Table("conversations").Where("id = ?", convID).Update("assignee_id", to).Error; err != nil {
+		return translate(err, "conversation")
+	}
+	return s.reviewEvent(tx, convID, nil, who, "assign", detail)
 }
 
 func operatorLabel(o models.Operator) string {

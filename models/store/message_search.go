@@ -17,7 +17,11 @@ func (s *Store) SearchMessages(ctx context.Context, f models.MessageSearch) ([]m
 	if len(terms) == 0 || !validConversationQuery(f.ConversationQuery) {
 		return nil, "", nil
 	}
-	q := s.db.WithContext(ctx).Table("messages AS m").
+	from := "messages AS m"
+	if s.dialect == SQLite {
+		from = messageFromSQLite
+	}
+	q := s.db.WithContext(ctx).Table(from).
 		Select("m.id, m.conversation_id, m.type, m.text, m.turn_id, m.created_at, m.updated_at, conversations.name AS conversation_name, conversations.bot_id, b.name AS bot_name").
 		Joins("JOIN conversations ON conversations.id = m.conversation_id").
 		Joins("LEFT JOIN bots AS b ON b.id = conversations.bot_id")

@@ -6,6 +6,11 @@ import (
 	"gorm.io/gorm"
 )
 
+// messageFromSQLite walks the full-text matches and looks each one's message
+// up by rowid (CROSS JOIN keeps SQLite from choosing the other order, which
+// probes the index once per message: see searchSQLite).
+const messageFromSQLite = "messages_fts CROSS JOIN messages AS m"
+
 // messageMatchSQLite keeps the messages whose FTS5 entry (migration 12) has
 // every term. The query is bound, and each term a quoted FTS5 string, so
 // words like NEAR or OR and characters like * are searched as text.
@@ -14,5 +19,5 @@ func messageMatchSQLite(q *gorm.DB, terms []string) *gorm.DB {
 	for i, t := range terms {
 		quoted[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
 	}
-	return q.Where("m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)", strings.Join(quoted, " "))
+	return q.Where("messages_fts MATCH ? AND m.rowid = messages_fts.rowid", strings.Join(quoted, " "))
 }

@@ -125,6 +125,8 @@ var routeRoles = map[string]string{
 	"POST /conversations/:id/messages/:messageId/tags/:tagId/delete": convRate,
 	"POST /conversations/:id/messages/:messageId/notes":              convRate,
 	"POST /conversations/:id/notes/:noteId":                          convRate,
+	"POST /conversations/:id/messages/:messageId/corrections":        convRate,
+	"POST /conversations/:id/corrections/:correctionId/accept":       cfgWrite,
 	"POST /conversations/:id/delete":                                 convEdit,
 
 	"GET /session-tokens":                           sessMgmt,
@@ -292,7 +294,7 @@ func newFixtures(t *testing.T, a *testApp) fixtures {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixtures{"tags": tag.ID, "notes": note.ID, "messages": msgs[0].ID, "bots": bot.ID, "datasets": ds.ID, "records": rec.ID, "imports": imp.ID, "uploads": up.ID, "skillsets": ks.ID, "abilities": ab.ID,
+	return fixtures{"corrections": models.NewID(), "tags": tag.ID, "notes": note.ID, "messages": msgs[0].ID, "bots": bot.ID, "datasets": ds.ID, "records": rec.ID, "imports": imp.ID, "uploads": up.ID, "skillsets": ks.ID, "abilities": ab.ID,
 		"conversations": conv.ID, "operators": victim.ID, "secrets": sec.ID, "turns": turn.ID, "session-tokens": tok.ID,
 		"suites": suite.ID, "cases": tc.ID, "checks": check.ID, "runs": run.ID, "replays": rp.ID}
 }
@@ -324,6 +326,8 @@ func (f fixtures) fill(path string) string {
 			parts[i] = f["tags"]
 		case ":noteId":
 			parts[i] = f["notes"]
+		case ":correctionId":
+			parts[i] = f["corrections"]
 		case ":n":
 			parts[i] = "1" // the roles bot's first version
 		}

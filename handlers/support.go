@@ -20,6 +20,9 @@ func (s *Server) registerSupport() {
 	s.handle(fiber.MethodPost, "/conversations/:id/messages/:messageId/tags/:tagId/delete", models.PermConversationRate, s.handleMessageUntag)
 	s.handle(fiber.MethodPost, "/conversations/:id/messages/:messageId/notes", models.PermConversationRate, s.handleNoteCreate)
 	s.handle(fiber.MethodPost, "/conversations/:id/notes/:noteId", models.PermConversationRate, s.handleNoteEdit)
+	s.handle(fiber.MethodPost, "/conversations/:id/messages/:messageId/corrections", models.PermConversationRate, s.handleCorrectionCreate)
+	// A builder approves a correction into a dataset.
+	s.handle(fiber.MethodPost, "/conversations/:id/corrections/:correctionId/accept", models.PermConfigWrite, s.handleCorrectionAccept)
 }
 
 // masker returns how text is shown to the operator: personal data masked
@@ -69,6 +72,14 @@ type messageReview struct {
 	Tags      []models.MessageTag
 	Notes     []models.Note
 	Available []models.Tag
+	// Bot answers: corrections suggested, the datasets a builder may accept
+	// one into, and the turn a test case can be made from.
+	Answer      bool
+	Corrections []models.Correction
+	Datasets    []models.Dataset
+	CanAccept   bool
+	CanPropose  bool
+	TurnID      string
 }
 
 // reviewEntries adds each user and bot message's review (tags and notes)
@@ -85,7 +96,9 @@ func (s *Server) reviewEntries(ctx context.Context, v viewer, convID string, es 
 	var (
 		tags      map[string][]models.MessageTag
 		notes     map[string][]models.Note
+		corrs     map[string][]models.Correction
 		available []models.Tag
+		datasets  []models.Dataset
 		err       error
 	)
 	if len(ids) > 0 {
@@ -95,8 +108,16 @@ func (s *Server) reviewEntries(ctx context.Context, v viewer, convID string, es 
 		if notes, err = s.store.FindNotes(ctx, convID, ids); err != nil {
 			return nil, err
 		}
+		if corrs, err = s.store.FindCorrections(ctx, convID, ids); err != nil {
+			return nil, err
+		}
 		if v.CanRate {
 			if available, err = s.store.FindConversationTags(ctx, convID); err != nil {
+				return nil, err
+			}
+		}
+		if v.CanEdit {
+			if datasets, err = s.store.FindConversationDatasets(ctx, convID); err != nil {
 				return nil, err
 			}
 		}
@@ -104,7 +125,11 @@ func (s *Server) reviewEntries(ctx context.Context, v viewer, convID string, es 
 	for i := range es {
 		e := &es[i]
 		if e.Msg.Type == models.MessageUser || e.Msg.Type == models.MessageBot {
-			r := &messageReview{CSRF: v.CSRF, ConvID: convID, MsgID: e.Msg.ID, CanReview: v.CanRate, Tags: tags[e.Msg.ID], Notes: notes[e.Msg.ID]}
+			r := &messageReview{CSRF: v.CSRF, ConvID: convID, MsgID: e.Msg.ID, CanReview: v.CanRate, Tags: tags[e.Msg.ID], Notes: notes[e.Msg.ID],
+				Answer: e.Msg.Type == models.MessageBot, Corrections: corrs[e.Msg.ID], Datasets: datasets, CanAccept: v.CanEdit, CanPropose: v.CanPropose}
+			if e.Turn != nil {
+				r.TurnID = e.Turn.ID
+			}
 			on := map[string]bool{}
 			for _, t := range r.Tags {
 				on[t.TagID] = true
@@ -150,6 +175,9 @@ func maskEntry(e *entryView) {
 			for j := range n.Revisions {
 				n.Revisions[j].Text = mask(n.Revisions[j].Text)
 			}
+		}
+		for i := range e.Review.Corrections {
+			e.Review.Corrections[i].Text = mask(e.Review.Corrections[i].Text)
 		}
 	}
 }
@@ -355,4 +383,27 @@ func (s *Server) handleNoteEdit(c *fiber.Ctx) error {
 		return err
 	}
 	return s.reviewDone(c, convID, n.MessageID, "Note saved.")
+}
+
+// handleCorrectionCreate handles POST /conversations/:id/messages/:messageId/corrections:
+// "Suggest a correction" on a bot answer, kept with the review.
+func (s *Server) handleCorrectionCreate(c *fiber.Ctx) error {
+	convID, msgID := strings.Clone(c.Params("id")), strings.Clone(c.Params("messageId"))
+	if _, err := s.store.SuggestCorrection(c.UserContext(), convID, msgID, c.FormValue("text"), reviewer(c)); err != nil {
+		return err
+	}
+	return s.reviewDone(c, convID, msgID, "Correction suggested.")
+}
+
+// handleCorrectionAccept handles POST /conversations/:id/corrections/:correctionId/accept:
+// a builder makes a suggested correction a record of a dataset (datasetId).
+func (s *Server) handleCorrectionAccept(c *fiber.Ctx) error {
+	convID, corrID := strings.Clone(c.Params("id")), strings.Clone(c.Params("correctionId"))
+	ctx := c.UserContext()
+	rec, err := s.store.AcceptCorrection(ctx, convID, corrID, strings.Clone(c.FormValue("datasetId")), reviewer(c))
+	if err != nil {
+		return err
+	}
+	msgID, _ := rec.Meta["messageId"].(string)
+	return s.reviewDone(c, convID, msgID, "Correction added to the dataset as a record.")
 }

@@ -217,3 +217,42 @@ func TestSupportReview(t *testing.T) {
 		})
 	})
 }
+
+func TestSupportCorrection(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		ctx := context.Background()
+		support, builder := a.as(models.RoleSupport), a.as(models.RoleBuilder)
+		ds, err := a.store.CreateDataset(ctx, models.Dataset{Name: "FAQ"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bot := convTestBot(t, a, "Shop")
+		if err := a.store.AttachDataset(ctx, bot.ID, ds.ID); err != nil {
+			t.Fatal(err)
+		}
+		conv := convTestConversation(t, a, models.Conversation{BotID: &bot.ID, Name: "Fix me"},
+			models.Message{Type: models.MessageUser, Text: "how long do refunds take?"}, models.Message{Type: models.MessageBot, Text: "No idea."})
+		msgs, _, _ := a.store.FindMessages(ctx, conv.ID, models.Page{Order: models.OrderAsc})
+		base := "/conversations/" + conv.ID
+
+		wantStatus(t, support.htmx(base+"/messages/"+msgs[0].ID+"/corrections", url.Values{"text": {"x"}}), 422) // not an answer
+		wantStatus(t, support.htmx(base+"/messages/"+msgs[1].ID+"/corrections", url.Values{"text": {" "}}), 422)
+		r := support.htmx(base+"/messages/"+msgs[1].ID+"/corrections", url.Values{"text": {"Refunds take 5 working days."}})
+		wantStatus(t, r, 200)
+		wantBody(t, r, "Correction suggested by Support", "waiting for a builder")
+		wantNoBody(t, r, "Make it a dataset record") // support cannot accept
+		corrs, _ := a.store.FindCorrections(ctx, conv.ID, []string{msgs[1].ID})
+		corr := corrs[msgs[1].ID][0]
+		wantStatus(t, support.htmx(base+"/corrections/"+corr.ID+"/accept", url.Values{"datasetId": {ds.ID}}), 403)
+
+		wantBody(t, builder.get(base), "Make it a dataset record")
+		r = builder.htmx(base+"/corrections/"+corr.ID+"/accept", url.Values{"datasetId": {ds.ID}})
+		wantStatus(t, r, 200)
+		wantBody(t, r, "accepted into a dataset by Builder")
+		recs, _, err := a.store.FindRecords(ctx, ds.ID, models.Page{})
+		if err != nil || len(recs) != 1 || recs[0].Text != "Refunds take 5 working days." {
+			t.Fatalf("records = %+v, %v", recs, err)
+		}
+		wantStatus(t, builder.htmx(base+"/corrections/"+corr.ID+"/accept", url.Values{"datasetId": {ds.ID}}), 409)
+	})
+}

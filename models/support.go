@@ -198,3 +198,30 @@ type Reviewer struct {
 	ID   string
 	Name string
 }
+
+// Correction statuses: a support operator suggests, a builder accepts it
+// into a dataset.
+const (
+	CorrectionPending  = "pending"
+	CorrectionAccepted = "accepted"
+)
+
+// Correction is a better answer suggested for a bot message during review,
+// kept with the review; a builder accepting it makes it a dataset record.
+type Correction struct {
+	ID             string     `json:"id" gorm:"primaryKey;size:36"`
+	ConversationID string     `json:"conversationId" gorm:"size:36;not null"`
+	MessageID      string     `json:"messageId" gorm:"size:36;not null"`
+	Text           string     `json:"text" gorm:"type:text;not null" validate:"required,max=20000"`
+	AuthorID       *string    `json:"authorId,omitempty" gorm:"size:36"`
+	AuthorName     string     `json:"authorName" gorm:"size:254;not null"`
+	Status         string     `json:"status" gorm:"size:20;not null"`
+	RecordID       *string    `json:"recordId,omitempty" gorm:"size:36"`
+	DatasetID      *string    `json:"datasetId,omitempty" gorm:"size:36"`
+	DecidedBy      string     `json:"decidedBy,omitempty" gorm:"size:254;not null"`
+	DecidedAt      *time.Time `json:"decidedAt,omitempty"`
+	CreatedAt      time.Time  `json:"createdAt"`
+}
+
+// Validate checks the correction's fields.
+func (c *Correction) Validate() error { return Validate(c) }

@@ -10,7 +10,8 @@ import (
 // Migration 12 adds support's tools: full-text search over what users and
 // bots said (messages of type user and bot), a review status and an assignee
 // per conversation, a managed list of tags per bot with the tags put on
-// messages, notes on messages with their edit history, and a log of every
+// messages, notes on messages with their edit history, corrections
+// suggested for answers (a builder may accept one into a dataset), and a log of every
 // review change (who, what, when), and the
 // admin's grant that lets a support operator see personal data unmasked. Frozen copies of the structs as of
 // migration 12. Do not edit: add a migration.
@@ -79,6 +80,25 @@ type m12ReviewEvent struct {
 
 func (m12ReviewEvent) TableName() string { return "review_events" }
 
+type m12Correction struct {
+	ID             string         `gorm:"primaryKey;size:36"`
+	ConversationID string         `gorm:"size:36;not null;index:idx_corrections_conversation"`
+	MessageID      string         `gorm:"size:36;not null;index:idx_corrections_message"`
+	Text           string         `gorm:"type:text;not null"`
+	AuthorID       *string        `gorm:"size:36"`
+	AuthorName     string         `gorm:"size:254;not null"`
+	Status         string         `gorm:"size:20;not null;index:idx_corrections_status"`
+	RecordID       *string        `gorm:"size:36"`
+	DatasetID      *string        `gorm:"size:36"`
+	DecidedBy      string         `gorm:"size:254;not null"`
+	DecidedAt      *time.Time     ``
+	CreatedAt      time.Time      `gorm:"not null"`
+	Message        m1Message      `gorm:"foreignKey:MessageID;constraint:OnDelete:CASCADE"`
+	Conversation   m1Conversation `gorm:"foreignKey:ConversationID;constraint:OnDelete:CASCADE"`
+}
+
+func (m12Correction) TableName() string { return "corrections" }
+
 // migrate0012Postgres indexes user and bot messages for search: a stored
 // generated tsvector (NULL for other types, so the GIN index holds only what
 // people said), with the 'english' configuration of dataset search.
@@ -134,5 +154,5 @@ func migrate0012(tx *gorm.DB) error {
 			return err
 		}
 	}
-	return tx.Migrator().CreateTable(&m12Tag{}, &m12MessageTag{}, &m12Note{}, &m12NoteRevision{}, &m12ReviewEvent{})
+	return tx.Migrator().CreateTable(&m12Tag{}, &m12MessageTag{}, &m12Note{}, &m12NoteRevision{}, &m12ReviewEvent{}, &m12Correction{})
 }

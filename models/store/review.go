@@ -397,3 +397,121 @@ func (s *Store) FindConversationTags(ctx context.Context, convID string) ([]mode
 		Where("c.id = ?", convID).Order("tags.name").Limit(maxTagsPerBot).Select("tags.*").Find(&out).Error
 	return out, translate(err, "tags")
 }
+
+// SuggestCorrection keeps a better answer for a bot message with the
+// review, pending a builder's decision, and records who suggested it.
+// Errors: invalid (empty, not a bot answer), not_found.
+func (s *Store) SuggestCorrection(ctx context.Context, convID, msgID, text string, who models.Reviewer) (*models.Correction, error) {
+	c := models.Correction{ID: models.NewID(), ConversationID: convID, MessageID: msgID, Text: strings.TrimSpace(text),
+		AuthorName: models.TruncateUTF8(who.Name, 254), Status: models.CorrectionPending, CreatedAt: s.now()}
+	if who.ID != "" {
+		c.AuthorID = &who.ID
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if _, err := s.lockReview(tx, convID); err != nil {
+			return err
+		}
+		var m models.Message
+		if !models.ValidID(msgID) || tx.Select("id", "type").First(&m, "id = ? AND conversation_id = ?", msgID, convID).Error != nil {
+			return notFound("message")
+		}
+		if m.Type != models.MessageBot {
+			return models.Errorf(models.CodeInvalid, "Only the bot's answers can be corrected.")
+		}
+		if err := tx.Omit(clause.Associations).Create(&c).Error; err != nil {
+			return translate(err, "correction")
+		}
+		return s.reviewEvent(tx, convID, &msgID, who, "correction", "suggested a correction")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// AcceptCorrection makes a pending correction a record of a dataset: the
+// question it answers and the corrected answer, with the conversation as its
+// source, in one transaction with the correction's new status. Errors:
+// not_found, conflict (already accepted), invalid (no such dataset).
+func (s *Store) AcceptCorrection(ctx context.Context, convID, corrID, datasetID string, who models.Reviewer) (*models.DatasetRecord, error) {
+	var rec models.DatasetRecord
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if _, err := s.lockReview(tx, convID); err != nil {
+			return err
+		}
+		var c models.Correction
+		if !models.ValidID(corrID) || tx.First(&c, "id = ? AND conversation_id = ?", corrID, convID).Error != nil {
+			return notFound("correction")
+		}
+		if c.Status != models.CorrectionPending {
+			return models.Errorf(models.CodeConflict, "This correction was already accepted.")
+		}
+		if !models.ValidID(datasetID) {
+			return models.FieldError("datasetId", "Choose a dataset.")
+		}
+		if err := checkIDs(tx, &models.Dataset{}, []string{datasetID}, "datasetId", "dataset"); err != nil {
+			return err
+		}
+		question := ""
+		var t models.Turn
+		if tx.Select("user_message_id").First(&t, "bot_message_id = ?", c.MessageID).Error == nil && t.UserMessageID != nil {
+			var u models.Message
+			if tx.Select("text").First(&u, "id = ?", *t.UserMessageID).Error == nil {
+				question = u.Text
+			}
+		}
+		text := c.Text
+		if question != "" {
+			text = "Q: " + question + "\nA: " + c.Text
+		}
+		now := s.now()
+		rec = models.DatasetRecord{ID: models.NewID(), DatasetID: datasetID, Text: text, Source: "correction of conversation " + convID,
+			Meta: models.Meta{"correctionId": c.ID, "conversationId": convID, "messageId": c.MessageID}, CreatedAt: now, UpdatedAt: now}
+		if err := rec.Validate(); err != nil {
+			return err
+		}
+		if err := tx.Create(&rec).Error; err != nil {
+			return translate(err, "record")
+		}
+		if err := tx.Model(&models.Correction{}).Where("id = ?", c.ID).Updates(map[string]any{"status": models.CorrectionAccepted,
+			"record_id": rec.ID, "dataset_id": datasetID, "decided_by": models.TruncateUTF8(who.Name, 254), "decided_at": now}).Error; err != nil {
+			return translate(err, "correction")
+		}
+		msgID := c.MessageID
+		return s.reviewEvent(tx, convID, &msgID, who, "correction", "accepted a correction into a dataset")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// FindCorrections returns the corrections of these messages of a
+// conversation, by message id, oldest first.
+func (s *Store) FindCorrections(ctx context.Context, convID string, msgIDs []string) (map[string][]models.Correction, error) {
+	out := map[string][]models.Correction{}
+	if len(msgIDs) == 0 {
+		return out, nil
+	}
+	var rows []models.Correction
+	if err := s.db.WithContext(ctx).Where("conversation_id = ? AND message_id IN ?", convID, msgIDs).Order("id").Find(&rows).Error; err != nil {
+		return nil, translate(err, "corrections")
+	}
+	for _, r := range rows {
+		out[r.MessageID] = append(out[r.MessageID], r)
+	}
+	return out, nil
+}
+
+// FindConversationDatasets returns the datasets attached to a
+// conversation's bot (where an accepted correction can go).
+func (s *Store) FindConversationDatasets(ctx context.Context, convID string) ([]models.Dataset, error) {
+	var out []models.Dataset
+	err := s.db.WithContext(ctx).Table("datasets").Select("datasets.id", "datasets.name").
+		Joins("JOIN bot_datasets AS bd ON bd.dataset_id = datasets.id").Joins("JOIN conversations AS c ON c.bot_id = bd.bot_id").
+		Where("c.id = ?", convID).Order("datasets.name").Limit(maxTagsPerBot).Find(&out).Error
+	return out, translate(err, "datasets")
+}

@@ -46,6 +46,7 @@ const (
 	tplConversationsIndex = "pages/conversations/index"
 	tplConversationsShow  = "pages/conversations/show"
 	tplReviewCard         = "partials/review_card"
+	tplAuditIndex         = "pages/audit/index"
 	tplConversationsNew   = "pages/conversations/new"
 	tplTimelineEntry      = "partials/timeline_entry"
 	tplChatEntry          = "partials/chat_entry"

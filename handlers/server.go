@@ -171,7 +171,7 @@ func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
 // handle registers a route that requires perm (or, with perm "", any signed-in operator).
 func (s *Server) handle(method, path string, perm models.Permission, h fiber.Handler) {
 	s.routes = append(s.routes, Route{Method: method, Path: path, Perm: perm})
-	s.app.Add(method, path, s.loadSession, s.requireSetup, s.checkCSRF, s.requireOperator(perm), h)
+	s.app.Add(method, path, s.loadSession, s.requireSetup, s.checkCSRF, s.requireOperator(perm), s.audited(method, path, h))
 }
 
 // public registers a route anyone may call.
@@ -199,8 +199,10 @@ func (s *Server) routesSetup() {
 	s.registerBots()
 	s.registerDatasets()
 	s.registerSkillsets()
+	s.registerExport() // before /conversations/:id
 	s.registerConversations()
 	s.registerSupport()
+	s.registerAudit()
 	s.registerOperators()
 	s.registerSecrets()
 	s.registerSessionTokens()

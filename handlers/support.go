@@ -48,7 +48,8 @@ func supportFuncs() template.FuncMap {
 			}
 			return name + " (" + typ + ")"
 		},
-		"tagColors": func() []string { return models.TagColors },
+		"tagColors":    func() []string { return models.TagColors },
+		"auditActions": func() []string { return []string{"create", "change", "delete", "export"} },
 	}
 }
 

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 
+	"gorm.io/gorm"
+
 	"parley/models"
 )
 
@@ -17,11 +19,30 @@ func (s *Store) SearchMessages(ctx context.Context, f models.MessageSearch) ([]m
 	if len(terms) == 0 || !validConversationQuery(f.ConversationQuery) {
 		return nil, "", nil
 	}
+	if s.dialect == Postgres {
+		var hits []models.MessageHit
+		var next string
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			if err := planPostgresSearch(tx, terms); err != nil {
+				return err
+			}
+			var err error
+			hits, next, err = s.searchMessages(tx, f, terms)
+			return err
+		})
+		return hits, next, translate(err, "messages")
+	}
+	hits, next, err := s.searchMessages(s.db.WithContext(ctx), f, terms)
+	return hits, next, translate(err, "messages")
+}
+
+// searchMessages runs a search's page query on db.
+func (s *Store) searchMessages(db *gorm.DB, f models.MessageSearch, terms []string) ([]models.MessageHit, string, error) {
 	from := "messages AS m"
 	if s.dialect == SQLite {
 		from = messageFromSQLite
 	}
-	q := s.db.WithContext(ctx).Table(from).
+	q := db.Table(from).
 		Select("m.id, m.conversation_id, m.type, m.text, m.turn_id, m.created_at, m.updated_at, conversations.name AS conversation_name, conversations.bot_id, b.name AS bot_name").
 		Joins("JOIN conversations ON conversations.id = m.conversation_id").
 		Joins("LEFT JOIN bots AS b ON b.id = conversations.bot_id")
@@ -31,6 +52,5 @@ func (s *Store) SearchMessages(ctx context.Context, f models.MessageSearch) ([]m
 		q = messageMatchSQLite(q, terms)
 	}
 	q = conversationScope(q, f.ConversationQuery)
-	hits, next, err := paginate(q, f.Page, "m.id", func(h *models.MessageHit) string { return h.ID })
-	return hits, next, translate(err, "messages")
+	return paginate(q, f.Page, "m.id", func(h *models.MessageHit) string { return h.ID })
 }

@@ -12,7 +12,8 @@ import (
 // per conversation, a managed list of tags per bot with the tags put on
 // messages, notes on messages with their edit history, corrections
 // suggested for answers (a builder may accept one into a dataset), and a log of every
-// review change (who, what, when), and the
+// review change (who, what, when), an audit log of operators' changes
+// and exports (who, what, when, from where), and the
 // admin's grant that lets a support operator see personal data unmasked. Frozen copies of the structs as of
 // migration 12. Do not edit: add a migration.
 
@@ -99,6 +100,21 @@ type m12Correction struct {
 
 func (m12Correction) TableName() string { return "corrections" }
 
+type m12AuditEvent struct {
+	ID         string    `gorm:"primaryKey;size:36;index:idx_audit_events_object,priority:2;index:idx_audit_events_actor,priority:2"`
+	ActorID    *string   `gorm:"size:36;index:idx_audit_events_actor,priority:1"`
+	ActorName  string    `gorm:"size:254;not null"`
+	Action     string    `gorm:"size:40;not null"`
+	ObjectType string    `gorm:"size:40;not null;index:idx_audit_events_object,priority:1"`
+	ObjectID   string    `gorm:"size:100;not null"`
+	Route      string    `gorm:"size:200;not null"`
+	Detail     string    `gorm:"size:1000;not null"`
+	IP         string    `gorm:"size:64;not null"`
+	CreatedAt  time.Time `gorm:"not null;index:idx_audit_events_created"`
+}
+
+func (m12AuditEvent) TableName() string { return "audit_events" }
+
 // migrate0012Postgres indexes user and bot messages for search: a stored
 // generated tsvector (NULL for other types, so the GIN index holds only what
 // people said), with the 'english' configuration of dataset search.
@@ -154,5 +170,5 @@ func migrate0012(tx *gorm.DB) error {
 			return err
 		}
 	}
-	return tx.Migrator().CreateTable(&m12Tag{}, &m12MessageTag{}, &m12Note{}, &m12NoteRevision{}, &m12ReviewEvent{}, &m12Correction{})
+	return tx.Migrator().CreateTable(&m12Tag{}, &m12MessageTag{}, &m12Note{}, &m12NoteRevision{}, &m12ReviewEvent{}, &m12Correction{}, &m12AuditEvent{})
 }

@@ -147,7 +147,7 @@ func mustSupportBench(b *testing.B, s *store.Store, n int) supportBench {
 	statuses := []string{models.ReviewInReview, models.ReviewNeedsFix, models.ReviewResolved}
 	err = s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for i := range convs {
-			created := base.Add(time.Duration(int64(span) * int64(i) / int64(convs)))
+			created := base.Add(span / time.Duration(convs) * time.Duration(i))
 			botIdx := rng.IntN(len(out.bots))
 			c := models.Conversation{ID: models.NewID(), BotID: &out.bots[botIdx], Name: "", Meta: models.Meta{}, Kind: models.ConversationChat,
 				CreatedAt: created, UpdatedAt: created}

@@ -21,6 +21,8 @@ func (s *Server) registerSupport() {
 	s.handle(fiber.MethodPost, "/conversations/:id/messages/:messageId/notes", models.PermConversationRate, s.handleNoteCreate)
 	s.handle(fiber.MethodPost, "/conversations/:id/notes/:noteId", models.PermConversationRate, s.handleNoteEdit)
 	s.handle(fiber.MethodPost, "/conversations/:id/messages/:messageId/corrections", models.PermConversationRate, s.handleCorrectionCreate)
+	// An admin lets a support operator see personal data unmasked.
+	s.handle(fiber.MethodPost, "/operators/:id/personal-data", models.PermAdmin, s.handleSeePersonalData)
 	// A builder approves a correction into a dataset.
 	s.handle(fiber.MethodPost, "/conversations/:id/corrections/:correctionId/accept", models.PermConfigWrite, s.handleCorrectionAccept)
 }
@@ -407,4 +409,22 @@ func (s *Server) handleCorrectionAccept(c *fiber.Ctx) error {
 	}
 	msgID, _ := rec.Meta["messageId"].(string)
 	return s.reviewDone(c, convID, msgID, "Correction added to the dataset as a record.")
+}
+
+// handleSeePersonalData handles POST /operators/:id/personal-data (see=1 or
+// 0): whether a support operator sees personal data unmasked.
+func (s *Server) handleSeePersonalData(c *fiber.Ctx) error {
+	see := c.FormValue("see")
+	if see != "1" && see != "0" {
+		return models.Errorf(models.CodeInvalid, "Choose whether the operator sees personal data.")
+	}
+	if err := s.store.SetSeePersonalData(c.UserContext(), strings.Clone(c.Params("id")), see == "1"); err != nil {
+		return err
+	}
+	if see == "1" {
+		setFlash(c, "The operator now sees personal data unmasked.")
+	} else {
+		setFlash(c, "Personal data is masked for the operator again.")
+	}
+	return redirect(c, "/operators")
 }

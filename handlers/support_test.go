@@ -256,3 +256,29 @@ func TestSupportCorrection(t *testing.T) {
 		wantStatus(t, builder.htmx(base+"/corrections/"+corr.ID+"/accept", url.Values{"datasetId": {ds.ID}}), 409)
 	})
 }
+
+func TestSeePersonalData(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		bot := convTestBot(t, a, "Shop")
+		conv := convTestConversation(t, a, models.Conversation{BotID: &bot.ID, Name: "PII"},
+			models.Message{Type: models.MessageUser, Text: "IBAN GB82 WEST 1234 5698 7654 32, phone +44 20 7946 0958"})
+		sup := a.ops[models.RoleSupport]
+		page := "/conversations/" + conv.ID
+		wantNoBody(t, a.as(models.RoleSupport).get(page), "GB82 WEST", "7946 0958")
+		wantBody(t, a.as(models.RoleSupport).get(page), "IBAN GB•• •••• 5432", "phone •••• 58")
+		wantBody(t, a.as(models.RoleQA).get(page), "GB82 WEST 1234 5698 7654 32")
+
+		admin := a.as(models.RoleAdmin)
+		wantBody(t, admin.get("/operators"), "Let support@example.com see personal data")
+		wantStatus(t, a.as(models.RoleBuilder).post("/operators/"+sup.ID+"/personal-data", url.Values{"see": {"1"}}), 403)
+		wantStatus(t, admin.post("/operators/"+sup.ID+"/personal-data", url.Values{"see": {"maybe"}}), 422)
+		wantStatus(t, admin.post("/operators/"+sup.ID+"/personal-data", url.Values{"see": {"1"}}), 303)
+		wantBody(t, a.as(models.RoleSupport).get(page), "GB82 WEST 1234 5698 7654 32")
+		evs, _, _ := a.store.FindAuditEvents(context.Background(), models.AuditFilter{ObjectType: "operators"})
+		if len(evs) != 1 || evs[0].ObjectID != sup.ID {
+			t.Errorf("grant not audited: %+v", evs)
+		}
+		wantStatus(t, admin.post("/operators/"+sup.ID+"/personal-data", url.Values{"see": {"0"}}), 303)
+		wantNoBody(t, a.as(models.RoleSupport).get(page), "GB82 WEST")
+	})
+}

@@ -117,16 +117,25 @@ type exporter struct {
 	src   exportSource
 }
 
-// each calls fn for every conversation of the source, in pages.
-func (e exporter) each(ctx context.Context, fn func(models.Conversation) error) error {
+// each calls fn for every conversation of the source with its extras, a
+// page (and its extras) at a time.
+func (e exporter) each(ctx context.Context, fn func(models.Conversation, *store.ConversationExtras) error) error {
 	cursor := ""
 	for {
 		convs, next, err := e.src(ctx, cursor)
 		if err != nil {
 			return err
 		}
+		ids := make([]string, len(convs))
+		for i, c := range convs {
+			ids[i] = c.ID
+		}
+		extras, err := e.store.FindConversationExtras(ctx, ids)
+		if err != nil {
+			return err
+		}
 		for _, c := range convs {
-			if err := fn(c); err != nil {
+			if err := fn(c, extras[c.ID]); err != nil {
 				return err
 			}
 		}
@@ -197,15 +206,7 @@ type exportTag struct {
 // jsonl writes one JSON object per conversation and line: the conversation,
 // its review, then its messages, ratings, tags, notes, corrections and turns.
 func (e exporter) jsonl(ctx context.Context, w io.Writer) error {
-	return e.each(ctx, func(c models.Conversation) error {
-		rv, err := e.store.FindReview(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		x, err := e.store.FindConversationExtras(ctx, c.ID)
-		if err != nil {
-			return err
-		}
+	return e.each(ctx, func(c models.Conversation, x *store.ConversationExtras) error {
 		head, err := json.Marshal(struct {
 			ID            string      `json:"id"`
 			Name          string      `json:"name"`
@@ -217,7 +218,7 @@ func (e exporter) jsonl(ctx context.Context, w io.Writer) error {
 			CreatedAt     time.Time   `json:"createdAt"`
 			ReviewStatus  string      `json:"reviewStatus"`
 			AssigneeID    *string     `json:"assigneeId,omitempty"`
-		}{c.ID, c.Name, c.BotID, c.Kind, c.ContactID, c.IntegrationID, c.Meta, c.CreatedAt, rv.Status, rv.AssigneeID})
+		}{c.ID, c.Name, c.BotID, c.Kind, c.ContactID, c.IntegrationID, c.Meta, c.CreatedAt, x.ReviewStatus, x.AssigneeID})
 		if err != nil {
 			return err
 		}
@@ -306,15 +307,7 @@ func (e exporter) csv(ctx context.Context, w io.Writer) error {
 	if err := cw.Write(csvHeader); err != nil {
 		return err
 	}
-	err := e.each(ctx, func(c models.Conversation) error {
-		rv, err := e.store.FindReview(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		x, err := e.store.FindConversationExtras(ctx, c.ID)
-		if err != nil {
-			return err
-		}
+	err := e.each(ctx, func(c models.Conversation, x *store.ConversationExtras) error {
 		turns := map[string]models.Turn{}
 		for _, t := range x.Turns {
 			turns[t.ID] = t
@@ -336,7 +329,7 @@ func (e exporter) csv(ctx context.Context, w io.Writer) error {
 		for _, n := range x.Notes {
 			notes[n.MessageID] = append(notes[n.MessageID], n.AuthorName+": "+e.mask(n.Text))
 		}
-		err = e.messages(ctx, c.ID, func(m models.Message) error {
+		err := e.messages(ctx, c.ID, func(m models.Message) error {
 			var status, latency, in, out string
 			if m.TurnID != nil {
 				if t, ok := turns[*m.TurnID]; ok {
@@ -344,7 +337,7 @@ func (e exporter) csv(ctx context.Context, w io.Writer) error {
 					in, out = strconv.FormatInt(t.InputTokens, 10), strconv.FormatInt(t.OutputTokens, 10)
 				}
 			}
-			return cw.Write([]string{c.ID, csvSafe(c.Name), deref(c.BotID), c.Kind, rv.Status, m.ID, m.Type, m.CreatedAt.UTC().Format(time.RFC3339),
+			return cw.Write([]string{c.ID, csvSafe(c.Name), deref(c.BotID), c.Kind, x.ReviewStatus, m.ID, m.Type, m.CreatedAt.UTC().Format(time.RFC3339),
 				csvSafe(m.Text), status, latency, in, out, strconv.Itoa(ups[m.ID]), strconv.Itoa(downs[m.ID]),
 				csvSafe(strings.Join(tags[m.ID], "; ")), csvSafe(strings.Join(notes[m.ID], " | "))})
 		})

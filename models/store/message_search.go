@@ -20,29 +20,17 @@ func (s *Store) SearchMessages(ctx context.Context, f models.MessageSearch) ([]m
 		return nil, "", nil
 	}
 	if s.dialect == Postgres {
-		var hits []models.MessageHit
-		var next string
-		err := s.tx(ctx, func(tx *gorm.DB) error {
-			if err := planPostgresSearch(tx, terms); err != nil {
-				return err
-			}
-			var err error
-			hits, next, err = s.searchMessages(tx, f, terms)
-			return err
-		})
+		hits, next, err := s.searchMessagesPostgres(ctx, f, terms)
 		return hits, next, translate(err, "messages")
 	}
-	hits, next, err := s.searchMessages(s.db.WithContext(ctx), f, terms)
+	hits, next, err := s.searchMessages(s.db.WithContext(ctx).Table(messageFromSQLite), f, terms)
 	return hits, next, translate(err, "messages")
 }
 
-// searchMessages runs a search's page query on db.
-func (s *Store) searchMessages(db *gorm.DB, f models.MessageSearch, terms []string) ([]models.MessageHit, string, error) {
-	from := "messages AS m"
-	if s.dialect == SQLite {
-		from = messageFromSQLite
-	}
-	q := db.Table(from).
+// searchMessages runs a search's page query on q, whose FROM names the
+// messages m.
+func (s *Store) searchMessages(q *gorm.DB, f models.MessageSearch, terms []string) ([]models.MessageHit, string, error) {
+	q = q.
 		Select("m.id, m.conversation_id, m.type, m.text, m.turn_id, m.created_at, m.updated_at, conversations.name AS conversation_name, conversations.bot_id, b.name AS bot_name").
 		Joins("JOIN conversations ON conversations.id = m.conversation_id").
 		Joins("LEFT JOIN bots AS b ON b.id = conversations.bot_id")

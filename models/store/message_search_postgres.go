@@ -1,9 +1,12 @@
 package store
 
 import (
+	"context"
 	"strings"
 
 	"gorm.io/gorm"
+
+	"parley/models"
 )
 
 // messageMatchPostgres keeps the messages whose search vector (migration 12,
@@ -13,36 +16,44 @@ func messageMatchPostgres(q *gorm.DB, terms []string) *gorm.DB {
 	return q.Where("m.search @@ plainto_tsquery('english', ?)", strings.Join(terms, " "))
 }
 
-// rareSearchHits is where a search stops being rare: below it, reading every
-// match from the GIN index and sorting them is fastest; from it on, walking
-// the messages newest first and checking each finds a page sooner.
-const rareSearchHits = 2000
+// searchWindow is how many of the newest messages (below the cursor) a
+// search reads first: a word that fills a page among them is common enough
+// that walking the newest messages is the fastest plan.
+const searchWindow = 20_000
 
-// planPostgresSearch picks the plan of a search in tx: it counts the matches
-// (up to rareSearchHits) from the GIN index alone, and when they are few,
-// keeps PostgreSQL from walking the messages by id (SET LOCAL, this
-// transaction only). The planner cannot tell by itself: it estimates a word
-// missing from its statistics as fairly common, and walking a million
+// searchMessagesPostgres finds a page of hits in two tries. First among the newest
+// searchWindow messages, walked newest first (the primary key, then each
+// row's vector checked): if they hold a full page, it is the answer, as
+// every later match is older. Otherwise the word is rare, and every match is
+// read from the GIN index and sorted, with PostgreSQL kept from walking the
+// table (SET LOCAL, this transaction only): its planner takes a word missing
+// from its statistics for a fairly common one, and walking a million
 // messages for a word none of them has takes seconds.
-func planPostgresSearch(tx *gorm.DB, terms []string) error {
-	q := strings.Join(terms, " ")
-	if err := tx.Exec("SET LOCAL enable_seqscan = off").Error; err != nil {
-		return err
+func (s *Store) searchMessagesPostgres(ctx context.Context, f models.MessageSearch, terms []string) ([]models.MessageHit, string, error) {
+	p := f.Page.Normalize()
+	window := s.db.WithContext(ctx).Table("messages").Order("id DESC").Limit(searchWindow)
+	if p.Order == models.OrderAsc {
+		window = nil // oldest first: no window of the newest
+	} else if p.Cursor != "" {
+		window = window.Where("id < ?", p.Cursor)
 	}
-	if err := tx.Exec("SET LOCAL enable_indexscan = off").Error; err != nil {
-		return err
-	}
-	var n int64
-	if err := tx.Raw(`SELECT count(*) FROM (SELECT 1 FROM messages WHERE search @@ plainto_tsquery('english', ?) LIMIT ?) AS hit`, q, rareSearchHits).
-		Scan(&n).Error; err != nil {
-		return err
-	}
-	if n >= rareSearchHits {
-		// Common: let the planner walk the messages newest first again.
-		if err := tx.Exec("SET LOCAL enable_seqscan = on").Error; err != nil {
-			return err
+	if window != nil {
+		hits, next, err := s.searchMessages(s.db.WithContext(ctx).Table("(?) AS m", window), f, terms)
+		if err != nil || len(hits) == p.Limit && next != "" {
+			return hits, next, err
 		}
-		return tx.Exec("SET LOCAL enable_indexscan = on").Error
 	}
-	return nil
+	var hits []models.MessageHit
+	var next string
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		for _, q := range []string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_indexscan = off"} {
+			if err := tx.Exec(q).Error; err != nil {
+				return err
+			}
+		}
+		var err error
+		hits, next, err = s.searchMessages(tx.Table("messages AS m"), f, terms)
+		return err
+	})
+	return hits, next, err
 }

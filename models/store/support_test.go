@@ -248,6 +248,28 @@ func TestSearchMessages(t *testing.T) {
 				}
 			})
 		}
+		t.Run("Pages", func(t *testing.T) {
+			// One hit a page: each page is found among the newest messages
+			// below its cursor (PostgreSQL's window), the last by the index.
+			var got []string
+			cursor := ""
+			for range 10 {
+				hits, next, err := s.SearchMessages(t.Context(), models.MessageSearch{Text: "refund",
+					ConversationQuery: models.ConversationQuery{ConversationFilter: models.ConversationFilter{Page: models.Page{Limit: 1, Cursor: cursor}}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, h := range hits {
+					got = append(got, h.Text)
+				}
+				if cursor = next; cursor == "" {
+					break
+				}
+			}
+			if want := []string{"refund please", "Refunds are paid back within 5 days.", "I want a refund for my order"}; !slices.Equal(got, want) {
+				t.Errorf("pages = %q, want %q", got, want)
+			}
+		})
 		t.Run("EditedAndDeletedFollow", func(t *testing.T) {
 			m := mustMessage(t, s, f.failing.ID, models.MessageUser, "zebra crossing")
 			if got := search("zebra", nil); len(got) != 1 {

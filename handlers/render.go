@@ -47,6 +47,7 @@ const (
 	tplConversationsShow  = "pages/conversations/show"
 	tplReviewCard         = "partials/review_card"
 	tplAuditIndex         = "pages/audit/index"
+	tplAnalytics          = "pages/analytics/index"
 	tplConversationsNew   = "pages/conversations/new"
 	tplTimelineEntry      = "partials/timeline_entry"
 	tplChatEntry          = "partials/chat_entry"

@@ -128,6 +128,7 @@ var routeRoles = map[string]string{
 	"GET /conversations/export":                                      convRead,
 	"GET /conversations/:id/export":                                  convRead,
 	"GET /audit":                                                     adminOnly,
+	"GET /analytics":                                                 convRead,
 	"POST /operators/:id/personal-data":                              adminOnly,
 	"POST /conversations/:id/messages/:messageId/corrections":        convRate,
 	"POST /conversations/:id/corrections/:correctionId/accept":       cfgWrite,

@@ -203,6 +203,7 @@ func (s *Server) routesSetup() {
 	s.registerConversations()
 	s.registerSupport()
 	s.registerAudit()
+	s.registerAnalytics()
 	s.registerOperators()
 	s.registerSecrets()
 	s.registerSessionTokens()

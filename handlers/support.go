@@ -52,6 +52,8 @@ func supportFuncs() template.FuncMap {
 		},
 		"tagColors":    func() []string { return models.TagColors },
 		"auditActions": func() []string { return []string{"create", "change", "delete", "export"} },
+		"sub":          func(a, b int) int { return a - b },
+		"mod":          func(a, b int) int { return a % max(b, 1) },
 	}
 }
 

@@ -282,3 +282,23 @@ func TestSeePersonalData(t *testing.T) {
 		wantNoBody(t, a.as(models.RoleSupport).get(page), "GB82 WEST")
 	})
 }
+
+func TestAnalyticsPage(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		bot := convTestBot(t, a, "Shop")
+		convTestConversation(t, a, models.Conversation{BotID: &bot.ID, Name: "Counted"},
+			models.Message{Type: models.MessageUser, Text: "hello"}, models.Message{Type: models.MessageBot, Text: "hi"})
+		convTestConversation(t, a, models.Conversation{BotID: &bot.ID, Name: "QA", Kind: models.ConversationTest},
+			models.Message{Type: models.MessageUser, Text: "test"})
+		r := a.as(models.RoleBuilder).get("/analytics")
+		wantStatus(t, r, 200)
+		wantBody(t, r, `<dd id="fig-conversations">1</dd>`, `<dd id="fig-messages">2</dd>`, "<svg", `role="img"`, "Tokens by model", "Conversations per day")
+		wantBody(t, a.as(models.RoleBuilder).get("/analytics?tests=1"), `<dd id="fig-conversations">2</dd>`)
+		r = a.as(models.RoleSupport).get("/analytics?bot=" + bot.ID)
+		wantStatus(t, r, 200)
+		wantBody(t, r, `<dd id="fig-conversations">1</dd>`, "Top unanswered questions")
+		wantNoBody(t, r, "Tokens by model", "Retrieved records")
+		wantStatus(t, a.as(models.RoleSupport).get("/analytics?from=nope"), 422)
+		wantBody(t, a.as(models.RoleSupport).get("/analytics?from=2001-01-01&to=2001-01-02"), "Nothing in this range")
+	})
+}

@@ -119,9 +119,10 @@ func (s *Store) FindAnalytics(ctx context.Context, a models.AnalyticsQuery) (*mo
 	}
 
 	var qs []models.UnansweredQuestion
-	if err := turns().Joins("JOIN messages AS u ON u.id = t.user_message_id").Select("t.conversation_id, u.text").
+	// CROSS JOIN: SQLite would otherwise walk the messages first.
+	if err := turns().Joins("CROSS JOIN messages AS u").Select("t.conversation_id, u.text").Where("u.id = t.user_message_id").
 		Where(unansweredTurnSQL, dontKnowPatterns[0], dontKnowPatterns[1], dontKnowPatterns[2]).
-		Order("t.id DESC").Limit(unansweredSample).Scan(&qs).Error; err != nil {
+		Limit(unansweredSample).Scan(&qs).Error; err != nil {
 		return nil, translate(err, "analytics")
 	}
 	out.TopUnanswered = models.GroupQuestions(qs, analyticsTopN)

@@ -245,8 +245,8 @@ func userLine(g *textGen) string {
 	return r
 }
 
-// BenchmarkSupportList measures the conversation list's common filters and
-// message search on n messages (PARLEY_BENCH_MESSAGES; 20,000 by default,
+// BenchmarkSupportList measures the conversation list's common filters,
+// message search and the Analytics page's figures on n messages (PARLEY_BENCH_MESSAGES; 20,000 by default,
 // task bench:support runs 1,000,000 on PostgreSQL), reporting each query's
 // p95 in milliseconds besides ns/op. Building the data is not timed.
 func BenchmarkSupportList(b *testing.B) {
@@ -293,6 +293,24 @@ func BenchmarkSupportList(b *testing.B) {
 							b.Fatal(err)
 						}
 						return len(rows)
+					})
+				})
+			}
+			analytics := []struct {
+				name string
+				q    models.AnalyticsQuery
+			}{
+				{"analytics/all-90-days", models.AnalyticsQuery{Since: f.from.AddDate(0, -1, 0), Until: f.from.AddDate(0, 2, 0)}},
+				{"analytics/bot-week", models.AnalyticsQuery{BotID: f.bots[0], Since: f.from, Until: f.to}},
+			}
+			for _, an := range analytics {
+				b.Run(an.name, func(b *testing.B) {
+					benchP95(b, func() int {
+						a, err := s.FindAnalytics(b.Context(), an.q)
+						if err != nil {
+							b.Fatal(err)
+						}
+						return int(a.Conversations)
 					})
 				})
 			}

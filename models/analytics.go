@@ -118,24 +118,24 @@ func QuestionTokens(q string) []string {
 	return out
 }
 
-// similar reports whether two token sets overlap enough (Jaccard ≥ 0.5) to
-// count as the same question.
-func similar(a, b []string) bool {
-	if len(a) == 0 || len(b) == 0 {
-		return len(a) == len(b)
-	}
-	in := map[string]bool{}
-	for _, w := range a {
-		in[w] = true
+// similar reports whether a question's tokens overlap a group's token set
+// enough (Jaccard ≥ 0.5) to count as the same question.
+func similar(set map[string]bool, toks []string) bool {
+	if len(set) == 0 || len(toks) == 0 {
+		return len(set) == len(toks)
 	}
 	common := 0
-	for _, w := range b {
-		if in[w] {
+	for _, w := range toks {
+		if set[w] {
 			common++
 		}
 	}
-	return float64(common)/float64(len(a)+len(b)-common) >= 0.5
+	return float64(common)/float64(len(set)+len(toks)-common) >= 0.5
 }
+
+// maxGroupCandidates bounds how many groups sharing a word one question is
+// compared with, so grouping stays linear in the questions.
+const maxGroupCandidates = 200
 
 // UnansweredQuestion is a user message the bot could not answer.
 type UnansweredQuestion struct {
@@ -147,26 +147,50 @@ type UnansweredQuestion struct {
 const maxGroupConversations = 5
 
 // GroupQuestions groups questions by similar wording (greedily, in order:
-// each joins the first group it is similar to), largest groups first, at
-// most limit of them.
+// each joins the earliest group it is similar to among those sharing one of
+// its words), largest groups first, at most limit of them.
 func GroupQuestions(qs []UnansweredQuestion, limit int) []QuestionGroup {
 	type group struct {
 		QuestionGroup
-		tokens []string
-		seen   map[string]bool
+		order int
+		set   map[string]bool
+		seen  map[string]bool
 	}
 	var groups []*group
+	byWord := map[string][]*group{} // the groups whose first question has the word
+	var empty *group                // questions with no words left
 	for _, q := range qs {
 		toks := QuestionTokens(q.Text)
 		var g *group
-		for _, c := range groups {
-			if similar(c.tokens, toks) {
-				g = c
-				break
+		if len(toks) == 0 {
+			g = empty
+		} else {
+			checked := map[*group]bool{}
+		find:
+			for _, w := range toks {
+				for _, c := range byWord[w] {
+					if checked[c] {
+						continue
+					}
+					checked[c] = true
+					if similar(c.set, toks) && (g == nil || c.order < g.order) {
+						g = c
+					}
+					if len(checked) >= maxGroupCandidates {
+						break find
+					}
+				}
 			}
 		}
 		if g == nil {
-			g = &group{QuestionGroup: QuestionGroup{Example: q.Text}, tokens: toks, seen: map[string]bool{}}
+			g = &group{QuestionGroup: QuestionGroup{Example: q.Text}, order: len(groups), set: map[string]bool{}, seen: map[string]bool{}}
+			for _, w := range toks {
+				g.set[w] = true
+				byWord[w] = append(byWord[w], g)
+			}
+			if len(toks) == 0 {
+				empty = g
+			}
 			groups = append(groups, g)
 		}
 		g.Count++

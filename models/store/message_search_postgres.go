@@ -19,7 +19,7 @@ func messageMatchPostgres(q *gorm.DB, terms []string) *gorm.DB {
 // searchWindow is how many of the newest messages (below the cursor) a
 // search reads first: a word that fills a page among them is common enough
 // that walking the newest messages is the fastest plan.
-const searchWindow = 5_000
+const searchWindow = 20_000
 
 // searchMessagesPostgres finds a page of hits in two tries. First among the newest
 // searchWindow messages, walked newest first (the primary key, then each

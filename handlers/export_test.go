@@ -121,3 +121,18 @@ func TestAuditLog(t *testing.T) {
 		wantStatus(t, a.as(models.RoleSupport).get("/audit"), 403)
 	})
 }
+
+func TestAPIConversationExport(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		c := a.api()
+		id := ok(t, c.post("/conversation/create", `{"name":"Exported"}`)).str("id")
+		r := ok(t, c.get("/conversation/export?take=10"))
+		if !strings.Contains(r.Raw, `"id":"`+id+`"`) || !strings.Contains(r.Raw, `"items"`) || !strings.Contains(r.Raw, `"cursor"`) {
+			t.Errorf("export = %s", r.Raw)
+		}
+		evs, _, err := a.store.FindAuditEvents(context.Background(), models.AuditFilter{Action: "export"})
+		if err != nil || len(evs) != 1 || !strings.HasPrefix(evs[0].ActorName, "api:") {
+			t.Errorf("API export audit = %+v, %v", evs, err)
+		}
+	})
+}

@@ -53,6 +53,7 @@ func TestBrowserSupportReview(t *testing.T) {
 				click(link("Conversations")),
 				choose("Tag", "wrong answer · Northwind Support"),
 				click(button("Filter")),
+				chromedp.WaitVisible(link("Show all")), // the filtered page, not the one before
 				visible(`//table[contains(@class,"conversation-list")]//tr[contains(., "Sample: refund question") and contains(., "Needs fix")]`))
 			step("export the filtered list", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 				body, err := chromedp.Evaluate[string](`fetch(document.evaluate('//a[normalize-space()="Export JSONL"]', document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue.href).then(r => r.text())`,

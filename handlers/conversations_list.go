@@ -167,25 +167,20 @@ type searchHit struct {
 
 type conversationIndexPage struct {
 	Page
-	Filter        listFilter
-	Rows          []conversationRow
-	Hits          []searchHit
-	Bots          []models.Bot
-	Tags          []tagOption
-	Operators     []models.Operator
-	Integrations  []models.Integration
-	Statuses      []statusOption
-	Next          string
-	Cursor        string
-	PagerBase     string
-	ExportQuery   string
-	Queue         bool
-	Errors        map[string]string
-	ReviewLabels  map[string]string
-	BotID, From   string // kept for older templates' names
-	To            string
-	Tests         bool
-	Conversations []conversationRow
+	Filter       listFilter
+	Rows         []conversationRow
+	Hits         []searchHit
+	Bots         []models.Bot
+	Tags         []tagOption
+	Operators    []models.Operator
+	Integrations []models.Integration
+	Statuses     []statusOption
+	Next         string
+	Cursor       string
+	PagerBase    string
+	ExportQuery  string
+	Queue        bool
+	Errors       map[string]string
 }
 
 // tagOption is a tag in the filter, with its bot's name when tags of several
@@ -230,7 +225,7 @@ func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
 		title = "My queue"
 	}
 	d := conversationIndexPage{Page: s.page(c, title, "conversations"), Filter: f, Cursor: p.Cursor, Errors: errs,
-		Statuses: statusOptions(), Queue: f.Assignee == "me", BotID: f.BotID, From: f.From, To: f.To, Tests: f.Tests}
+		Statuses: statusOptions(), Queue: f.Assignee == "me"}
 	mask := s.masker(me)
 	if q.Text != "" {
 		hits, next, err := s.store.SearchMessages(ctx, q)
@@ -259,7 +254,7 @@ func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
 			d.Rows = append(d.Rows, conversationRow{ConversationRow: r, Item: newConversationItem(r.Conversation),
 				First: models.TruncateUTF8(mask(r.FirstUserMessage), 140)})
 		}
-		d.Conversations, d.Next = d.Rows, next
+		d.Next = next
 	}
 	if err := s.listOptions(c, &d, q); err != nil {
 		return err

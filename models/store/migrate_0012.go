@@ -164,6 +164,8 @@ func migrate0012(tx *gorm.DB) error {
 		"CREATE INDEX idx_conversations_review ON conversations (review_status, id)",
 		"CREATE INDEX idx_conversations_assignee ON conversations (assignee_id, id)",
 		"CREATE INDEX idx_ratings_conversation_kind ON ratings (conversation_id, rater_kind, value)",
+		// Analytics counts a date range's messages.
+		"CREATE INDEX idx_messages_created ON messages (created_at)",
 	)
 	for _, q := range stmts {
 		if err := tx.Exec(q).Error; err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"parley/handlers/api"
 	"parley/models"
+	"parley/models/store"
 )
 
 // apiBot makes a dataset with a few records, a skillset with a calculator and
@@ -488,7 +489,11 @@ func TestAPIInternalErrorHidesDetail(t *testing.T) {
 	eachApp(t, func(t *testing.T, a *testApp) {
 		c := a.api()
 		conv := ok(t, c.post("/conversation/create", `{}`)).str("id")
-		if err := a.store.DB().Exec("DROP TABLE messages").Error; err != nil {
+		drop := "DROP TABLE messages"
+		if a.store.Dialect() == store.Postgres {
+			drop += " CASCADE" // tags, notes and corrections refer to messages
+		}
+		if err := a.store.DB().Exec(drop).Error; err != nil {
 			t.Fatal(err)
 		}
 		r := c.get("/conversation/" + conv + "/message/list")

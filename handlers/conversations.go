@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -62,21 +61,6 @@ func shortID(id string) string {
 	return id
 }
 
-type conversationIndexPage struct {
-	Page
-	Conversations []conversationItem
-	Bots          []models.Bot
-	BotID         string
-	From, To      string
-	Next          string
-	Cursor        string
-	PagerBase     string
-	// Tests: QA's test data (runs' and replays' conversations) is listed too.
-	Tests bool
-	// Errors are the filter's field errors (the list is then shown unfiltered by date).
-	Errors map[string]string
-}
-
 // messageCountCap is where the workbench stops counting messages.
 const messageCountCap = 1000
 
@@ -95,6 +79,10 @@ type conversationShowPage struct {
 	HasUserMessage bool
 	// Models are offered in the side panel's model field (builders).
 	Models []providers.ModelOption
+	// Review is the review card (status, assignee, tags, latest changes).
+	Review reviewCardData
+	// At is the message a search result or a review change links to.
+	At string
 }
 
 // dateRange reads the list's from/to dates (YYYY-MM-DD, UTC, both inclusive).
@@ -120,72 +108,6 @@ func dateRange(from, to string) (time.Time, time.Time, error) {
 	return since, until, nil
 }
 
-// handleConversationIndex handles GET /conversations: newest first,
-// optionally for one bot (?botId=); QA's test data only with ?tests=1.
-func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
-	p, err := listPage(c)
-	if err != nil {
-		return err
-	}
-	botID := c.Query("botId")
-	if botID != "" && !models.ValidID(botID) {
-		return models.Errorf(models.CodeInvalid, "The bot filter is not valid. Choose a bot from the list.")
-	}
-	// A date range that cannot be used is shown next to the filter, and the
-	// list is shown without it.
-	status := fiber.StatusOK
-	var filterErrs map[string]string
-	since, until, err := dateRange(c.Query("from"), c.Query("to"))
-	if err != nil {
-		if filterErrs = models.ErrorFields(err); filterErrs == nil {
-			return err
-		}
-		status, since, until = fiber.StatusUnprocessableEntity, time.Time{}, time.Time{}
-	}
-	ctx := c.UserContext()
-	tests := c.Query("tests") == "1"
-	convs, next, err := s.store.FindConversations(ctx, models.ConversationFilter{Page: p, BotID: botID, Since: since, Until: until, IncludeTests: tests})
-	if err != nil {
-		return err
-	}
-	bots, _, err := s.store.FindBots(ctx, models.BotFilter{Page: models.Page{Limit: botFilterLimit}})
-	if err != nil {
-		return err
-	}
-	if botID != "" && !hasBot(bots, botID) {
-		// The chosen bot is beyond the first page of bots: still show it as selected.
-		if b, err := s.store.FindBot(ctx, botID); err == nil {
-			bots = append(bots, *b)
-		} else if models.ErrorCode(err) != models.CodeNotFound {
-			return err
-		}
-	}
-	d := conversationIndexPage{Page: s.page(c, "Conversations", "conversations"), Bots: bots, BotID: botID,
-		From: c.Query("from"), To: c.Query("to"), Next: next, Cursor: p.Cursor, Errors: filterErrs, Tests: tests}
-	q := url.Values{}
-	from, to := d.From, d.To
-	if filterErrs != nil {
-		from, to = "", "" // the pager does not carry a range that was not applied
-	}
-	testsParam := ""
-	if tests {
-		testsParam = "1"
-	}
-	for k, v := range map[string]string{"botId": botID, "from": from, "to": to, "tests": testsParam} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	d.PagerBase = "/conversations"
-	if len(q) > 0 {
-		d.PagerBase += "?" + q.Encode()
-	}
-	for _, cv := range convs {
-		d.Conversations = append(d.Conversations, newConversationItem(cv))
-	}
-	return s.render(c, status, tplConversationsIndex, d)
-}
-
 func hasBot(bots []models.Bot, id string) bool {
 	for _, b := range bots {
 		if b.ID == id {
@@ -205,9 +127,18 @@ func (s *Server) handleConversationShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	before := c.Query("before")
+	before, at := c.Query("before"), c.Query("at")
 	if before != "" && !models.ValidID(before) {
 		return models.Errorf(models.CodeInvalid, "The page link is not valid (bad message id). Go back to the latest messages.")
+	}
+	if at != "" && before == "" {
+		// ?at=ID opens the page that ends with that message (a search hit).
+		if !models.ValidID(at) {
+			return models.Errorf(models.CodeInvalid, "The message link is not valid (bad message id). Go back to the latest messages.")
+		}
+		if before, err = s.store.MessageAfter(ctx, conv.ID, at); err != nil {
+			return err
+		}
 	}
 	msgs, older, err := s.latestMessages(ctx, conv.ID, before)
 	if err != nil {
@@ -235,9 +166,13 @@ func (s *Server) handleConversationShow(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	review, err := s.reviewCard(c, conv.ID)
+	if err != nil {
+		return err
+	}
 	return s.render(c, fiber.StatusOK, tplConversationsShow, conversationShowPage{Page: s.page(c, it.Title, "conversations"),
 		Conv: it, Count: n, CountCapped: n > messageCountCap, Entries: es, Older: older, Before: before, Viewer: view,
-		HasUserMessage: hasUser, Models: catalog})
+		HasUserMessage: hasUser, Models: catalog, Review: review, At: at})
 }
 
 // handleConversationDeleteConfirm handles GET /conversations/:id/delete.

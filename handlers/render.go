@@ -46,6 +46,9 @@ const (
 
 	tplConversationsIndex = "pages/conversations/index"
 	tplConversationsShow  = "pages/conversations/show"
+	tplReviewCard         = "partials/review_card"
+	tplAuditIndex         = "pages/audit/index"
+	tplAnalytics          = "pages/analytics/index"
 	tplConversationsNew   = "pages/conversations/new"
 	tplTimelineEntry      = "partials/timeline_entry"
 	tplChatEntry          = "partials/chat_entry"

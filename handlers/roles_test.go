@@ -139,7 +139,21 @@ var routeRoles = map[string]string{
 	"GET /conversations":                               convRead,
 	"GET /conversations/:id":                           convRead,
 	"GET /conversations/:id/delete":                    convEdit,
-	"POST /conversations/:id/delete":                   convEdit,
+	// Support's review: status, assignee, tags (and a bot's list of them), notes.
+	"POST /conversations/:id/review":                                 convRate,
+	"POST /conversations/:id/tags":                                   convRate,
+	"POST /conversations/:id/messages/:messageId/tags":               convRate,
+	"POST /conversations/:id/messages/:messageId/tags/:tagId/delete": convRate,
+	"POST /conversations/:id/messages/:messageId/notes":              convRate,
+	"POST /conversations/:id/notes/:noteId":                          convRate,
+	"GET /conversations/export":                                      convRead,
+	"GET /conversations/:id/export":                                  convRead,
+	"GET /audit":                                                     adminOnly,
+	"GET /analytics":                                                 convRead,
+	"POST /operators/:id/personal-data":                              adminOnly,
+	"POST /conversations/:id/messages/:messageId/corrections":        convRate,
+	"POST /conversations/:id/corrections/:correctionId/accept":       cfgWrite,
+	"POST /conversations/:id/delete":                                 convEdit,
 
 	"GET /integrations":                     convRead,
 	"GET /integrations/new":                 cfgWrite,
@@ -314,7 +328,15 @@ func newFixtures(t *testing.T, a *testApp) fixtures {
 	if err := a.store.FinishReplay(ctx, rp.ID, models.RunInterrupted, "fixture"); err != nil {
 		t.Fatal(err)
 	}
-	return fixtures{"messages": msgs[0].ID, "bots": bot.ID, "datasets": ds.ID, "records": rec.ID, "imports": imp.ID, "uploads": up.ID, "skillsets": ks.ID, "abilities": ab.ID,
+	tag, err := a.store.CreateTag(ctx, models.Tag{BotID: bot.ID, Name: "roles", Color: "blue"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, err := a.store.AddNote(ctx, conv.ID, msgs[0].ID, "roles note", models.Reviewer{Name: "fixture"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixtures{"corrections": models.NewID(), "tags": tag.ID, "notes": note.ID, "messages": msgs[0].ID, "bots": bot.ID, "datasets": ds.ID, "records": rec.ID, "imports": imp.ID, "uploads": up.ID, "skillsets": ks.ID, "abilities": ab.ID,
 		"conversations": conv.ID, "operators": victim.ID, "secrets": sec.ID, "turns": turn.ID, "session-tokens": tok.ID,
 		"suites": suite.ID, "cases": tc.ID, "checks": check.ID, "runs": run.ID, "replays": rp.ID}
 }
@@ -344,6 +366,12 @@ func (f fixtures) fill(path string) string {
 			parts[i] = f["turns"]
 		case ":eventId":
 			parts[i] = f["events"]
+		case ":tagId":
+			parts[i] = f["tags"]
+		case ":noteId":
+			parts[i] = f["notes"]
+		case ":correctionId":
+			parts[i] = f["corrections"]
 		case ":n":
 			parts[i] = "1" // the roles bot's first version
 		}

@@ -128,6 +128,7 @@ func New(opts Options) (*Server, error) {
 	}
 	tpl.AddFuncMap(s.templateFuncs())
 	tpl.AddFuncMap(qaFuncs())
+	tpl.AddFuncMap(supportFuncs())
 	if err := tpl.Load(); err != nil {
 		return nil, fmt.Errorf("handlers: load templates: %w", err)
 	}
@@ -180,7 +181,7 @@ func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
 // handle registers a route that requires perm (or, with perm "", any signed-in operator).
 func (s *Server) handle(method, path string, perm models.Permission, h fiber.Handler) {
 	s.routes = append(s.routes, Route{Method: method, Path: path, Perm: perm})
-	s.app.Add(method, path, s.loadSession, s.requireSetup, s.checkCSRF, s.requireOperator(perm), h)
+	s.app.Add(method, path, s.loadSession, s.requireSetup, s.checkCSRF, s.requireOperator(perm), s.audited(method, path, h))
 }
 
 // public registers a route anyone may call.
@@ -208,7 +209,11 @@ func (s *Server) routesSetup() {
 	s.registerBots()
 	s.registerDatasets()
 	s.registerSkillsets()
+	s.registerExport() // before /conversations/:id
 	s.registerConversations()
+	s.registerSupport()
+	s.registerAudit()
+	s.registerAnalytics()
 	s.registerOperators()
 	s.registerSecrets()
 	s.registerSessionTokens()

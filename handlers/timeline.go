@@ -77,13 +77,16 @@ type viewer struct {
 	CanPropose bool
 	// Rater is the viewer as a rater, to find their own rating.
 	Rater string
+	// Mask: the viewer sees personal data masked (see Server.maskEntries).
+	Mask bool
 }
 
 func viewerOf(c *fiber.Ctx) viewer {
 	op := operator(c)
 	return viewer{CSRF: csrfToken(c), CanRate: op.Can(models.PermConversationRate), CanConfig: op.Can(models.PermConfigRead),
 		CanEdit: op.Can(models.PermConfigWrite), CanRun: op.Can(models.PermConversationRun),
-		CanHistory: op.Can(models.PermBotHistory), CanPropose: op.Can(models.PermQAPropose), Rater: raterOf(op).Key}
+		CanHistory: op.Can(models.PermBotHistory), CanPropose: op.Can(models.PermQAPropose), Rater: raterOf(op).Key,
+		Mask: op.MasksPersonalData()}
 }
 
 // entryView is one message of the timeline with what explains it: the turn
@@ -104,6 +107,8 @@ type entryView struct {
 	// that differ from it.
 	Earlier *models.Message
 	Changes []models.DiffPart
+	// Review is the message's tags and notes (user and bot messages).
+	Review *messageReview
 }
 
 // Records are the records the turn was given (context and bot entries).
@@ -231,7 +236,7 @@ func (s *Server) entries(ctx context.Context, v viewer, convID string, msgs []mo
 		}
 		out = append(out, e)
 	}
-	return out, nil
+	return s.reviewEntries(ctx, v, convID, out)
 }
 
 // entryFor builds one message's entry.

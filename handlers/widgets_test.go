@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"testing"
@@ -37,6 +38,11 @@ func TestWidgetDashboard(t *testing.T) {
 			again := c.get(loc)
 			if strings.Contains(again.Body, models.IdentitySecretPrefix) {
 				t.Error("the identity secret was shown twice")
+			}
+			// Audited as the widget's creation, with its id.
+			evs, _, err := a.store.FindAuditEvents(context.Background(), models.AuditFilter{ObjectType: "widgets"})
+			if err != nil || len(evs) != 1 || evs[0].Action != "create" || evs[0].ObjectID != id {
+				t.Errorf("audit = %+v, %v; want one create of %s", evs, err, id)
 			}
 		})
 		t.Run("ShowSnippetOriginsPreview", func(t *testing.T) {

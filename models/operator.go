@@ -72,15 +72,18 @@ func RoleCan(role string, p Permission) bool {
 
 // Operator is a person who signs in to the dashboard.
 type Operator struct {
-	ID           string     `json:"id" gorm:"primaryKey;size:36"`
-	Email        string     `json:"email" gorm:"size:254;not null;uniqueIndex" validate:"required,max=254,email"`
-	Name         string     `json:"name" gorm:"size:200;not null" validate:"max=200"`
-	PasswordHash string     `json:"-" gorm:"size:100;not null"`
-	Role         string     `json:"role" gorm:"size:20;not null" validate:"required,oneof=admin builder qa support"`
-	Disabled     bool       `json:"disabled" gorm:"not null"`
-	LastLoginAt  *time.Time `json:"lastLoginAt,omitempty"`
-	CreatedAt    time.Time  `json:"createdAt"`
-	UpdatedAt    time.Time  `json:"updatedAt"`
+	ID           string `json:"id" gorm:"primaryKey;size:36"`
+	Email        string `json:"email" gorm:"size:254;not null;uniqueIndex" validate:"required,max=254,email"`
+	Name         string `json:"name" gorm:"size:200;not null" validate:"max=200"`
+	PasswordHash string `json:"-" gorm:"size:100;not null"`
+	Role         string `json:"role" gorm:"size:20;not null" validate:"required,oneof=admin builder qa support"`
+	Disabled     bool   `json:"disabled" gorm:"not null"`
+	// SeePersonalData, granted by an admin, shows a support operator personal
+	// data (emails, phone, card and IBAN numbers) unmasked.
+	SeePersonalData bool       `json:"seePersonalData" gorm:"not null"`
+	LastLoginAt     *time.Time `json:"lastLoginAt,omitempty"`
+	CreatedAt       time.Time  `json:"createdAt"`
+	UpdatedAt       time.Time  `json:"updatedAt"`
 }
 
 // Validate checks the operator's fields.

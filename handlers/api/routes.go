@@ -70,6 +70,8 @@ func (a *API) table() []Route {
 		// Conversations.
 		{Method: get, Path: "/conversation/list", OperationID: "listConversations", Tag: "conversation", Summary: "List conversations", Query: listQuery, Stream: true,
 			Response: list[conversationJSON]{}, handler: a.handleConversationList},
+		{Method: get, Path: "/conversation/export", OperationID: "exportConversations", Tag: "conversation", Summary: "Export conversations (test data included; audited)", Query: listQuery, Stream: true,
+			Response: list[conversationJSON]{}, handler: a.handleConversationExport},
 		{Method: post, Path: "/conversation/create", OperationID: "createConversation", Tag: "conversation", Summary: "Create a conversation with a bot or an inline configuration",
 			Request: createConversationRequest{}, Response: createConversationResponse{}, handler: a.handleConversationCreate},
 		{Method: post, Path: "/conversation/complete", OperationID: "completeConversation", Tag: "conversation", Summary: "Stateless completion: answer a given history; nothing is stored", Stream: true,

@@ -31,6 +31,7 @@ var migrations = []migration{
 	{9, "term statistics for dataset search", migrate0009},
 	{10, "test suites, cases, retrieval checks, runs and replays; conversation kind and pinned configuration", migrate0010},
 	{11, "dataset imports as batches, record filters, uploads kept for a preview", migrate0011},
+	{12, "support: message search, review status and assignee, tags, notes, review events", migrate0012},
 	{13, "bots know their latest version", migrate0013},
 	{15, "web chat widget: settings, identity secret, sessions by integration", migrate0015},
 	{16, "semantic retrieval: embeddings and rerank models, record vectors, retrieval scores of turns", migrate0016},

@@ -77,13 +77,7 @@ func TestBrowserDatasetImport(t *testing.T) {
 			base, _ := seeded(t, bin, d, "builder-lead@example.com")
 			ctx := newBrowser(t, chrome)
 			step := stepper(t, ctx)
-			shot := func(name string) {
-				if dir := os.Getenv("PARLEY_SCREENSHOT_DIR"); dir != "" {
-					if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-						_ = os.WriteFile(filepath.Join(dir, "datasets-"+name+"-"+d+".png"), png, 0o644)
-					}
-				}
-			}
+			shot := func(name string) { screenshot(ctx, "datasets-"+name+"-"+d) }
 			step("sign in and open the seeded dataset", signIn(base, "builder-lead@example.com"),
 				click(link("Datasets")),
 				click(link("Northwind Help Center")),

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -21,13 +19,7 @@ func TestBrowserBotHistory(t *testing.T) {
 			base, _ := seeded(t, bin, d, "lead@example.com")
 			ctx := newBrowser(t, chrome)
 			step := stepper(t, ctx)
-			shot := func(name string) {
-				if dir := os.Getenv("PARLEY_SCREENSHOT_DIR"); dir != "" {
-					if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-						_ = os.WriteFile(filepath.Join(dir, "history-"+name+"-"+d+".png"), png, 0o644)
-					}
-				}
-			}
+			shot := func(name string) { screenshot(ctx, "history-"+name+"-"+d) }
 			step("sign in", signIn(base, "lead@example.com"))
 			step("edit the bot's backstory with a note",
 				click(link("Bots")),

@@ -56,8 +56,26 @@ func TestBrowserMobile(t *testing.T) {
 		"/conversations", "/conversations/new", "/conversations/" + conv,
 		"/operators", "/operators/new", "/secrets", "/secrets/new", "/session-tokens",
 		"/providers", "/providers/new", "/vault", "/vault/new",
+		"/integrations", "/contacts", "/widgets", "/widgets/new", "/analytics", "/audit",
 	} {
 		step(fmt.Sprintf("%s fits 390 px", path), chromedp.Navigate(base+path), fits,
 			visible(`//button[normalize-space()="Sign out"]`))
 	}
+	step("on a desktop screen the navigation fits one line; Settings opens by keyboard and Escape closes it",
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(base+"/bots"),
+		// One row of entries, none of them broken over two lines.
+		waitJS(`document.readyState === "complete" && getComputedStyle(document.getElementById("menu-toggle")).display === "none" &&
+			new Set([...document.querySelectorAll("#main-nav > ul > li")].map(li => li.getBoundingClientRect().top)).size === 1 &&
+			[...document.querySelectorAll("#main-nav > ul > li > a")].every(a => a.getClientRects().length === 1) &&
+			!document.getElementById("nav-settings").open`),
+		chromedp.Focus(chromedp.Search(`//details[@id="nav-settings"]/summary`)),
+		chromedp.KeyEvent("\r"),
+		visible(`//details[@id="nav-settings"]//a[normalize-space()="Operators"]`),
+		chromedp.KeyEvent("\u001b"), // Escape
+		waitJS(`!document.getElementById("nav-settings").open`),
+		chromedp.KeyEvent("\r"),
+		click(link("Operators")),
+		chromedp.WaitVisible(heading("Operators")),
+		visible(`//details[@id="nav-settings"]/summary[contains(@class,"current")]`))
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -21,13 +19,7 @@ func TestBrowserQA(t *testing.T) {
 			base, _ := seeded(t, bin, d, "qa-lead@example.com")
 			ctx := newBrowser(t, chrome)
 			step := stepper(t, ctx)
-			shot := func(name string) {
-				if dir := os.Getenv("PARLEY_SCREENSHOT_DIR"); dir != "" {
-					if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-						_ = os.WriteFile(filepath.Join(dir, "qa-"+name+"-"+d+".png"), png, 0o644)
-					}
-				}
-			}
+			shot := func(name string) { screenshot(ctx, "qa-"+name+"-"+d) }
 			step("sign in", signIn(base, "qa-lead@example.com"))
 			step("open the seeded transcript",
 				click(link("Conversations")),

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -59,11 +57,7 @@ func TestBrowserSemanticSearch(t *testing.T) {
 				click(button("Search records")),
 				visible(`//div[@id="search-results"]//p[contains(., "Keyword and semantic results fused")]`),
 				visible(`//div[@id="search-results"]//tr[td[contains(., "We do not accept cryptocurrency.")]]`))
-			if dir := os.Getenv("PARLEY_SCREENSHOT_DIR"); dir != "" {
-				if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-					_ = os.WriteFile(filepath.Join(dir, "semantic-"+d+".png"), png, 0o644)
-				}
-			}
+			screenshot(ctx, "semantic-"+d)
 		})
 	}
 }

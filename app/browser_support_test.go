@@ -49,12 +49,14 @@ func TestBrowserSupportReview(t *testing.T) {
 				choose("Status", "Needs fix"),
 				click(button("Save review")),
 				visible(`//section[@id="review-card"]//*[@role="status" and normalize-space()="Review saved."]`))
+			screenshot(ctx, "conversation-"+d)
 			step("find the conversation by its tag",
 				click(link("Conversations")),
 				choose("Tag", "wrong answer · Northwind Support"),
 				click(button("Filter")),
 				chromedp.WaitVisible(link("Show all")), // the filtered page, not the one before
 				visible(`//table[contains(@class,"conversation-list")]//tr[contains(., "Sample: refund question") and contains(., "Needs fix")]`))
+			screenshot(ctx, "conversations-"+d)
 			step("export the filtered list", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 				body, err := chromedp.Evaluate[string](`fetch(document.evaluate('//a[normalize-space()="Export JSONL"]', document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue.href).then(r => r.text())`,
 					chromedp.EvalAwaitPromise)(ctx, tg)

@@ -134,6 +134,19 @@ func newBrowser(t *testing.T, path string) context.Context {
 	return ctx
 }
 
+// screenshot saves the page as PARLEY_SCREENSHOT_DIR/name.png when that
+// variable is set (how the README's screenshots are taken); otherwise it
+// does nothing.
+func screenshot(ctx context.Context, name string) {
+	dir := os.Getenv("PARLEY_SCREENSHOT_DIR")
+	if dir == "" {
+		return
+	}
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		_ = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	}
+}
+
 // xq quotes s for XPath.
 func xq(s string) string {
 	if !strings.Contains(s, "'") {
@@ -365,12 +378,7 @@ func TestBrowserWorkbench(t *testing.T) {
 			step("open the context entry and see the record with its score",
 				click(chromedp.Search(`//ol[@id="timeline"]/li[contains(@class,"type-context")]//summary[starts-with(normalize-space(), "Retrieved records")]`)),
 				visible(`//ol[@id="timeline"]/li[contains(@class,"type-context")]//table//tr[td[@class="num" and string-length(normalize-space()) = 4] and .//a[starts-with(normalize-space(), "record ")] and contains(., "billing/refunds")]`))
-			if dir := os.Getenv("PARLEY_SCREENSHOT_DIR"); dir != "" {
-				png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-				if err == nil {
-					_ = os.WriteFile(filepath.Join(dir, "workbench-"+d+".png"), png, 0o644)
-				}
-			}
+			screenshot(ctx, "workbench-"+d)
 		})
 	}
 }

@@ -13,7 +13,14 @@
     nav.classList.toggle("open", open);
   }
   button.addEventListener("click", function () { set(button.getAttribute("aria-expanded") !== "true"); });
+  // The Settings group closes on Escape and on a click elsewhere.
+  const group = document.getElementById("nav-settings");
   document.addEventListener("keydown", function (e) {
-    if (e.key === "Escape" && button.getAttribute("aria-expanded") === "true") { set(false); button.focus(); }
+    if (e.key !== "Escape") return;
+    if (group && group.open) { group.open = false; group.querySelector("summary").focus(); return; }
+    if (button.getAttribute("aria-expanded") === "true") { set(false); button.focus(); }
+  });
+  document.addEventListener("click", function (e) {
+    if (group && group.open && !group.contains(e.target)) group.open = false;
   });
 })();

@@ -134,22 +134,46 @@ func (s *Store) FindAnalytics(ctx context.Context, a models.AnalyticsQuery) (*mo
 		q := db.Table("turns AS t").Joins("JOIN conversations AS c ON c.id = t.conversation_id")
 		return timeScope(convScope(q, a), "t.created_at", a)
 	}
-	run(func() error {
-		return turns().Where("t.status IN ?", []string{models.TurnDone, models.TurnFailed, models.TurnInterrupted}).Count(&out.Turns).Error
-	})
-	run(func() error {
-		return unansweredJoins(turns()).Where(unansweredTurnSQL).Count(&out.Unanswered).Error
-	})
-	run(func() error {
-		var err error
-		out.LatencyP50, out.LatencyP95, _, err = s.percentiles(turns().Where("t.status = ?", models.TurnDone), "t.latency_ms")
-		return err
-	})
-	run(func() error {
-		var err error
-		out.TTFTP50, out.TTFTP95, out.TTFTTurns, err = s.percentiles(turns().Where("t.status = ? AND t.ttft_ms IS NOT NULL", models.TurnDone), "t.ttft_ms")
-		return err
-	})
+	if s.dialect == Postgres {
+		// One pass over the range's turns for the counts and percentiles.
+		run(func() error {
+			var r struct {
+				Turns, Unanswered, LatencyP50, LatencyP95 int64
+				TTFTTurns                                 int64 `gorm:"column:ttft_turns"`
+				TTFTP50                                   int64 `gorm:"column:ttft_p50"`
+				TTFTP95                                   int64 `gorm:"column:ttft_p95"`
+			}
+			done, ttft := "t.status = 'done'", "t.status = 'done' AND t.ttft_ms IS NOT NULL"
+			err := unansweredJoins(turns()).Select("COUNT(*) FILTER (WHERE t.status IN ?) AS turns, "+
+				"COUNT(*) FILTER (WHERE "+unansweredTurnSQL+") AS unanswered, "+
+				"COALESCE(percentile_disc(0.5) WITHIN GROUP (ORDER BY t.latency_ms) FILTER (WHERE "+done+"), 0) AS latency_p50, "+
+				"COALESCE(percentile_disc(0.95) WITHIN GROUP (ORDER BY t.latency_ms) FILTER (WHERE "+done+"), 0) AS latency_p95, "+
+				"COUNT(*) FILTER (WHERE "+ttft+") AS ttft_turns, "+
+				"COALESCE(percentile_disc(0.5) WITHIN GROUP (ORDER BY t.ttft_ms) FILTER (WHERE "+ttft+"), 0) AS ttft_p50, "+
+				"COALESCE(percentile_disc(0.95) WITHIN GROUP (ORDER BY t.ttft_ms) FILTER (WHERE "+ttft+"), 0) AS ttft_p95",
+				[]string{models.TurnDone, models.TurnFailed, models.TurnInterrupted}).Scan(&r).Error
+			out.Turns, out.Unanswered, out.LatencyP50, out.LatencyP95 = r.Turns, r.Unanswered, r.LatencyP50, r.LatencyP95
+			out.TTFTTurns, out.TTFTP50, out.TTFTP95 = r.TTFTTurns, r.TTFTP50, r.TTFTP95
+			return err
+		})
+	} else {
+		run(func() error {
+			return turns().Where("t.status IN ?", []string{models.TurnDone, models.TurnFailed, models.TurnInterrupted}).Count(&out.Turns).Error
+		})
+		run(func() error {
+			return unansweredJoins(turns()).Where(unansweredTurnSQL).Count(&out.Unanswered).Error
+		})
+		run(func() error {
+			var err error
+			out.LatencyP50, out.LatencyP95, _, err = percentiles(turns().Where("t.status = ?", models.TurnDone), "t.latency_ms")
+			return err
+		})
+		run(func() error {
+			var err error
+			out.TTFTP50, out.TTFTP95, out.TTFTTurns, err = percentiles(turns().Where("t.status = ? AND t.ttft_ms IS NOT NULL", models.TurnDone), "t.ttft_ms")
+			return err
+		})
+	}
 	run(func() error {
 		return turns().Select("t.model, COUNT(*) AS turns, SUM(t.input_tokens) AS input_tokens, SUM(t.output_tokens) AS output_tokens").
 			Where("t.model <> ''").Group("t.model").Order("output_tokens DESC, t.model").Limit(analyticsTopN).Scan(&out.Tokens).Error
@@ -197,16 +221,10 @@ func (s *Store) FindAnalytics(ctx context.Context, a models.AnalyticsQuery) (*mo
 }
 
 // percentiles returns the p50 and p95 of col over q's rows (nearest rank)
-// and how many rows there are: on PostgreSQL in one query (percentile_disc is
-// the nearest rank, ceil(n·p)), elsewhere by counting and then reading the
-// two ranks.
-func (s *Store) percentiles(q *gorm.DB, col string) (p50, p95, n int64, err error) {
-	if s.dialect == Postgres {
-		var r struct{ N, P50, P95 int64 }
-		err = q.Select("COUNT(*) AS n, COALESCE(percentile_disc(0.5) WITHIN GROUP (ORDER BY " + col + "), 0) AS p50, " +
-			"COALESCE(percentile_disc(0.95) WITHIN GROUP (ORDER BY " + col + "), 0) AS p95").Scan(&r).Error
-		return r.P50, r.P95, r.N, err
-	}
+// and how many rows there are, by counting and then reading the two ranks.
+// (PostgreSQL computes them with percentile_disc, the same nearest rank
+// ceil(n·p), in FindAnalytics's one pass over the turns.)
+func percentiles(q *gorm.DB, col string) (p50, p95, n int64, err error) {
 	if err = q.Session(&gorm.Session{}).Count(&n).Error; err != nil || n == 0 {
 		return 0, 0, n, err
 	}

@@ -33,6 +33,7 @@ var migrations = []migration{
 	{11, "dataset imports as batches, record filters, uploads kept for a preview", migrate0011},
 	{12, "support: message search, review status and assignee, tags, notes, review events", migrate0012},
 	{13, "bots know their latest version", migrate0013},
+	{14, "analytics: conversations and messages by creation time, answers that did not know", migrate0014},
 	{15, "web chat widget: settings, identity secret, sessions by integration", migrate0015},
 	{16, "semantic retrieval: embeddings and rerank models, record vectors, retrieval scores of turns", migrate0016},
 }

@@ -227,7 +227,7 @@ func mustSupportBench(b *testing.B, s *store.Store, n int) supportBench {
 		b.Fatalf("write %d messages: %v", n, err)
 	}
 	if s.Dialect() == store.Postgres {
-		if err := s.DB().WithContext(ctx).Exec("ANALYZE").Error; err != nil {
+		if err := s.DB().WithContext(ctx).Exec("VACUUM ANALYZE").Error; err != nil {
 			b.Fatal(err)
 		}
 	}

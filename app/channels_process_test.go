@@ -110,10 +110,10 @@ func TestTelegramReplyAfterKill(t *testing.T) {
 
 			restarted := time.Now()
 			startProcess(t, bin, dbURL, env...)
-			got := waitSent(t, tg, 5151, 1, 60*time.Second)
+			waitSent(t, tg, 5151, 1, 60*time.Second)
 			t.Logf("the reply was delivered %s after the restart", time.Since(restarted).Round(time.Millisecond))
 			settle()
-			if got = sentTo(tg, 5151); len(got) != 1 || got[0] != "Answer to: are you there?" {
+			if got := sentTo(tg, 5151); len(got) != 1 || got[0] != "Answer to: are you there?" {
 				t.Errorf("sent %q, want the answer once", got)
 			}
 			st := openStore(t, dbURL)

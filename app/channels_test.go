@@ -45,9 +45,9 @@ func TestTelegramDuplicateUpdate(t *testing.T) {
 				t.Fatalf("delivery %d: status %d", i+1, got)
 			}
 		}
-		sent := a.wantSent(4242, 1)
+		a.wantSent(4242, 1)
 		settle()
-		if sent = a.sentTo(4242); len(sent) != 1 || sent[0] != "Answer to: Hello there" {
+		if sent := a.sentTo(4242); len(sent) != 1 || sent[0] != "Answer to: Hello there" {
 			t.Errorf("sent %q, want one answer", sent)
 		}
 		if n := a.userMessages(b.it.ID); n != 1 {
@@ -87,9 +87,9 @@ func TestTelegramConcurrentFirstMessages(t *testing.T) {
 				t.Fatalf("update %d: status %d", i, s)
 			}
 		}
-		sent := a.wantSent(777, n)
+		a.wantSent(777, n)
 		settle()
-		sent = a.sentTo(777)
+		sent := a.sentTo(777)
 		seen := map[string]int{}
 		for _, s := range sent {
 			seen[s]++
@@ -229,9 +229,10 @@ func TestTelegramLongAnswerAndEscaping(t *testing.T) {
 			m.answers["markup please"] = "Use <b>bold</b> & <script>alert(1)</script> carefully."
 		})
 		b.send(telegramtest.TextUpdate(1001, 0, "long please"))
-		parts := a.wantSent(1001, 2)
+		a.wantSent(1001, 2)
 		settle()
-		if parts = a.sentTo(1001); len(parts) != 2 {
+		parts := a.sentTo(1001)
+		if len(parts) != 2 {
 			t.Fatalf("%d messages for a 6,000-character answer, want 2", len(parts))
 		}
 		for i, p := range parts {

@@ -38,10 +38,8 @@ type exportSource func(ctx context.Context, cursor string) ([]models.Conversatio
 func (s *Server) handleExport(c *fiber.Ctx) error {
 	f := parseListFilter(c)
 	q, errs := f.query(operator(c))
-	if errs != nil {
-		for _, msg := range errs {
-			return models.Errorf(models.CodeInvalid, "%s", msg)
-		}
+	for _, msg := range errs {
+		return models.Errorf(models.CodeInvalid, "%s", msg)
 	}
 	cq := q.ConversationQuery
 	src := func(ctx context.Context, cursor string) ([]models.Conversation, string, error) {

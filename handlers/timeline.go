@@ -178,9 +178,6 @@ func (e entryView) MyReason() string {
 	return e.Mine.Reason
 }
 
-// ms renders a duration in milliseconds.
-func ms(n int64) string { return fmt.Sprintf("%d ms", n) }
-
 // entries builds the timeline entries of messages, loading their turns,
 // ratings and redaction counts in three queries.
 func (s *Server) entries(ctx context.Context, v viewer, convID string, msgs []models.Message) ([]entryView, error) {

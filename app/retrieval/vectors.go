@@ -261,13 +261,6 @@ func (c *cache) index(ctx context.Context, st *store.Store, datasetID, model str
 	return idx, nil
 }
 
-// forget drops a dataset's cached index.
-func (c *cache) forget(datasetID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.entries, datasetID)
-}
-
 // tooLargeError says a dataset has more vectors than exact search serves.
 type tooLargeError struct{ limit int }
 

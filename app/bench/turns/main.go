@@ -428,10 +428,9 @@ func (c *client) conversations(botID string, n int) ([]string, error) {
 }
 
 type loadResult struct {
-	rate           float64
-	total, errors  int64
-	p50, p95, max  time.Duration
-	firstErrorText string
+	rate          float64
+	total, errors int64
+	p50, p95, max time.Duration
 }
 
 // load runs one worker per conversation calling complete back to back; the

@@ -171,7 +171,15 @@ func checkIntegration(it *models.Integration, token *string, creating bool) erro
 // returned once; the old one stops working at once. Errors: not_found,
 // invalid (not a webhook integration), unavailable (no encryption).
 func (s *Store) RotateSigningSecret(ctx context.Context, id string) (string, error) {
-	raw := models.NewToken(SigningSecretPrefix)
+	return s.rotateSecret(ctx, id, models.IntegrationWebhook, SigningSecretPrefix, "signing_secret_enc",
+		"Only a webhook integration has a signing secret.")
+}
+
+// rotateSecret makes a new secret with prefix for the integration id of type
+// typ, stores it sealed in column and returns it once; an integration of
+// another type is refused with the message notTyp.
+func (s *Store) rotateSecret(ctx context.Context, id, typ, prefix, column, notTyp string) (string, error) {
+	raw := models.NewToken(prefix)
 	enc, err := s.seal(raw)
 	if err != nil {
 		return "", err
@@ -181,11 +189,11 @@ func (s *Store) RotateSigningSecret(ctx context.Context, id string) (string, err
 		if err != nil {
 			return err
 		}
-		if it.Type != models.IntegrationWebhook {
-			return models.Errorf(models.CodeInvalid, "Only a webhook integration has a signing secret.")
+		if it.Type != typ {
+			return models.Errorf(models.CodeInvalid, "%s", notTyp)
 		}
 		return translate(tx.Model(&models.Integration{}).Where("id = ?", id).
-			Updates(map[string]any{"signing_secret_enc": enc, "updated_at": s.now()}).Error, "integration")
+			Updates(map[string]any{column: enc, "updated_at": s.now()}).Error, "integration")
 	})
 	if err != nil {
 		return "", err

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"gorm.io/gorm"
-
 	"parley/models"
 )
 
@@ -153,26 +151,8 @@ func (s *Store) WidgetTokenEnded(ctx context.Context, integrationID, token strin
 // user ids signed with the old one are refused from now on. Errors:
 // not_found, invalid (not a widget), unavailable (no encryption).
 func (s *Store) RotateIdentitySecret(ctx context.Context, id string) (string, error) {
-	raw := models.NewToken(models.IdentitySecretPrefix)
-	enc, err := s.seal(raw)
-	if err != nil {
-		return "", err
-	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		it, err := findIntegrationTx(tx, id)
-		if err != nil {
-			return err
-		}
-		if it.Type != models.IntegrationWidget {
-			return models.Errorf(models.CodeInvalid, "Only a web chat widget has an identity secret.")
-		}
-		return translate(tx.Model(&models.Integration{}).Where("id = ?", id).
-			Updates(map[string]any{"identity_secret_enc": enc, "updated_at": s.now()}).Error, "integration")
-	})
-	if err != nil {
-		return "", err
-	}
-	return raw, nil
+	return s.rotateSecret(ctx, id, models.IntegrationWidget, models.IdentitySecretPrefix, "identity_secret_enc",
+		"Only a web chat widget has an identity secret.")
 }
 
 // WidgetOrigins returns a widget's allowed origins as stored (one per line),

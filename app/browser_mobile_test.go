@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -60,6 +61,7 @@ func TestBrowserMobile(t *testing.T) {
 	} {
 		step(fmt.Sprintf("%s fits 390 px", path), chromedp.Navigate(base+path), fits,
 			visible(`//button[normalize-space()="Sign out"]`))
+		screenshot(ctx, "phone"+strings.NewReplacer("/", "-").Replace(path))
 	}
 	step("on a desktop screen the navigation fits one line; Settings opens by keyboard and Escape closes it",
 		chromedp.EmulateViewport(1280, 900),

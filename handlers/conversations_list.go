@@ -238,9 +238,9 @@ func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
 			if title == "" {
 				title = "Conversation " + shortID(h.ConversationID)
 			}
-			snip := models.Snippet(mask(h.Text), terms)
-			if me.MasksPersonalData() && !hasHit(snip) {
-				continue // it matched only in masked personal data: showing it would tell what that is
+			snip, ok := visibleSnippet(me, mask, h, terms)
+			if !ok {
+				continue
 			}
 			d.Hits = append(d.Hits, searchHit{MessageHit: h, Title: title, Snippet: snip})
 		}
@@ -319,4 +319,13 @@ func hasHit(parts []models.SnippetPart) bool {
 		}
 	}
 	return false
+}
+
+// visibleSnippet is a search hit's snippet as the operator may see it; ok is
+// false when, for an operator whose view is masked, the hit matched only in
+// masked personal data (showing it, or exporting its conversation, would
+// tell what that is).
+func visibleSnippet(me *models.Operator, mask func(string) string, h models.MessageHit, terms []string) (snip []models.SnippetPart, ok bool) {
+	snip = models.Snippet(mask(h.Text), terms)
+	return snip, !me.MasksPersonalData() || hasHit(snip)
 }

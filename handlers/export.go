@@ -33,13 +33,18 @@ func (s *Server) registerExport() {
 type exportSource func(ctx context.Context, cursor string) ([]models.Conversation, string, error)
 
 // handleExport handles GET /conversations/export?format=jsonl|csv&<the list's
-// filter>: every conversation the filter keeps (a search's words are not
-// applied: the export is of conversations), streamed.
+// filter>: every conversation the filter keeps — with search words, every
+// conversation with a message the search finds, in the order of its first
+// hit — streamed.
 func (s *Server) handleExport(c *fiber.Ctx) error {
 	f := parseListFilter(c)
-	q, errs := f.query(operator(c))
+	me := operator(c)
+	q, errs := f.query(me)
 	for _, msg := range errs {
 		return models.Errorf(models.CodeInvalid, "%s", msg)
+	}
+	if q.Text != "" {
+		return s.export(c, "conversations", f.values(nil).Encode(), s.searchExportSource(q, me))
 	}
 	cq := q.ConversationQuery
 	src := func(ctx context.Context, cursor string) ([]models.Conversation, string, error) {
@@ -52,6 +57,41 @@ func (s *Server) handleExport(c *fiber.Ctx) error {
 		return convs, next, err
 	}
 	return s.export(c, "conversations", f.values(nil).Encode(), src)
+}
+
+// searchExportSource lists the conversations of a message search's hits, a
+// page of hits at a time, each conversation once; hits the operator may not
+// see (matched only in masked personal data) do not count.
+func (s *Server) searchExportSource(q models.MessageSearch, me *models.Operator) exportSource {
+	mask := s.masker(me)
+	terms := models.MessageSearchTerms(q.Text)
+	seen := map[string]bool{}
+	return func(ctx context.Context, cursor string) ([]models.Conversation, string, error) {
+		q.Page = models.Page{Cursor: cursor, Limit: exportBatch}
+		hits, next, err := s.store.SearchMessages(ctx, q)
+		if err != nil {
+			return nil, "", err
+		}
+		var convs []models.Conversation
+		for _, h := range hits {
+			if seen[h.ConversationID] {
+				continue
+			}
+			if _, ok := visibleSnippet(me, mask, h, terms); !ok {
+				continue
+			}
+			seen[h.ConversationID] = true
+			conv, err := s.store.FindConversation(ctx, h.ConversationID)
+			if models.ErrorCode(err) == models.CodeNotFound {
+				continue // deleted since
+			}
+			if err != nil {
+				return nil, "", err
+			}
+			convs = append(convs, *conv)
+		}
+		return convs, next, nil
+	}
 }
 
 // handleConversationExport handles GET /conversations/:id/export?format=jsonl|csv.

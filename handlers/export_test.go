@@ -90,6 +90,37 @@ func TestExport(t *testing.T) {
 				t.Errorf("export audit = %+v", evs)
 			}
 		})
+		t.Run("SearchWordsApply", func(t *testing.T) {
+			// The list with search words shows hits; its export is their
+			// conversations, each once. A masked viewer gets none whose only
+			// hit is inside personal data.
+			ids := func(body string) []string {
+				var out []string
+				for _, l := range strings.Split(strings.TrimSpace(body), "\n") {
+					var got struct{ ID string }
+					if l != "" && json.Unmarshal([]byte(l), &got) == nil {
+						out = append(out, got.ID)
+					}
+				}
+				return out
+			}
+			r := admin.get("/conversations/export?format=jsonl&q=please")
+			wantStatus(t, r, 200)
+			if got := ids(r.Body); len(got) != 1 || got[0] != keep.ID {
+				t.Errorf("export of q=please = %v, want [%s]", got, keep.ID)
+			}
+			if got := ids(admin.get("/conversations/export?format=jsonl&q=nothingmatchesthis").Body); len(got) != 0 {
+				t.Errorf("export of a search without hits = %v", got)
+			}
+			phone := convTestConversation(t, a, models.Conversation{BotID: &bot.ID, Name: "Phone"},
+				models.Message{Type: models.MessageUser, Text: "call +44 20 7946 0958"})
+			if got := ids(admin.get("/conversations/export?format=jsonl&q=7946").Body); len(got) != 1 || got[0] != phone.ID {
+				t.Errorf("admin's export of q=7946 = %v, want [%s]", got, phone.ID)
+			}
+			if got := ids(support.get("/conversations/export?format=jsonl&q=7946").Body); len(got) != 0 {
+				t.Errorf("support's export of q=7946 = %v: the hit is only inside a masked phone number", got)
+			}
+		})
 	})
 }
 

@@ -167,3 +167,44 @@ func TestAPIConversationExport(t *testing.T) {
 		}
 	})
 }
+
+// TestAPIChangesAudited: changes made through the API are in the audit log
+// with the calling secret as the actor — creates with the id made, deletes,
+// and changes of what a path names first; refused calls and searches are not.
+func TestAPIChangesAudited(t *testing.T) {
+	eachApp(t, func(t *testing.T, a *testApp) {
+		ctx := context.Background()
+		c := a.api()
+		botID := ok(t, c.post("/bot/create", `{"name":"API bot"}`)).str("id")
+		ok(t, c.post("/bot/"+botID+"/update", `{"backstory":"You help."}`))
+		dsID := ok(t, c.post("/dataset/create", `{"name":"API data"}`)).str("id")
+		ok(t, c.post("/dataset/"+dsID+"/record/create", `{"text":"Refunds take 5 days."}`))
+		ok(t, c.post("/dataset/"+dsID+"/search", `{"search":"refunds"}`))
+		if r := c.post("/bot/create", `{"name":"`+strings.Repeat("x", 500)+`"}`); r.Status < 400 {
+			t.Fatalf("an over-long name was accepted: %d", r.Status)
+		}
+		ok(t, c.post("/bot/"+botID+"/delete", `{}`))
+		evs, _, err := a.store.FindAuditEvents(ctx, models.AuditFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for i := len(evs) - 1; i >= 0; i-- { // oldest first
+			e := evs[i]
+			if !strings.HasPrefix(e.ActorName, "api:") || e.IP == "" {
+				t.Errorf("audit entry %+v: want the secret as actor and an address", e)
+			}
+			got = append(got, e.Action+" "+e.ObjectType+" "+e.ObjectID+" "+e.Route)
+		}
+		want := []string{
+			"create bots " + botID + " POST /api/v1/bot/create",
+			"change bots " + botID + " POST /api/v1/bot/:botId/update",
+			"create datasets " + dsID + " POST /api/v1/dataset/create",
+			"change datasets " + dsID + " POST /api/v1/dataset/:datasetId/record/create",
+			"delete bots " + botID + " POST /api/v1/bot/:botId/delete",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("audit log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+}

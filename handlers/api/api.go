@@ -127,7 +127,7 @@ func (a *API) Mount(app *fiber.App) {
 	}), noStore)
 	g.Get("/openapi.json", a.handleOpenAPI)
 	for _, r := range a.routes {
-		g.Add(r.Method, r.Path, a.authorize(r), r.handler)
+		g.Add(r.Method, r.Path, a.authorize(r), a.audited(r))
 	}
 }
 

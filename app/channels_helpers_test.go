@@ -388,10 +388,3 @@ func boxFor(t testing.TB, dbURL string) *crypto.Box {
 	}
 	return b
 }
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}

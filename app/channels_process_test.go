@@ -121,7 +121,7 @@ func TestTelegramReplyAfterKill(t *testing.T) {
 			if err != nil || ev.Status != models.EventProcessed {
 				t.Fatalf("event = %+v, %v", ev, err)
 			}
-			msgs, _, err := st.FindMessages(t.Context(), deref(ev.ConversationID), models.Page{Order: models.OrderAsc})
+			msgs, _, err := st.FindMessages(t.Context(), models.Deref(ev.ConversationID), models.Page{Order: models.OrderAsc})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -289,7 +289,7 @@ func TestTelegramSessionRollover(t *testing.T) {
 		if err != nil || len(history) != 2 {
 			t.Fatalf("thread history: %d conversations, %v; want 2", len(history), err)
 		}
-		if deref(th.ConversationID) != history[1].ID {
+		if models.Deref(th.ConversationID) != history[1].ID {
 			t.Errorf("the thread's current conversation is %v, want the newer %s", th.ConversationID, history[1].ID)
 		}
 		for i, c := range history {
@@ -297,7 +297,7 @@ func TestTelegramSessionRollover(t *testing.T) {
 			if len(msgs) != 2*(2-i) {
 				t.Errorf("conversation %d has %d messages", i+1, len(msgs))
 			}
-			if deref(c.ContactID) == "" || deref(c.IntegrationID) != b.it.ID {
+			if models.Deref(c.ContactID) == "" || models.Deref(c.IntegrationID) != b.it.ID {
 				t.Errorf("conversation %d: contact %v, integration %v", i+1, c.ContactID, c.IntegrationID)
 			}
 		}

@@ -132,19 +132,11 @@ func datasetToForm(d *models.Dataset) datasetForm {
 		MismatchInstruction: d.MismatchInstruction,
 		Meta:                d.Meta.String(),
 		Visibility:          d.Visibility,
-		EmbedProviderID:     deref(d.EmbedProviderID),
+		EmbedProviderID:     models.Deref(d.EmbedProviderID),
 		EmbedModel:          d.EmbedModel,
-		RerankProviderID:    deref(d.RerankProviderID),
+		RerankProviderID:    models.Deref(d.RerankProviderID),
 		RerankModel:         d.RerankModel,
 	}
-}
-
-// deref is an optional string's value, "" for none.
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }
 
 // optionalString is nil for a blank value.

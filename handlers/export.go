@@ -375,7 +375,7 @@ func (e exporter) csv(ctx context.Context, w io.Writer) error {
 					in, out = strconv.FormatInt(t.InputTokens, 10), strconv.FormatInt(t.OutputTokens, 10)
 				}
 			}
-			return cw.Write([]string{c.ID, csvSafe(c.Name), deref(c.BotID), c.Kind, x.ReviewStatus, m.ID, m.Type, m.CreatedAt.UTC().Format(time.RFC3339),
+			return cw.Write([]string{c.ID, csvSafe(c.Name), models.Deref(c.BotID), c.Kind, x.ReviewStatus, m.ID, m.Type, m.CreatedAt.UTC().Format(time.RFC3339),
 				csvSafe(m.Text), status, latency, in, out, strconv.Itoa(ups[m.ID]), strconv.Itoa(downs[m.ID]),
 				csvSafe(strings.Join(tags[m.ID], "; ")), csvSafe(strings.Join(notes[m.ID], " | "))})
 		})

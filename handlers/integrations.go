@@ -356,7 +356,7 @@ func (s *Server) handleIntegrationEdit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f := integrationForm{Type: it.Type, Name: it.Name, Description: it.Description, BotID: deref(it.BotID),
+	f := integrationForm{Type: it.Type, Name: it.Name, Description: it.Description, BotID: models.Deref(it.BotID),
 		SessionMinutes: strconv.FormatInt(it.SessionDuration/60000, 10), AllowFrom: it.Telegram.AllowFrom,
 		ContactCollection: it.Telegram.ContactCollection, Stream: it.Telegram.Stream, Intro: it.Telegram.Intro,
 		CallbackURL: it.Webhook.CallbackURL, Meta: it.Meta.String()}

@@ -255,7 +255,7 @@ func (s *Server) reviewCard(c *fiber.Ctx, convID string) (reviewCardData, error)
 	if err != nil {
 		return d, err
 	}
-	d.Review = reviewState{Status: r.Status, AssigneeID: deref(r.AssigneeID), AssigneeName: r.AssigneeName}
+	d.Review = reviewState{Status: r.Status, AssigneeID: models.Deref(r.AssigneeID), AssigneeName: r.AssigneeName}
 	conv, err := s.store.FindConversation(ctx, convID)
 	if err != nil {
 		return d, err

@@ -13,3 +13,11 @@ func TruncateUTF8(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// Deref is an optional string's value, "" for none.
+func Deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

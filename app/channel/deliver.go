@@ -197,7 +197,7 @@ func (w webhookSender) send(ctx context.Context, it *models.Integration, d *mode
 		return r
 	}
 	body, _ := json.Marshal(webhook.Reply{EventID: ev.ExternalID, ConversationID: ev.ExternalKey, Kind: d.Kind, Text: text,
-		DeliveryID: d.ID, ParleyConversationID: deref(d.ConversationID), MessageID: deref(d.MessageID)})
+		DeliveryID: d.ID, ParleyConversationID: models.Deref(d.ConversationID), MessageID: models.Deref(d.MessageID)})
 	r.request += ", " + strconv.Itoa(len(body)) + " bytes of JSON"
 	sec, err := w.s.st.IntegrationSecrets(ctx, it.ID)
 	if err != nil {

@@ -256,7 +256,7 @@ func (s *Service) answer(ctx context.Context, it *models.Integration, ev *models
 		return d, err
 	}
 	for {
-		turnID := deref(ev.TurnID)
+		turnID := models.Deref(ev.TurnID)
 		res, err := s.await(ctx, it, ev, turnID, sub)
 		if models.ErrorCode(err) == models.CodeNotFound {
 			return gone()
@@ -306,10 +306,10 @@ func (s *Service) reanswer(ctx context.Context, it *models.Integration, ev *mode
 	if err != nil {
 		return nil, err
 	}
-	if cur.Finished() || deref(cur.TurnID) != turnID {
+	if cur.Finished() || models.Deref(cur.TurnID) != turnID {
 		return cur, nil
 	}
-	t, err := s.st.QueueTurn(ctx, deref(cur.ConversationID), deref(cur.UserMessageID), true)
+	t, err := s.st.QueueTurn(ctx, models.Deref(cur.ConversationID), models.Deref(cur.UserMessageID), true)
 	if err != nil {
 		return nil, err
 	}

@@ -162,17 +162,10 @@ func (s *Service) ReceiveWebhook(ctx context.Context, integrationID, signature s
 		return nil, err
 	}
 	if d != nil {
-		r.Reply = &WaitedReply{Kind: d.Kind, Text: d.Text, DeliveryID: d.ID, ConversationID: deref(d.ConversationID), MessageID: deref(d.MessageID)}
+		r.Reply = &WaitedReply{Kind: d.Kind, Text: d.Text, DeliveryID: d.ID, ConversationID: models.Deref(d.ConversationID), MessageID: models.Deref(d.MessageID)}
 	}
 	if fresh, err := s.st.FindEvent(ctx, stored.ID); err == nil {
 		r.Status = fresh.Status
 	}
 	return r, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

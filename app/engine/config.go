@@ -68,7 +68,7 @@ func (c *configCache) put(id string, cfg config) {
 // draft), else its bot's latest version, else its inline settings.
 func (e *Engine) configOf(ctx context.Context, conv *models.Conversation) (config, error) {
 	if p := conv.Pinned; p != nil {
-		return snapshotConfig(deref(conv.BotID), &models.BotVersion{ID: p.VersionID, Number: p.Version, Snapshot: p.Snapshot}), nil
+		return snapshotConfig(models.Deref(conv.BotID), &models.BotVersion{ID: p.VersionID, Number: p.Version, Snapshot: p.Snapshot}), nil
 	}
 	if conv.Bot != nil {
 		if id := conv.Bot.VersionID; id != nil {

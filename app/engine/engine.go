@@ -277,7 +277,7 @@ func (e *Engine) answerIn(ctx context.Context, conv *models.Conversation, t *mod
 			break // ours is finished
 		}
 		var known *models.Message
-		if next.ID == turnID && user != nil && deref(next.UserMessageID) == user.ID {
+		if next.ID == turnID && user != nil && models.Deref(next.UserMessageID) == user.ID {
 			known = user
 		}
 		res, err := e.run(ctx, conv, next, known, emit)
@@ -298,7 +298,7 @@ func (e *Engine) answerIn(ctx context.Context, conv *models.Conversation, t *mod
 // answerAfter reports whether turn a is answered after turn b: turns answer
 // in the order of the messages they answer, then of when they were queued.
 func answerAfter(a, b *models.Turn) bool {
-	ua, ub := deref(a.UserMessageID), deref(b.UserMessageID)
+	ua, ub := models.Deref(a.UserMessageID), models.Deref(b.UserMessageID)
 	if ua != ub {
 		return ua > ub
 	}
@@ -326,8 +326,8 @@ func (e *Engine) interruptLeft(ctx context.Context, pending []models.Turn, emit 
 	}
 	e.opts.Metrics.Recovered(len(msgs))
 	for i := range msgs {
-		e.opts.Logger.Warn("turn interrupted", "conversation_id", msgs[i].ConversationID, "turn_id", deref(msgs[i].TurnID))
-		emit(Event{Type: EventMessage, ConversationID: msgs[i].ConversationID, TurnID: deref(msgs[i].TurnID), Message: &msgs[i]})
+		e.opts.Logger.Warn("turn interrupted", "conversation_id", msgs[i].ConversationID, "turn_id", models.Deref(msgs[i].TurnID))
+		emit(Event{Type: EventMessage, ConversationID: msgs[i].ConversationID, TurnID: models.Deref(msgs[i].TurnID), Message: &msgs[i]})
 	}
 	return nil
 }
@@ -376,7 +376,7 @@ func (e *Engine) Recover(ctx context.Context, grace time.Duration) ([]models.Mes
 
 // stored returns a finished turn's result as the store has it.
 func (e *Engine) stored(ctx context.Context, t *models.Turn) (*Result, error) {
-	ids := []string{deref(t.UserMessageID), deref(t.ContextMessageID), deref(t.BotMessageID), deref(t.ErrorMessageID)}
+	ids := []string{models.Deref(t.UserMessageID), models.Deref(t.ContextMessageID), models.Deref(t.BotMessageID), models.Deref(t.ErrorMessageID)}
 	msgs, err := e.opts.Store.FindMessagesByID(ctx, t.ConversationID, ids...)
 	if err != nil {
 		return nil, err
@@ -419,13 +419,6 @@ func (e *Engine) Reply(ctx context.Context, conversationID string, emit func(Eve
 		return nil, err
 	}
 	return e.Answer(ctx, t.ID, emit)
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // Abilities adapts a loader of runners of any type that satisfies Runner

@@ -176,10 +176,10 @@ func TestTurn(t *testing.T) {
 			if tr.InputTokens != 10 || tr.OutputTokens != 3 || tr.StartedAt == nil || tr.FinishedAt == nil || tr.TTFTMs == nil {
 				t.Errorf("turn figures = %+v", tr)
 			}
-			if tr.BotID == nil || *tr.BotID != f.bot.ID || deref(tr.UserMessageID) != res.User.ID || deref(tr.BotMessageID) != res.Bot.ID {
+			if tr.BotID == nil || *tr.BotID != f.bot.ID || models.Deref(tr.UserMessageID) != res.User.ID || models.Deref(tr.BotMessageID) != res.Bot.ID {
 				t.Errorf("turn links = bot %v user %v answer %v", tr.BotID, tr.UserMessageID, tr.BotMessageID)
 			}
-			if deref(res.Bot.TurnID) != tr.ID || len(res.Bot.Meta) != 0 {
+			if models.Deref(res.Bot.TurnID) != tr.ID || len(res.Bot.Meta) != 0 {
 				t.Errorf("answer's turn %v, meta %v: the figures belong to the turn, not meta", res.Bot.TurnID, res.Bot.Meta)
 			}
 			raw, err := s.FindTurnPrompt(ctx, f.conv.ID, tr.ID)
@@ -230,11 +230,11 @@ func TestTurn(t *testing.T) {
 			if got := types(msgs); got != "user,activity" {
 				t.Fatalf("timeline = %s, want user,activity", got)
 			}
-			if msgs[0].Text != "are you there?" || !strings.Contains(msgs[1].Text, "overloaded") || deref(msgs[1].TurnID) != res.Turn.ID {
+			if msgs[0].Text != "are you there?" || !strings.Contains(msgs[1].Text, "overloaded") || models.Deref(msgs[1].TurnID) != res.Turn.ID {
 				t.Errorf("messages = %+v", msgs)
 			}
 			if tr, _ := s.FindTurn(ctx, res.Turn.ID); tr.Status != models.TurnFailed || tr.ErrorStage != "model" ||
-				!strings.Contains(tr.Error, "overloaded") || deref(tr.ErrorMessageID) != msgs[1].ID || tr.EndReason != models.EndError {
+				!strings.Contains(tr.Error, "overloaded") || models.Deref(tr.ErrorMessageID) != msgs[1].ID || tr.EndReason != models.EndError {
 				t.Errorf("failed turn = %+v", tr)
 			}
 			// The conversation stays usable.
@@ -380,13 +380,6 @@ func answeredInOrder(t *testing.T, msgs []models.Message, n int) {
 	}
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 func TestTurnAcrossEngines(t *testing.T) {
 	// Two engines on one PostgreSQL database are two instances: the advisory
 	// lock must order their turns.
@@ -461,7 +454,7 @@ func TestRetryKeepsBothAnswers(t *testing.T) {
 		if got := last.Messages[len(last.Messages)-1]; got.Role != provider.RoleUser || got.Content != "why?" {
 			t.Errorf("retry prompt ends with %+v, want the user's question", got)
 		}
-		if res.Turn.Retry != true || deref(res.Turn.UserMessageID) != msgs[0].ID {
+		if res.Turn.Retry != true || models.Deref(res.Turn.UserMessageID) != msgs[0].ID {
 			t.Errorf("retry turn = %+v", res.Turn)
 		}
 	})

@@ -119,11 +119,11 @@ func TestModeration(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !tr.Moderated || tr.EndReason != models.EndModerated || tr.Status != models.TurnDone || deref(tr.BotMessageID) != res.Bot.ID ||
+			if !tr.Moderated || tr.EndReason != models.EndModerated || tr.Status != models.TurnDone || models.Deref(tr.BotMessageID) != res.Bot.ID ||
 				tr.InputTokens != 0 || len(tr.Prompt) != 0 {
 				t.Errorf("refused turn = %+v", tr)
 			}
-			if deref(msgs[n-2].TurnID) != tr.ID {
+			if models.Deref(msgs[n-2].TurnID) != tr.ID {
 				t.Errorf("the activity entry belongs to turn %v, want %s", msgs[n-2].TurnID, tr.ID)
 			}
 		}

@@ -278,7 +278,7 @@ func (s *Service) publish(ev Event) {
 func (s *Service) Recover(ctx context.Context) error {
 	msgs, err := s.engine.Recover(ctx, time.Minute)
 	for i := range msgs {
-		s.publish(Event{Type: EventMessage, ConversationID: msgs[i].ConversationID, TurnID: deref(msgs[i].TurnID), Message: &msgs[i]})
+		s.publish(Event{Type: EventMessage, ConversationID: msgs[i].ConversationID, TurnID: models.Deref(msgs[i].TurnID), Message: &msgs[i]})
 	}
 	if len(msgs) > 0 {
 		s.log.Warn("closed turns interrupted by a stop", "count", len(msgs))

@@ -49,7 +49,7 @@ func (e *Engine) storedScope(conv *models.Conversation) scope {
 			}
 			out := map[string]string{}
 			for id, t := range ts {
-				out[id] = deref(t.UserMessageID)
+				out[id] = models.Deref(t.UserMessageID)
 			}
 			return out, nil
 		},
@@ -76,11 +76,11 @@ func (e *Engine) storedScope(conv *models.Conversation) scope {
 // user is the message it answers, when the caller has it.
 func (e *Engine) run(ctx context.Context, conv *models.Conversation, t *models.Turn, user *models.Message, emit func(Event)) (*Result, error) {
 	if user == nil {
-		msgs, err := e.opts.Store.FindMessagesByID(ctx, conv.ID, deref(t.UserMessageID))
+		msgs, err := e.opts.Store.FindMessagesByID(ctx, conv.ID, models.Deref(t.UserMessageID))
 		if err != nil {
 			return nil, err
 		}
-		user = msgs[deref(t.UserMessageID)]
+		user = msgs[models.Deref(t.UserMessageID)]
 	}
 	if user == nil {
 		// The message was deleted while its turn waited: nothing to answer.

@@ -325,7 +325,7 @@ func TestGetOrCreateConversation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if deref(conv.IntegrationID) != it.ID || deref(conv.ContactID) != c.ID || deref(conv.ChannelThreadID) != tc.Thread.ID || deref(conv.BotID) != deref(it.BotID) {
+			if models.Deref(conv.IntegrationID) != it.ID || models.Deref(conv.ContactID) != c.ID || models.Deref(conv.ChannelThreadID) != tc.Thread.ID || models.Deref(conv.BotID) != models.Deref(it.BotID) {
 				t.Errorf("conversation = %+v", conv)
 			}
 			for _, f := range []models.ConversationFilter{{IntegrationID: it.ID}, {ContactID: c.ID}, {ThreadID: tc.Thread.ID}} {
@@ -334,7 +334,7 @@ func TestGetOrCreateConversation(t *testing.T) {
 					t.Errorf("FindConversations(%+v) = %d, %v", f, len(list), err)
 				}
 				for _, cv := range list {
-					if (f.ContactID != "" && deref(cv.ContactID) != c.ID) || (f.IntegrationID != "" && deref(cv.IntegrationID) != it.ID) {
+					if (f.ContactID != "" && models.Deref(cv.ContactID) != c.ID) || (f.IntegrationID != "" && models.Deref(cv.IntegrationID) != it.ID) {
 						t.Errorf("FindConversations(%+v) lists %+v", f, cv)
 					}
 				}
@@ -346,7 +346,7 @@ func TestGetOrCreateConversation(t *testing.T) {
 				t.Fatal(err)
 			}
 			again, _ := s.FindConversation(ctx, conv.ID)
-			if deref(again.IntegrationID) != it.ID || deref(again.ChannelThreadID) != tc.Thread.ID {
+			if models.Deref(again.IntegrationID) != it.ID || models.Deref(again.ChannelThreadID) != tc.Thread.ID {
 				t.Errorf("after update: integration %v, thread %v", again.IntegrationID, again.ChannelThreadID)
 			}
 		})
@@ -405,13 +405,6 @@ func TestGetOrCreateConversation(t *testing.T) {
 			wantCode(t, err, models.CodeNotFound)
 		})
 	})
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 func textEvent(it *models.Integration, externalID, key, text string) models.InboundEvent {

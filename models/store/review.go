@@ -46,7 +46,7 @@ func (s *Store) FindReview(ctx context.Context, convID string) (*ConversationRev
 	if res.RowsAffected == 0 {
 		return nil, notFound("conversation")
 	}
-	return &ConversationReview{Status: r.ReviewStatus, AssigneeID: r.AssigneeID, AssigneeName: deref(r.AssigneeName)}, nil
+	return &ConversationReview{Status: r.ReviewStatus, AssigneeID: r.AssigneeID, AssigneeName: models.Deref(r.AssigneeName)}, nil
 }
 
 // lockReview reads (and on PostgreSQL locks) a conversation's review row.
@@ -137,7 +137,7 @@ func (s *Store) assign(tx *gorm.DB, convID, assigneeID string, who models.Review
 		}
 		to, detail = &o.ID, "assigned to "+operatorLabel(o)
 	}
-	if deref(r.AssigneeID) == assigneeID {
+	if models.Deref(r.AssigneeID) == assigneeID {
 		return nil
 	}
 	if err := tx.Table("conversations").Where("id = ?", convID).Update("assignee_id", to).Error; err != nil {

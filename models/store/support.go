@@ -142,7 +142,7 @@ func (s *Store) conversationFigures(ctx context.Context, convs []models.Conversa
 	for _, r := range review {
 		row := &rows[at[r.ID]]
 		row.ReviewStatus, row.AssigneeID = r.ReviewStatus, r.AssigneeID
-		row.AssigneeName, row.IntegrationName, row.IntegrationType = deref(r.AssigneeName), deref(r.IntegrationName), deref(r.IntegrationType)
+		row.AssigneeName, row.IntegrationName, row.IntegrationType = models.Deref(r.AssigneeName), models.Deref(r.IntegrationName), models.Deref(r.IntegrationType)
 	}
 	var counts []struct {
 		ConversationID string
@@ -217,13 +217,6 @@ func nonEmpty(ids []string) []string {
 		return []string{""}
 	}
 	return ids
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // MessageAfter returns the id of the message that follows id in its

@@ -172,7 +172,7 @@ func TestFindConversationRowsFilters(t *testing.T) {
 			r := by["Refund"]
 			// user, context, bot
 			if r.MessageCount != 3 || r.FirstUserMessage != "I want a refund for my order" || r.Up != 1 || r.Down != 0 || r.HasError ||
-				r.AssigneeName != "" && r.AssigneeID == nil || deref(r.AssigneeID) != f.support.ID || r.ReviewStatus != models.ReviewNew {
+				r.AssigneeName != "" && r.AssigneeID == nil || models.Deref(r.AssigneeID) != f.support.ID || r.ReviewStatus != models.ReviewNew {
 				t.Errorf("Refund row = %+v", r)
 			}
 			if r.LastActivity.Before(r.CreatedAt) {

@@ -246,12 +246,5 @@ func (a *API) handleBotUpdate(c *fiber.Ctx) error {
 
 // handleBotDelete handles POST /api/v1/bot/{botId}/delete.
 func (a *API) handleBotDelete(c *fiber.Ctx) error {
-	if err := decode(c, &struct{}{}); err != nil {
-		return err
-	}
-	id := c.Params("botId")
-	if err := a.store.DeleteBot(c.UserContext(), id); err != nil {
-		return err
-	}
-	return c.JSON(idResponse{ID: id})
+	return a.deleteByID(c, "botId", a.store.DeleteBot)
 }

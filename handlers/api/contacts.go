@@ -137,14 +137,7 @@ func (a *API) handleContactUpdate(c *fiber.Ctx) error {
 // handleContactDelete handles POST /api/v1/contact/{contactId}/delete; its
 // conversations stay, without it.
 func (a *API) handleContactDelete(c *fiber.Ctx) error {
-	if err := decode(c, &struct{}{}); err != nil {
-		return err
-	}
-	id := c.Params("contactId")
-	if err := a.store.DeleteContact(c.UserContext(), id); err != nil {
-		return err
-	}
-	return c.JSON(idResponse{ID: id})
+	return a.deleteByID(c, "contactId", a.store.DeleteContact)
 }
 
 // handleContactEnsure handles POST /api/v1/contact/ensure: get or create

@@ -232,14 +232,7 @@ func (a *API) handleConversationUpdate(c *fiber.Ctx) error {
 // handleConversationDelete handles POST /api/v1/conversation/{conversationId}/delete:
 // its messages and session tokens go with it.
 func (a *API) handleConversationDelete(c *fiber.Ctx) error {
-	if err := decode(c, &struct{}{}); err != nil {
-		return err
-	}
-	id := c.Params("conversationId")
-	if err := a.store.DeleteConversation(c.UserContext(), id); err != nil {
-		return err
-	}
-	return c.JSON(idResponse{ID: id})
+	return a.deleteByID(c, "conversationId", a.store.DeleteConversation)
 }
 
 // voteRequest is the body of the upvote and downvote routes.

@@ -203,14 +203,7 @@ func (a *API) handleDatasetUpdate(c *fiber.Ctx) error {
 // handleDatasetDelete handles POST /api/v1/dataset/{datasetId}/delete: bots
 // using it are detached, its records go with it.
 func (a *API) handleDatasetDelete(c *fiber.Ctx) error {
-	if err := decode(c, &struct{}{}); err != nil {
-		return err
-	}
-	id := c.Params("datasetId")
-	if err := a.store.DeleteDataset(c.UserContext(), id); err != nil {
-		return err
-	}
-	return c.JSON(idResponse{ID: id})
+	return a.deleteByID(c, "datasetId", a.store.DeleteDataset)
 }
 
 // searchRequest is the body of dataset/{datasetId}/search.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -267,4 +268,17 @@ type list[T any] struct {
 // idResponse answers creates, updates and deletes.
 type idResponse struct {
 	ID string `json:"id"`
+}
+
+// deleteByID answers a delete of the object the path parameter param names:
+// an empty JSON body, then del, then its id.
+func (a *API) deleteByID(c *fiber.Ctx, param string, del func(ctx context.Context, id string) error) error {
+	if err := decode(c, &struct{}{}); err != nil {
+		return err
+	}
+	id := c.Params(param)
+	if err := del(c.UserContext(), id); err != nil {
+		return err
+	}
+	return c.JSON(idResponse{ID: id})
 }

@@ -103,14 +103,7 @@ func (a *API) handleSkillsetUpdate(c *fiber.Ctx) error {
 
 // handleSkillsetDelete handles POST /api/v1/skillset/{skillsetId}/delete.
 func (a *API) handleSkillsetDelete(c *fiber.Ctx) error {
-	if err := decode(c, &struct{}{}); err != nil {
-		return err
-	}
-	id := c.Params("skillsetId")
-	if err := a.store.DeleteSkillset(c.UserContext(), id); err != nil {
-		return err
-	}
-	return c.JSON(idResponse{ID: id})
+	return a.deleteByID(c, "skillsetId", a.store.DeleteSkillset)
 }
 
 // abilityRequest is the body of ability/create (name required) and ability/update.

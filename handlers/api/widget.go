@@ -1,8 +1,6 @@
 package api
 
 import (
-	"context"
-
 	"github.com/gofiber/fiber/v2"
 
 	"parley/models"
@@ -145,26 +143,12 @@ func (a *API) widgetRoutes() []Route {
 
 // findWidget returns the widget integration of the path, or not_found.
 func (a *API) findWidget(c *fiber.Ctx) (*models.Integration, error) {
-	it, err := a.store.FindIntegration(c.UserContext(), c.Params("widgetIntegrationId"))
-	if err != nil {
-		return nil, err
-	}
-	if it.Type != models.IntegrationWidget {
-		return nil, models.Errorf(models.CodeNotFound, "Widget integration not found.")
-	}
-	it.Bot = nil
-	return it, nil
+	return a.findIntegration(c.UserContext(), c.Params("widgetIntegrationId"), models.IntegrationWidget)
 }
 
 // handleWidgetList handles GET /api/v1/integration/widget/list.
 func (a *API) handleWidgetList(c *fiber.Ctx) error {
-	p, err := page(c)
-	if err != nil {
-		return err
-	}
-	return sendList(a, c, p, func(ctx context.Context, p models.Page) ([]models.Integration, string, error) {
-		return a.store.FindIntegrations(ctx, models.IntegrationFilter{Page: p, Type: models.IntegrationWidget})
-	}, toWidget, func(it *models.Integration) string { return it.ID })
+	return a.listIntegrations(c, models.IntegrationWidget, func(it *models.Integration) any { return toWidget(it) })
 }
 
 // handleWidgetFetch handles GET /api/v1/integration/widget/{widgetIntegrationId}/fetch.
@@ -216,17 +200,7 @@ func (a *API) handleWidgetUpdate(c *fiber.Ctx) error {
 
 // handleWidgetDelete handles POST /api/v1/integration/widget/{widgetIntegrationId}/delete.
 func (a *API) handleWidgetDelete(c *fiber.Ctx) error {
-	if err := decode(c, &struct{}{}); err != nil {
-		return err
-	}
-	it, err := a.findWidget(c)
-	if err != nil {
-		return err
-	}
-	if err := a.store.DeleteIntegration(c.UserContext(), it.ID); err != nil {
-		return err
-	}
-	return c.JSON(idResponse{ID: it.ID})
+	return a.deleteIntegration(c, c.Params("widgetIntegrationId"), models.IntegrationWidget)
 }
 
 // handleWidgetSetup handles POST /api/v1/integration/widget/{widgetIntegrationId}/setup:

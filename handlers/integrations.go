@@ -322,12 +322,12 @@ func (s *Server) channelIntegration(c *fiber.Ctx) (*models.Integration, error) {
 // platform posts, how to use it, and (Telegram) getWebhookInfo's health. A
 // widget's settings are on its own page.
 func (s *Server) handleIntegrationShow(c *fiber.Ctx) error {
-	if it, err := s.store.FindIntegration(c.UserContext(), c.Params("id")); err == nil && it.Type == models.IntegrationWidget {
-		return redirect(c, "/widgets/"+it.ID)
-	}
-	it, err := s.channelIntegration(c)
+	it, err := s.store.FindIntegration(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
+	}
+	if it.Type == models.IntegrationWidget {
+		return redirect(c, "/widgets/"+it.ID)
 	}
 	return s.renderIntegrationShow(c, fiber.StatusOK, it, "")
 }

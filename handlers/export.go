@@ -72,7 +72,7 @@ func (s *Server) searchExportSource(q models.MessageSearch, me *models.Operator)
 		if err != nil {
 			return nil, "", err
 		}
-		var convs []models.Conversation
+		var ids []string
 		for _, h := range hits {
 			if seen[h.ConversationID] {
 				continue
@@ -81,14 +81,17 @@ func (s *Server) searchExportSource(q models.MessageSearch, me *models.Operator)
 				continue
 			}
 			seen[h.ConversationID] = true
-			conv, err := s.store.FindConversation(ctx, h.ConversationID)
-			if models.ErrorCode(err) == models.CodeNotFound {
-				continue // deleted since
+			ids = append(ids, h.ConversationID)
+		}
+		found, err := s.store.FindConversationsByID(ctx, ids)
+		if err != nil {
+			return nil, "", err
+		}
+		convs := make([]models.Conversation, 0, len(ids))
+		for _, id := range ids {
+			if conv, ok := found[id]; ok { // not deleted since
+				convs = append(convs, conv)
 			}
-			if err != nil {
-				return nil, "", err
-			}
-			convs = append(convs, *conv)
 		}
 		return convs, next, nil
 	}

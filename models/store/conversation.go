@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -108,6 +109,28 @@ func (s *Store) FindConversation(ctx context.Context, id string) (*models.Conver
 		return nil, translate(err, "conversation")
 	}
 	return &c, nil
+}
+
+// FindConversationsByID returns the conversations of ids that exist, each
+// with its bot as FindConversation has it, by id (at most
+// models.MaxPageSize ids are read).
+func (s *Store) FindConversationsByID(ctx context.Context, ids []string) (map[string]models.Conversation, error) {
+	out := map[string]models.Conversation{}
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !models.ValidID(id) })
+	if len(ids) > models.MaxPageSize {
+		ids = ids[:models.MaxPageSize]
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var convs []models.Conversation
+	if err := s.db.WithContext(ctx).Joins("Bot").Where("conversations.id IN ?", ids).Find(&convs).Error; err != nil {
+		return nil, translate(err, "conversation")
+	}
+	for _, c := range convs {
+		out[c.ID] = c
+	}
+	return out, nil
 }
 
 // FindConversations lists conversations, newest first by default, one

@@ -12,6 +12,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -139,6 +140,9 @@ type Input struct {
 	// posting it again stores nothing and answers nothing new.
 	ExternalID string
 	Meta       models.Meta
+	// Conversation, when the caller has just read it (its id is the one
+	// posted to), is not read again.
+	Conversation *models.Conversation
 }
 
 // Posted is a stored user message and the turn that answers it.
@@ -160,9 +164,12 @@ func (e *Engine) Post(ctx context.Context, convID string, in Input, answer bool)
 	if strings.TrimSpace(in.Text) == "" {
 		return nil, models.FieldError("text", "Write a message first.")
 	}
-	conv, err := e.opts.Store.FindConversation(ctx, convID)
-	if err != nil {
-		return nil, err
+	conv := in.Conversation
+	if conv == nil || conv.ID != convID {
+		var err error
+		if conv, err = e.opts.Store.FindConversation(ctx, convID); err != nil {
+			return nil, err
+		}
 	}
 	text, redacted := private(conv, in.Text)
 	m := models.Message{ConversationID: convID, Text: text, Meta: in.Meta}
@@ -258,6 +265,14 @@ func (e *Engine) answerIn(ctx context.Context, conv *models.Conversation, t *mod
 		return nil, err
 	}
 	defer unlock()
+	if user != nil && t.Status == models.TurnQueued && models.Deref(t.UserMessageID) == user.ID {
+		// Usually the turn just queued is the conversation's only one: start
+		// it if so, in one statement, without reading the unfinished turns.
+		res, err := e.runFirst(ctx, conv, t, user, emit)
+		if !errors.Is(err, store.ErrNotNext) {
+			return res, err
+		}
+	}
 	for {
 		pending, err := st.UnfinishedTurns(ctx, conv.ID, 20)
 		if err != nil {

@@ -98,6 +98,16 @@ func (e *Engine) run(ctx context.Context, conv *models.Conversation, t *models.T
 	return e.answer(ctx, e.storedScope(conv), &Result{Turn: t, User: user}, emit)
 }
 
+// runFirst is run for a turn that is, most likely, the conversation's only
+// unfinished one (the lock is held): it starts only if so, and otherwise
+// returns store.ErrNotNext before anything is written.
+func (e *Engine) runFirst(ctx context.Context, conv *models.Conversation, t *models.Turn, user *models.Message, emit func(Event)) (*Result, error) {
+	carriedRedactions(conv, t, user)
+	sc := e.storedScope(conv)
+	sc.start = e.opts.Store.StartNextTurn
+	return e.answer(ctx, sc, &Result{Turn: t, User: user}, emit)
+}
+
 // answer is a turn's pipeline: start, history, retrieval, abilities,
 // moderation, model (with the ability loop), finish. A failing stage ends
 // the turn with an activity entry (fail); only a failure to store is

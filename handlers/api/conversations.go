@@ -461,7 +461,7 @@ func (a *API) handleReceive(c *fiber.Ctx) error {
 	convID := c.Params("conversationId")
 	return a.answer(c, func(ctx context.Context, emit func(engine.Event)) (*engine.Result, error) {
 		return a.turns.Receive(ctx, convID, emit)
-	}, false)
+	}, false, false)
 }
 
 // handleComplete handles POST /api/v1/conversation/{conversationId}/complete:
@@ -479,7 +479,7 @@ func (a *API) handleComplete(c *fiber.Ctx) error {
 	if r.Text == nil {
 		return a.answer(c, func(ctx context.Context, emit func(engine.Event)) (*engine.Result, error) {
 			return a.turns.Receive(ctx, convID, emit)
-		}, false)
+		}, false, false)
 	}
 	if strings.TrimSpace(*r.Text) == "" {
 		return models.FieldError("text", "Text cannot be empty.")
@@ -489,16 +489,27 @@ func (a *API) handleComplete(c *fiber.Ctx) error {
 		return err
 	}
 	in := engine.Input{Text: *r.Text, ExternalID: key}
+	if wantsStream(c) {
+		// Fail fast, before a stream answers 200 (answer's check), reading
+		// the conversation the turn then posts to.
+		conv, err := a.store.FindConversation(c.UserContext(), convID)
+		if err != nil {
+			return err
+		}
+		in.Conversation = conv
+	}
 	return a.answer(c, func(ctx context.Context, emit func(engine.Event)) (*engine.Result, error) {
 		return a.turns.Complete(ctx, convID, in, emit)
-	}, false)
+	}, false, in.Conversation != nil)
 }
 
 // answer runs a turn through the turn service (detached from the connection,
 // bounded by the turn timeout) and answers with its result as JSON, or —
-// asked for JSON lines — streams its events, usage and result. A stateless
-// answer has no id: nothing was stored.
-func (a *API) answer(c *fiber.Ctx, run func(context.Context, func(engine.Event)) (*engine.Result, error), stateless bool) error {
+// asked for JSON lines — streams its events, usage and result; before a
+// stream (it answers 200) it checks that the conversation exists, unless
+// the caller did (checked). A stateless answer has no id: nothing was
+// stored.
+func (a *API) answer(c *fiber.Ctx, run func(context.Context, func(engine.Event)) (*engine.Result, error), stateless, checked bool) error {
 	if !wantsStream(c) {
 		res, err := run(c.UserContext(), nil)
 		if err != nil {
@@ -506,7 +517,7 @@ func (a *API) answer(c *fiber.Ctx, run func(context.Context, func(engine.Event))
 		}
 		return c.JSON(result(res).body(stateless))
 	}
-	if !stateless {
+	if !stateless && !checked {
 		// Fail fast, before a stream answers 200, on a conversation that is not there.
 		if _, err := a.store.FindConversation(c.UserContext(), c.Params("conversationId")); err != nil {
 			return err
@@ -694,7 +705,7 @@ func (a *API) handleStatelessComplete(c *fiber.Ctx) error {
 	}
 	return a.answer(c, func(ctx context.Context, emit func(engine.Event)) (*engine.Result, error) {
 		return a.turns.Stateless(ctx, in, emit)
-	}, true)
+	}, true, false)
 }
 
 // checkRefs makes sure the bot, dataset and skillset a stateless completion

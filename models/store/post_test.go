@@ -1,8 +1,10 @@
 package store_test
 
 import (
+	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"parley/models"
 	"parley/models/store"
@@ -88,5 +90,67 @@ func TestPostUserMessage(t *testing.T) {
 				t.Errorf("stored %d messages and %d turns, want 1 and 1", msgs, turns)
 			}
 		})
+	})
+}
+
+// TestStartNextTurn: the lock holder's one-statement start takes a queued
+// turn only when no other turn runs and none answers before it; otherwise it
+// writes nothing. FinishTurn then stores the turn's context, records and
+// answer together, and the next turn may start.
+func TestStartNextTurn(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		conv := mustConversation(t, s, models.Conversation{})
+		post := func(text string) *models.Turn {
+			_, tr, _, err := s.PostUserMessage(ctx, models.Message{ConversationID: conv.ID, Text: text}, true, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tr
+		}
+		first, second := post("first"), post("second")
+		status := func(tr *models.Turn) string {
+			got, err := s.FindTurn(ctx, tr.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got.Status
+		}
+		if err := s.StartNextTurn(ctx, second); !errors.Is(err, store.ErrNotNext) {
+			t.Fatalf("second before the first: err = %v, want ErrNotNext", err)
+		}
+		if got := status(second); got != models.TurnQueued {
+			t.Errorf("refused start wrote status %q", got)
+		}
+		if err := s.StartNextTurn(ctx, first); err != nil || first.Status != models.TurnRunning || first.StartedAt == nil {
+			t.Fatalf("first: err = %v, turn %+v", err, first)
+		}
+		if err := s.StartNextTurn(ctx, first); !errors.Is(err, store.ErrNotNext) {
+			t.Errorf("started twice: err = %v", err)
+		}
+		if err := s.StartNextTurn(ctx, second); !errors.Is(err, store.ErrNotNext) {
+			t.Errorf("second while the first runs: err = %v, want ErrNotNext", err)
+		}
+
+		rec := models.TurnRecord{RecordID: models.NewID(), DatasetID: models.NewID(), Source: "https://example.com/a", Score: 0.5}
+		first.Records = []models.TurnRecord{rec}
+		first.HeldContext = &models.Message{ID: models.NewID(), Type: models.MessageContext, Text: "context", CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
+		first.Status, first.Model, first.OutputTokens = models.TurnDone, "local", 7
+		bot, err := s.FinishTurn(ctx, first, models.Message{Type: models.MessageBot, Text: "answer"})
+		if err != nil || bot.Type != models.MessageBot || first.HeldContext != nil {
+			t.Fatalf("FinishTurn = %+v, %v", bot, err)
+		}
+		got, err := s.FindTurn(ctx, first.ID)
+		if err != nil || got.Status != models.TurnDone || models.Deref(got.BotMessageID) != bot.ID || got.ContextMessageID == nil ||
+			got.OutputTokens != 7 || got.FinishedAt == nil || len(got.Records) != 1 || got.Records[0].Source != rec.Source || got.Records[0].Rank != 1 {
+			t.Fatalf("finished turn = %+v (%v)", got, err)
+		}
+		msgs, err := s.FindMessagesByID(ctx, conv.ID, *got.ContextMessageID, bot.ID)
+		if err != nil || msgs[*got.ContextMessageID] == nil || msgs[*got.ContextMessageID].Text != "context" || msgs[bot.ID] == nil || msgs[bot.ID].Text != "answer" {
+			t.Fatalf("stored messages = %v (%v)", msgs, err)
+		}
+		if err := s.StartNextTurn(ctx, second); err != nil {
+			t.Errorf("second after the first finished: err = %v", err)
+		}
 	})
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
@@ -248,6 +249,36 @@ func (s *Store) StartTurn(ctx context.Context, t *models.Turn) error {
 	return nil
 }
 
+// ErrNotNext says StartNextTurn did not start the turn: another turn of the
+// conversation is running or answers first (or the turn is not queued).
+var ErrNotNext = errors.New("store: the turn is not the conversation's next")
+
+// StartNextTurn is StartTurn for the holder of the conversation's lock when
+// the turn is, as it usually is, the conversation's only unfinished one: it
+// starts it only if no other turn is running and none is to be answered
+// before it (UnfinishedTurns' order), in one statement; otherwise it writes
+// nothing and returns ErrNotNext (the caller then reads the conversation's
+// unfinished turns and answers them in order).
+func (s *Store) StartNextTurn(ctx context.Context, t *models.Turn) error {
+	now := s.now()
+	um := models.Deref(t.UserMessageID)
+	res := s.lazy.WithContext(ctx).Model(&models.Turn{}).
+		Where("id = ? AND status = ?", t.ID, models.TurnQueued).
+		Where(`NOT EXISTS (SELECT 1 FROM turns AS o WHERE o.conversation_id = ? AND o.id <> ? AND o.status IN ?
+	AND (o.status = ? OR o.user_message_id < ? OR (o.user_message_id = ? AND o.id < ?)))`,
+			t.ConversationID, t.ID, []string{models.TurnQueued, models.TurnRunning}, models.TurnRunning, um, um, t.ID).
+		Updates(map[string]any{"status": models.TurnRunning, "started_at": now, "updated_at": now, "bot_id": t.BotID,
+			"bot_version_id": t.BotVersionID, "bot_version": t.BotVersion, "redactions": t.Redactions})
+	if res.Error != nil {
+		return translate(res.Error, "turn")
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotNext
+	}
+	t.Status, t.StartedAt, t.UpdatedAt = models.TurnRunning, &now, now
+	return nil
+}
+
 // AddTurnMessage stores a message a running turn produced in one
 // transaction with what it shows: for its context, the turn's records; for
 // an ability's activity, call (the call's figures). The turn's held context,
@@ -337,6 +368,9 @@ func (s *Store) insertTurnMessages(tx *gorm.DB, t *models.Turn, m *models.Messag
 // closing message (the bot's answer for a done turn, the activity entry of a
 // failed or interrupted one) and the turn's figures in one transaction.
 func (s *Store) FinishTurn(ctx context.Context, t *models.Turn, closing models.Message) (*models.Message, error) {
+	if s.dialect == Postgres {
+		return s.finishTurnPostgres(ctx, t, closing)
+	}
 	var out *models.Message
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
@@ -369,6 +403,95 @@ func (s *Store) finishTurn(tx *gorm.DB, t *models.Turn, closing models.Message) 
 		return nil, translate(err, "turn")
 	}
 	return out, nil
+}
+
+// finishTurnPostgres is FinishTurn on PostgreSQL in one statement (one round
+// trip, one implicit transaction): the held context and the closing message,
+// the turn's records and its figures, as data-modifying parts of one UPDATE.
+// (The foreign keys are checked at the statement's end, when the messages
+// the turn names are there.)
+func (s *Store) finishTurnPostgres(ctx context.Context, t *models.Turn, closing models.Message) (*models.Message, error) {
+	turnID := t.ID
+	now := s.now()
+	var rows []models.Message
+	held := t.HeldContext
+	if held != nil {
+		held.ConversationID, held.TurnID, held.Type = t.ConversationID, &turnID, models.MessageContext
+		rows = append(rows, *held)
+	}
+	closing.ID, closing.ConversationID, closing.TurnID = models.NewID(), t.ConversationID, &turnID
+	closing.CreatedAt, closing.UpdatedAt = now, now
+	rows = append(rows, closing)
+	var sql strings.Builder
+	var args []any
+	sql.WriteString("WITH m AS (INSERT INTO messages (id, conversation_id, type, text, meta, turn_id, external_id, created_at, updated_at) VALUES ")
+	for i := range rows {
+		r := &rows[i]
+		if r.Meta == nil {
+			r.Meta = models.Meta{}
+		}
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = now
+		}
+		if r.UpdatedAt.IsZero() {
+			r.UpdatedAt = r.CreatedAt
+		}
+		if err := r.Validate(); err != nil {
+			return nil, err
+		}
+		meta, err := r.Meta.Value()
+		if err != nil {
+			return nil, models.FieldError("meta", "The meta could not be stored as JSON.")
+		}
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, r.ID, r.ConversationID, r.Type, r.Text, meta, r.TurnID, r.ExternalID, r.CreatedAt, r.UpdatedAt)
+	}
+	sql.WriteString(")")
+	if held != nil && len(t.Records) > 0 {
+		sql.WriteString(", r AS (INSERT INTO turn_records (turn_id, rank, record_id, dataset_id, source, score, keyword_score, vector_score, fused_score, rerank_score) VALUES ")
+		for i := range t.Records {
+			r := &t.Records[i]
+			r.TurnID, r.Rank = turnID, i+1
+			if i > 0 {
+				sql.WriteString(", ")
+			}
+			sql.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, r.TurnID, r.Rank, r.RecordID, r.DatasetID, r.Source, r.Score, r.KeywordScore, r.VectorScore, r.FusedScore, r.RerankScore)
+		}
+		sql.WriteString(")")
+	}
+	out := rows[len(rows)-1]
+	if held != nil {
+		t.ContextMessageID = &rows[0].ID
+	}
+	t.FinishedAt, t.UpdatedAt = &now, now
+	if out.Type == models.MessageBot {
+		t.BotMessageID = &out.ID
+	} else {
+		t.ErrorMessageID = &out.ID
+	}
+	if t.StartedAt == nil {
+		t.StartedAt = &now
+	}
+	sql.WriteString(` UPDATE turns SET conversation_id = ?, user_message_id = ?, bot_message_id = ?, context_message_id = ?, error_message_id = ?,
+	status = ?, retry = ?, bot_id = ?, bot_version_id = ?, bot_version = ?, provider = ?, model = ?, queued_at = ?, started_at = ?,
+	first_token_at = ?, finished_at = ?, latency_ms = ?, ttft_ms = ?, input_tokens = ?, output_tokens = ?, end_reason = ?, tool_rounds = ?,
+	error_stage = ?, error = ?, redactions = ?, moderated = ?, prompt = ?, updated_at = ?, retrieval = ?, retrieval_note = ? WHERE id = ?`)
+	args = append(args, t.ConversationID, t.UserMessageID, t.BotMessageID, t.ContextMessageID, t.ErrorMessageID,
+		t.Status, t.Retry, t.BotID, t.BotVersionID, t.BotVersion, t.Provider, t.Model, t.QueuedAt, t.StartedAt,
+		t.FirstTokenAt, t.FinishedAt, t.LatencyMs, t.TTFTMs, t.InputTokens, t.OutputTokens, t.EndReason, t.ToolRounds,
+		t.ErrorStage, t.Error, t.Redactions, t.Moderated, t.Prompt, t.UpdatedAt, t.Retrieval, t.RetrievalNote, t.ID)
+	if err := s.db.WithContext(ctx).Exec(sql.String(), args...).Error; err != nil {
+		return nil, translate(err, "turn")
+	}
+	if held != nil {
+		*held = rows[0]
+	}
+	t.HeldContext = nil
+	return &out, nil
 }
 
 // InterruptTurns ends the given unfinished turns of a conversation with an

@@ -91,7 +91,20 @@ type pgLocks struct {
 type lockShard struct {
 	mu   sync.Mutex
 	conn *pgx.Conn
+	// released holds the keys whose holders released them but whose
+	// advisory unlock is not sent yet: it goes with the shard's next lock
+	// statement, or alone after unlockLinger. Meanwhile this instance may
+	// take such a key again without a statement (its session still holds it).
+	released map[int64]bool
+	flush    *time.Timer
 }
+
+// unlockLinger is how long a released advisory lock waits to be unlocked
+// along with the shard's next lock statement: another instance waiting for
+// it waits that much longer, and a busy instance sends one statement where
+// it would send two (and none when the same conversation's next turn comes
+// meanwhile).
+const unlockLinger = 5 * time.Millisecond
 
 // try runs pg_try_advisory_lock for key on its shard's connection,
 // connecting first if needed.
@@ -99,9 +112,14 @@ func (l *pgLocks) try(key int64) (bool, error) {
 	sh := &l.shards[uint64(key)%lockShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	if sh.released[key] && sh.conn != nil && !sh.conn.IsClosed() {
+		delete(sh.released, key) // never unlocked: held again
+		return true, nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), lockStatementTimeout)
 	defer cancel()
 	if sh.conn == nil || sh.conn.IsClosed() {
+		sh.released = nil // gone with the connection
 		if l.cfg == nil {
 			return false, fmt.Errorf("store: lock: no PostgreSQL configuration")
 		}
@@ -112,11 +130,50 @@ func (l *pgLocks) try(key int64) (bool, error) {
 		sh.conn = c
 	}
 	var ok bool
-	if err := sh.conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {
+	var err error
+	if len(sh.released) == 0 {
+		err = sh.conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok)
+	} else {
+		var n int64
+		err = sh.conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1), (SELECT count(*) FROM unnest($2::bigint[]) AS k(key) WHERE pg_advisory_unlock(k.key))",
+			key, sh.releasedKeys()).Scan(&ok, &n)
+	}
+	if err != nil {
 		sh.drop()
 		return false, err
 	}
+	clear(sh.released)
 	return ok, nil
+}
+
+// releasedKeys lists the released keys not unlocked yet (the caller holds mu).
+func (sh *lockShard) releasedKeys() []int64 {
+	keys := make([]int64, 0, len(sh.released))
+	for k := range sh.released {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// unlockReleased sends the advisory unlocks of the released keys (after
+// unlockLinger, when no lock statement took them along).
+func (sh *lockShard) unlockReleased() {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.flush = nil
+	if len(sh.released) == 0 || sh.conn == nil || sh.conn.IsClosed() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lockStatementTimeout)
+	defer cancel()
+	if _, err := sh.conn.Exec(ctx, "SELECT pg_advisory_unlock(k) FROM unnest($1::bigint[]) AS k", sh.releasedKeys()); err != nil {
+		// A connection that may still hold the locks is closed, which
+		// releases them (and the shard's other locks: their holders'
+		// writes are guarded by the turns' and events' own states).
+		sh.drop()
+		return
+	}
+	clear(sh.released)
 }
 
 // releaser returns the release of key, held on its shard, and then of the
@@ -132,13 +189,12 @@ func (l *pgLocks) releaser(key int64, mem func()) func() {
 			if sh.conn == nil || sh.conn.IsClosed() {
 				return // the connection, and the lock with it, is gone already
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), lockStatementTimeout)
-			defer cancel()
-			if _, err := sh.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", key); err != nil {
-				// A connection that may still hold the lock is closed, which
-				// releases it (and the shard's other locks: their holders'
-				// writes are guarded by the turns' and events' own states).
-				sh.drop()
+			if sh.released == nil {
+				sh.released = map[int64]bool{}
+			}
+			sh.released[key] = true
+			if sh.flush == nil {
+				sh.flush = time.AfterFunc(unlockLinger, sh.unlockReleased)
 			}
 		})
 	}
@@ -146,6 +202,7 @@ func (l *pgLocks) releaser(key int64, mem func()) func() {
 
 // drop closes the shard's connection (the caller holds mu).
 func (sh *lockShard) drop() {
+	clear(sh.released)
 	if sh.conn != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = sh.conn.Close(ctx)

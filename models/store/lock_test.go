@@ -135,6 +135,74 @@ func TestLock(t *testing.T) {
 				unlock()
 			})
 
+			// A released lock's unlock rides with the shard's next lock
+			// statement or is sent alone shortly after: either way the
+			// database soon holds none of them, and the other instance gets
+			// them; taken again meanwhile, the lock is still exclusive.
+			t.Run("ReleasedLocksAreUnlocked", func(t *testing.T) {
+				heldKeys := func(names []string) int64 {
+					var keys []int64
+					for _, name := range names {
+						keys = append(keys, store.LockKey(name))
+					}
+					var n int64
+					if err := a.DB().Raw(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+						AND ((classid::bigint << 32) | objid::bigint) IN ?`, keys).Row().Scan(&n); err != nil {
+						t.Fatal(err)
+					}
+					return n
+				}
+				var names []string
+				for i := range 12 {
+					name := fmt.Sprintf("conversation:%s-%d", models.NewID(), i)
+					names = append(names, name)
+					unlock, err := a.Lock(ctx, name)
+					if err != nil {
+						t.Fatal(err)
+					}
+					unlock()
+				}
+				deadline := time.Now().Add(2 * time.Second)
+				for heldKeys(names) > 0 && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
+				if n := heldKeys(names); n != 0 {
+					t.Fatalf("%d released locks still held by the database", n)
+				}
+				for _, name := range names {
+					u, ok, err := b.TryLock(ctx, name)
+					if !ok || err != nil {
+						t.Fatalf("the other instance could not take a released lock: %v, %v", ok, err)
+					}
+					u()
+				}
+				// Released and taken again at once: still exclusive across instances.
+				name := "conversation:" + models.NewID()
+				unlock, err := a.Lock(ctx, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				unlock()
+				again, err := a.Lock(ctx, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(20 * time.Millisecond) // past the linger
+				if _, ok, err := b.TryLock(ctx, name); ok || err != nil {
+					t.Errorf("the other instance took a lock held again: %v, %v", ok, err)
+				}
+				again()
+				deadline = time.Now().Add(2 * time.Second)
+				for heldKeys([]string{name}) > 0 && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
+				if u, ok, err := b.TryLock(ctx, name); !ok || err != nil {
+					t.Errorf("the other instance could not take it once released: %v, %v", ok, err)
+				} else {
+					u()
+				}
+			})
+
 			// Many locks held at once sit on a few connections, not one each.
 			t.Run("ManyHoldersFewConnections", func(t *testing.T) {
 				const n = 60

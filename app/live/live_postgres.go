@@ -63,18 +63,22 @@ func (b *Broker) sendLoop(ctx context.Context, cfg *pgx.ConnConfig, notify <-cha
 		case <-ctx.Done():
 			return
 		case r := <-notify:
-			// What queued meanwhile goes in the same statement: one
-			// transaction for many events.
+			// What comes within notifyLinger goes in the same statement: one
+			// transaction for many events (under load, those of many turns).
 			payloads := []string{encode(r)}
+			linger := time.NewTimer(notifyLinger)
 		drain:
 			for len(payloads) < maxBatch {
 				select {
 				case r := <-notify:
 					payloads = append(payloads, encode(r))
-				default:
+				case <-linger.C:
+					break drain
+				case <-ctx.Done():
 					break drain
 				}
 			}
+			linger.Stop()
 			for attempt := 0; attempt < 2; attempt++ {
 				if conn == nil {
 					c, err := pgx.ConnectConfig(ctx, cfg)
@@ -97,6 +101,11 @@ func (b *Broker) sendLoop(ctx context.Context, cfg *pgx.ConnConfig, notify <-cha
 
 // maxBatch bounds the events sent in one NOTIFY statement.
 const maxBatch = 100
+
+// notifyLinger is how long an event waits for others to share its NOTIFY
+// statement: other instances see it that much later, and a busy instance
+// sends one statement for the events of many turns.
+const notifyLinger = 2 * time.Millisecond
 
 func encode(r relayed) string {
 	b, _ := json.Marshal(r)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"slices"
 	"strings"
 
@@ -296,10 +297,27 @@ func (s *Store) FindMessages(ctx context.Context, conversationID string, p model
 // messages — what a prompt's history is made of — newest first, at most
 // limit, with their id, type, text and turn only.
 func (s *Store) RecentDialogue(ctx context.Context, conversationID string, limit int) ([]models.Message, error) {
-	var msgs []models.Message
-	err := s.db.WithContext(ctx).Select("id", "conversation_id", "type", "text", "turn_id").Where("conversation_id = ? AND type IN ?", conversationID,
-		[]string{models.MessageUser, models.MessageBot, models.MessageInstruction}).Order("id DESC").Limit(limit).Find(&msgs).Error
-	return msgs, translate(err, "messages")
+	// Every turn reads this: scanned by hand, not by reflection.
+	rows, err := s.db.WithContext(ctx).Raw(`SELECT id, type, text, turn_id FROM messages
+	WHERE conversation_id = ? AND type IN (?, ?, ?) ORDER BY id DESC LIMIT ?`,
+		conversationID, models.MessageUser, models.MessageBot, models.MessageInstruction, limit).Rows()
+	if err != nil {
+		return nil, translate(err, "messages")
+	}
+	defer rows.Close()
+	msgs := make([]models.Message, 0, min(limit, 32))
+	for rows.Next() {
+		m := models.Message{ConversationID: conversationID}
+		var turnID sql.NullString
+		if err := rows.Scan(&m.ID, &m.Type, &m.Text, &turnID); err != nil {
+			return nil, translate(err, "messages")
+		}
+		if turnID.Valid {
+			m.TurnID = &turnID.String
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, translate(rows.Err(), "messages")
 }
 
 // CountMessagesUpTo counts a conversation's messages, stopping at max (so a

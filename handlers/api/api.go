@@ -177,14 +177,22 @@ func (a *API) authorize(r Route) fiber.Handler {
 			}
 			ctx = store.WithActor(ctx, models.Actor{Kind: models.ActorAPI, ID: "session:" + sess.ID, Name: "session token"})
 		} else {
-			sec, err := a.store.AuthenticateSecret(ctx, raw)
+			var sec *models.APISecret
+			var err error
+			if a.opts.SecretRate < 0 {
+				sec, err = a.store.AuthenticateSecret(ctx, raw)
+			} else {
+				var ok bool
+				var retry time.Duration
+				sec, ok, retry, err = a.store.AuthenticateSecretHit(ctx, raw, "secret:", a.opts.SecretRate, time.Minute)
+				if err == nil && !ok {
+					err = tooMany(c, a.opts.SecretRate, retry)
+				}
+			}
 			if err != nil {
 				return err
 			}
 			p.secret = sec
-			if err := a.limit(c, "secret:"+sec.ID, a.opts.SecretRate); err != nil {
-				return err
-			}
 			ctx = store.WithActor(ctx, models.Actor{Kind: models.ActorAPI, ID: sec.ID, Name: "API: " + sec.Name})
 		}
 		c.SetUserContext(ctx)
@@ -226,11 +234,16 @@ func (a *API) limit(c *fiber.Ctx, bucket string, perMinute int) error {
 		return err
 	}
 	if !ok {
-		secs := int(retry / time.Second) // whole seconds, at least one (Hit rounds up)
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
-		return models.Errorf(models.CodeTooManyRequests, "Too many requests: at most %d a minute. Try again in %d s.", perMinute, secs)
+		return tooMany(c, perMinute, retry)
 	}
 	return nil
+}
+
+// tooMany refuses a request over its per-minute allowance, saying when to retry.
+func tooMany(c *fiber.Ctx, perMinute int, retry time.Duration) error {
+	secs := int(retry / time.Second) // whole seconds, at least one (Hit rounds up)
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+	return models.Errorf(models.CodeTooManyRequests, "Too many requests: at most %d a minute. Try again in %d s.", perMinute, secs)
 }
 
 func bearer(h string) (string, bool) {

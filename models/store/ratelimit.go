@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"gorm.io/gorm"
+
 	"parley/models"
 )
 
@@ -38,6 +40,13 @@ RETURNING "count"`, bucket, start).Scan(&n).Error
 	if err != nil {
 		return false, 0, translate(err, "rate limit")
 	}
+	allowed, retryAfter = s.counted(db, bucket, start, now, n, limit, window)
+	return allowed, retryAfter, nil
+}
+
+// counted ends a hit that made bucket's count n in the window starting at
+// start: the housekeeping of a window's first hit, and the verdict.
+func (s *Store) counted(db *gorm.DB, bucket string, start, now time.Time, n int64, limit int, window time.Duration) (bool, time.Duration) {
 	if n == 1 {
 		// The first hit of a window: drop the bucket's past windows and, now
 		// and then, every bucket's stale ones. Best effort: a failure here
@@ -48,11 +57,11 @@ RETURNING "count"`, bucket, start).Scan(&n).Error
 		}
 	}
 	if n <= int64(limit) {
-		return true, 0, nil
+		return true, 0
 	}
 	left := start.Add(window).Sub(now)
-	retryAfter = (left + time.Second - 1) / time.Second * time.Second
-	return false, max(retryAfter, time.Second), nil
+	retryAfter := (left + time.Second - 1) / time.Second * time.Second
+	return false, max(retryAfter, time.Second)
 }
 
 // windowStart returns the start of the fixed window of length w holding t,

@@ -67,6 +67,51 @@ func (s *Store) RevokeSecret(ctx context.Context, id string) error {
 	})
 }
 
+// AuthenticateSecretHit is AuthenticateSecret followed by Hit on the
+// secret's bucket (bucketPrefix and its id) within limit per window: on
+// PostgreSQL in one statement (every API request pays it). allowed and
+// retryAfter are Hit's.
+func (s *Store) AuthenticateSecretHit(ctx context.Context, raw, bucketPrefix string, limit int, window time.Duration) (sec *models.APISecret, allowed bool, retryAfter time.Duration, err error) {
+	if s.dialect != Postgres || window <= 0 {
+		if sec, err = s.AuthenticateSecret(ctx, raw); err != nil {
+			return nil, false, 0, err
+		}
+		allowed, retryAfter, err = s.Hit(ctx, bucketPrefix+sec.ID, limit, window)
+		return sec, allowed, retryAfter, err
+	}
+	bad := models.Errorf(models.CodeUnauthorized, "Invalid or revoked API secret.")
+	if !strings.HasPrefix(raw, SecretPrefix) {
+		return nil, false, 0, bad
+	}
+	now := s.now()
+	start := windowStart(now, window)
+	db := s.lazy.WithContext(ctx) // the count is a lazy write (see Hit); the read is any read
+	var rows []struct {
+		models.APISecret `gorm:"embedded"`
+		Hits             *int64
+	}
+	err = db.Raw(`WITH s AS (SELECT * FROM api_secrets WHERE hash = ? AND revoked_at IS NULL LIMIT 1),
+h AS (INSERT INTO rate_limits (bucket, window_start, "count") SELECT ? || s.id, ?, 1 FROM s
+	ON CONFLICT (bucket, window_start) DO UPDATE SET "count" = rate_limits."count" + 1 RETURNING "count")
+SELECT s.*, (SELECT "count" FROM h) AS hits FROM s`, models.HashToken(raw), bucketPrefix, start).Scan(&rows).Error
+	if err != nil {
+		return nil, false, 0, translate(err, "API secret")
+	}
+	if len(rows) == 0 {
+		return nil, false, 0, bad
+	}
+	sec = &rows[0].APISecret
+	if rows[0].Hits == nil || rateLimitBucket(bucketPrefix+sec.ID) != bucketPrefix+sec.ID {
+		return nil, false, 0, models.Errorf(models.CodeInternal, "The request could not be counted.")
+	}
+	if sec.LastUsedAt == nil || now.Sub(*sec.LastUsedAt) > time.Minute {
+		db.Model(&models.APISecret{}).Where("id = ?", sec.ID).UpdateColumn("last_used_at", now)
+		sec.LastUsedAt = &now
+	}
+	allowed, retryAfter = s.counted(db, bucketPrefix+sec.ID, start, now, *rows[0].Hits, limit, window)
+	return sec, allowed, retryAfter, nil
+}
+
 // AuthenticateSecret finds the live secret for a raw Bearer value and records
 // its use (at most once a minute, to spare a write per request).
 func (s *Store) AuthenticateSecret(ctx context.Context, raw string) (*models.APISecret, error) {

@@ -233,3 +233,55 @@ func TestAuthenticateSecretLastUsedAt(t *testing.T) {
 		}
 	})
 }
+
+// TestAuthenticateSecretHit: authenticating counts the request on the
+// secret's own bucket (refused past the limit, with the time to the next
+// window); a revoked, unknown or malformed secret is refused and counts
+// nothing.
+func TestAuthenticateSecretHit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		now := time.Date(2026, 12, 2, 10, 0, 45, 0, time.UTC)
+		s.Now = func() time.Time { return now }
+		sec, raw, err := s.CreateSecret(ctx, "hits", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, otherRaw, err := s.CreateSecret(ctx, "other", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			got, ok, _, err := s.AuthenticateSecretHit(ctx, raw, "secret:", 3, time.Minute)
+			if err != nil || !ok || got.ID != sec.ID || got.LastUsedAt == nil {
+				t.Fatalf("hit %d: %+v, %v, %v", i+1, got, ok, err)
+			}
+		}
+		got, ok, retry, err := s.AuthenticateSecretHit(ctx, raw, "secret:", 3, time.Minute)
+		if err != nil || ok || got == nil || retry != 15*time.Second {
+			t.Errorf("fourth hit: %v, ok %v, retry %v, %v; want refused, retry 15s", got, ok, retry, err)
+		}
+		if _, ok, _, err := s.AuthenticateSecretHit(ctx, otherRaw, "secret:", 3, time.Minute); err != nil || !ok {
+			t.Errorf("another secret: ok %v, %v; want its own allowance", ok, err)
+		}
+		if err := s.RevokeSecret(ctx, other.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []string{otherRaw, "prl_unknown", "nope"} {
+			if _, _, _, err := s.AuthenticateSecretHit(ctx, bad, "secret:", 3, time.Minute); models.ErrorCode(err) != models.CodeUnauthorized {
+				t.Errorf("%q: err = %v, want unauthorized", bad, err)
+			}
+		}
+		var count int64
+		if err := s.DB().Raw(`SELECT coalesce(sum("count"), 0) FROM rate_limits WHERE bucket = ?`, "secret:"+other.ID).Scan(&count).Error; err != nil {
+			t.Fatal(err)
+		}
+		if count != 1 {
+			t.Errorf("the revoked secret's bucket counts %d, want 1 (its one accepted request)", count)
+		}
+		now = now.Add(15 * time.Second) // the next window
+		if _, ok, _, err := s.AuthenticateSecretHit(ctx, raw, "secret:", 3, time.Minute); err != nil || !ok {
+			t.Errorf("next window: ok %v, %v", ok, err)
+		}
+	})
+}

@@ -125,13 +125,10 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 			t.BotVersionID, t.BotVersion = &cfg.versionID, cfg.version
 		}
 	}
-	if err := sc.start(ctx, t); err != nil {
-		return nil, err
-	}
-	ev(Event{Type: EventTurn, Turn: t})
-
-	// The history and the retrieval read different things: read them at
-	// once (the first token comes a round trip sooner).
+	// The start, the history and the retrieval touch different things: run
+	// them at once (the first token comes two round trips sooner). The
+	// conversation's lock is held, so the history is the one the started
+	// turn sees; a start refused leaves the two reads unused.
 	type retrieved struct {
 		retrieval
 		took time.Duration
@@ -143,8 +140,23 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 		r, err := e.retrieve(ctx, cfg, res.User.Text)
 		search <- retrieved{r, e.opts.Now().Sub(start), err}
 	}()
-	history, err := e.history(ctx, sc, res.User)
-	found := <-search
+	type read struct {
+		history []provider.Message
+		err     error
+	}
+	past := make(chan read, 1)
+	go func() {
+		h, err := e.history(ctx, sc, res.User)
+		past <- read{h, err}
+	}()
+	if err := sc.start(ctx, t); err != nil {
+		<-search
+		<-past
+		return nil, err
+	}
+	ev(Event{Type: EventTurn, Turn: t})
+	h, found := <-past, <-search
+	history, err := h.history, h.err
 	if err != nil {
 		return nil, err
 	}

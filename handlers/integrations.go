@@ -593,6 +593,13 @@ func (s *Server) handleContactShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if operator(c).MasksPersonalData() {
+		mask := models.MaskPersonalData
+		ct.Email, ct.Phone, ct.Description = mask(ct.Email), mask(ct.Phone), mask(ct.Description)
+		for i := range convs {
+			convs[i].Name = mask(convs[i].Name)
+		}
+	}
 	title := ct.Name
 	if title == "" {
 		title = ct.Fingerprint

@@ -156,7 +156,7 @@ func (s *Server) reviewEntries(ctx context.Context, v viewer, convID string, es 
 // maskEntry masks the personal data an entry shows.
 func maskEntry(e *entryView) {
 	mask := models.MaskPersonalData
-	e.Msg.Text = mask(e.Msg.Text)
+	e.Msg.Text, e.Msg.Meta = mask(e.Msg.Text), models.MaskMeta(e.Msg.Meta)
 	if e.Earlier != nil {
 		earlier := *e.Earlier
 		earlier.Text = mask(earlier.Text)

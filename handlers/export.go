@@ -117,7 +117,11 @@ func (s *Server) export(c *fiber.Ctx, name, what string, src exportSource) error
 		return models.Errorf(models.CodeInvalid, "Choose jsonl or csv as the export's format.")
 	}
 	op := operator(c)
-	s.audit(c, "export", "conversations", "", format+" "+what)
+	// The entry is written before anything is exported: an export that
+	// cannot be recorded does not run.
+	if err := s.store.RecordAudit(c.UserContext(), auditEvent(c, "export", "conversations", "", format+" "+what)); err != nil {
+		return err
+	}
 	// The body is written after the handler returns: keep nothing of the
 	// request but copies, and a context that outlives it.
 	ctx := context.WithoutCancel(c.UserContext())

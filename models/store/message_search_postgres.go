@@ -31,14 +31,14 @@ const searchWindow = 20_000
 // messages for a word none of them has takes seconds.
 func (s *Store) searchMessagesPostgres(ctx context.Context, f models.MessageSearch, terms []string) ([]models.MessageHit, string, error) {
 	p := f.Page.Normalize()
-	window := s.db.WithContext(ctx).Table("messages").Order("id DESC").Limit(searchWindow)
+	window := s.conn(ctx).Table("messages").Order("id DESC").Limit(searchWindow)
 	if p.Order == models.OrderAsc {
 		window = nil // oldest first: no window of the newest
 	} else if p.Cursor != "" {
 		window = window.Where("id < ?", p.Cursor)
 	}
 	if window != nil {
-		hits, next, err := s.searchMessages(s.db.WithContext(ctx).Table("(?) AS m", window), f, terms)
+		hits, next, err := s.searchMessages(s.conn(ctx).Table("(?) AS m", window), f, terms)
 		if err != nil || len(hits) == p.Limit && next != "" {
 			return hits, next, err
 		}

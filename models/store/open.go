@@ -269,7 +269,32 @@ func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond
 
 // tx runs fn in one transaction.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db.WithContext(ctx).Transaction(fn)
+	return s.conn(ctx).Transaction(fn)
+}
+
+// lazyConn is the handle of a lazy write (a last-used time, a rate count):
+// the lazy pool on PostgreSQL; on SQLite, where there is one writer, the
+// transaction ctx carries if any (a write from another connection would
+// wait for it to end).
+func (s *Store) lazyConn(ctx context.Context) *gorm.DB {
+	if s.lazy == s.db {
+		return s.conn(ctx)
+	}
+	return s.lazy.WithContext(ctx)
+}
+
+// txKey is the context key of the transaction Audited runs its work in.
+type txKey struct{}
+
+// conn is the database handle every query of ctx uses: the transaction of
+// Audited when ctx carries one (so every store method called inside it
+// joins it, and a transaction of its own becomes a savepoint), otherwise
+// the pool.
+func (s *Store) conn(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx.WithContext(ctx)
+	}
+	return s.db.WithContext(ctx)
 }
 
 // translate turns a database error into a coded domain error; what names the thing.

@@ -40,6 +40,18 @@ func TestAuditInTheSameTransaction(t *testing.T) {
 				t.Errorf("bot deleted without its audit entry: %v", err)
 			}
 		})
+		t.Run("FailedEntryUndoesTagDelete", func(t *testing.T) {
+			b := convTestBot(t, a, "Tagging")
+			conv := convTestConversation(t, a, models.Conversation{BotID: &b.ID}, models.Message{Type: models.MessageUser, Text: "x"})
+			tag, err := a.store.CreateTag(ctx, models.Tag{BotID: b.ID, Name: "kept", Color: "red"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantStatus(t, a.as(models.RoleSupport).post("/conversations/"+conv.ID+"/tags/"+tag.ID+"/delete", nil), 500)
+			if _, err := a.store.FindTag(ctx, tag.ID); err != nil {
+				t.Errorf("tag deleted without its audit entry: %v", err)
+			}
+		})
 		t.Run("FailedEntryUndoesAPIChange", func(t *testing.T) {
 			r := a.api().post("/bot/create", `{"name":"API unaudited","model":"local"}`)
 			if r.Status != 500 {

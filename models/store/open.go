@@ -60,6 +60,9 @@ type Store struct {
 	queue   Enqueuer
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// msgStats caches messages.search's term statistics for message
+	// search (PostgreSQL only, see searchEstimate).
+	msgStats messageTermStatsCache
 	// lastPurge is when Hit last purged stale rate-limit windows (Unix
 	// nanoseconds of the store clock).
 	lastPurge atomic.Int64

@@ -242,6 +242,8 @@ type reviewCardData struct {
 	// Edit is the tag whose rename was refused: its row shows the input
 	// kept and the messages next to the fields.
 	Edit tagEdit
+	// TagSaved says what a change of the tag list did; the list stays open.
+	TagSaved string
 }
 
 // tagEdit is a refused rename or recolour of one tag, shown again.
@@ -355,7 +357,22 @@ func (s *Server) handleTagCreate(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	return s.reviewDone(c, convID, "", "Tag "+strings.TrimSpace(f.Name)+" added.")
+	return s.tagsDone(c, convID, "Tag "+strings.TrimSpace(f.Name)+" added.")
+}
+
+// tagsDone answers a change of the bot's tag list: htmx gets the review
+// card with the list open and what changed, a plain form a redirect back to
+// the transcript with it as the flash.
+func (s *Server) tagsDone(c *fiber.Ctx, convID, flash string) error {
+	if !isHTMX(c) {
+		return s.reviewDone(c, convID, "", flash)
+	}
+	d, err := s.reviewCard(c, convID)
+	if err != nil {
+		return err
+	}
+	d.TagSaved = flash
+	return s.render(c, fiber.StatusOK, tplReviewCard, d)
 }
 
 // handleTagUpdate handles POST /conversations/:id/tags/:tagId: renames and
@@ -392,7 +409,7 @@ func (s *Server) handleTagUpdate(c *fiber.Ctx) error {
 		d.Edit = tagEdit{ID: tagID, Name: f.Name, Color: f.Color, Errors: fields}
 		return s.render(c, fiber.StatusUnprocessableEntity, tplReviewCard, d)
 	}
-	return s.reviewDone(c, convID, "", "Tag "+strings.TrimSpace(f.Name)+" saved.")
+	return s.tagsDone(c, convID, "Tag "+strings.TrimSpace(f.Name)+" saved.")
 }
 
 // handleTagDeleteConfirm handles GET /conversations/:id/tags/:tagId/delete:
@@ -440,7 +457,7 @@ func (s *Server) handleTagDelete(c *fiber.Ctx) error {
 	if n == 1 {
 		msgs = "message"
 	}
-	return s.reviewDone(c, convID, "", fmt.Sprintf("Tag %s deleted and taken off %d %s.", name, n, msgs))
+	return s.tagsDone(c, convID, fmt.Sprintf("Tag %s deleted and taken off %d %s.", name, n, msgs))
 }
 
 // handleMessageTag handles POST /conversations/:id/messages/:messageId/tags:

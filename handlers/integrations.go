@@ -571,6 +571,11 @@ func (s *Server) handleContactIndex(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if operator(c).MasksPersonalData() {
+		for i := range cs {
+			cs[i].Email = models.MaskPersonalData(cs[i].Email)
+		}
+	}
 	base := "/contacts"
 	if q != "" {
 		base += "?q=" + url.QueryEscape(q)

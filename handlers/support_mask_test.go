@@ -56,6 +56,17 @@ func TestSupportMasksNamesAndMeta(t *testing.T) {
 			r := support.htmx("/conversations/"+conv.ID+"/messages/"+msgs[0].ID+"/notes", url.Values{"text": {"checked"}})
 			wantMasked(t, r, "Raw meta")
 		})
+		t.Run("Contact", func(t *testing.T) {
+			ct, err := a.store.CreateContact(ctx, models.Contact{Fingerprint: "fp-mask", Name: "Jane", Email: email, Phone: phone, Description: "calls from " + phone})
+			if err != nil {
+				t.Fatal(err)
+			}
+			convTestConversation(t, a, models.Conversation{BotID: &bot.ID, Name: "Callback to " + phone, ContactID: &ct.ID},
+				models.Message{Type: models.MessageUser, Text: "hi"})
+			wantMasked(t, support.get("/contacts/"+ct.ID), "Jane", "j•••@example.com", "Callback to phone")
+			wantMasked(t, support.get("/contacts"), "j•••@example.com")
+			wantBody(t, builder.get("/contacts/"+ct.ID), email, "20 7946 0958")
+		})
 		t.Run("GrantedSeesIt", func(t *testing.T) {
 			if err := a.store.SetSeePersonalData(ctx, a.ops[models.RoleSupport].ID, true); err != nil {
 				t.Fatal(err)

@@ -114,6 +114,11 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dialect, err)
 	}
+	if dialect == Postgres {
+		if err := statementSavepoints(db); err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", dialect, err)
+		}
+	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -284,6 +289,56 @@ func (s *Store) lazyConn(ctx context.Context) *gorm.DB {
 		return s.conn(ctx)
 	}
 	return s.lazy.WithContext(ctx)
+}
+
+// statementSavepoints makes each write inside an Audited transaction on
+// PostgreSQL its own savepoint. PostgreSQL aborts a whole transaction at
+// its first failed statement, so a refused write (a unique name taken,
+// answered with a form error) would leave the handler unable to read what
+// it shows next; with the savepoint only that statement is undone, as on
+// SQLite. Writes outside Audited are untouched.
+func statementSavepoints(db *gorm.DB) error {
+	const sp = "parley_statement"
+	inAudited := func(db *gorm.DB) bool {
+		return db.Statement.Context != nil && db.Statement.Context.Value(txKey{}) != nil
+	}
+	begin := func(db *gorm.DB) {
+		if db.Error == nil && inAudited(db) {
+			if _, err := db.Statement.ConnPool.ExecContext(db.Statement.Context, "SAVEPOINT "+sp); err != nil {
+				_ = db.AddError(err)
+			} else {
+				db.InstanceSet(sp, true)
+			}
+		}
+	}
+	end := func(db *gorm.DB) {
+		if _, ok := db.InstanceGet(sp); !ok {
+			return
+		}
+		q := "RELEASE SAVEPOINT " + sp
+		if db.Error != nil {
+			q = "ROLLBACK TO SAVEPOINT " + sp
+		}
+		if _, err := db.Statement.ConnPool.ExecContext(db.Statement.Context, q); err != nil {
+			_ = db.AddError(err)
+		}
+	}
+	cb := db.Callback()
+	for _, err := range []error{
+		cb.Create().Before("gorm:begin_transaction").Register("parley:savepoint", begin),
+		cb.Create().After("gorm:commit_or_rollback_transaction").Register("parley:savepoint_end", end),
+		cb.Update().Before("gorm:begin_transaction").Register("parley:savepoint", begin),
+		cb.Update().After("gorm:commit_or_rollback_transaction").Register("parley:savepoint_end", end),
+		cb.Delete().Before("gorm:begin_transaction").Register("parley:savepoint", begin),
+		cb.Delete().After("gorm:commit_or_rollback_transaction").Register("parley:savepoint_end", end),
+		cb.Raw().Before("gorm:raw").Register("parley:savepoint", begin),
+		cb.Raw().After("gorm:raw").Register("parley:savepoint_end", end),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // txKey is the context key of the transaction Audited runs its work in.

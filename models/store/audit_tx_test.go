@@ -92,6 +92,40 @@ func TestAudited(t *testing.T) {
 				t.Errorf("%d audit entries, want %d", n, before)
 			}
 		})
+		t.Run("RefusedWriteUndoesOnlyItself", func(t *testing.T) {
+			// A handler refuses a form (a taken name, an unknown dataset) and
+			// goes on reading and writing in the same transaction; on
+			// PostgreSQL the failed statements must not abort it, and the
+			// refused store call must leave nothing behind.
+			err := s.Audited(ctx, func(ctx context.Context) (*models.AuditEvent, error) {
+				b, err := s.CreateBot(ctx, store.BotInput{Bot: models.Bot{Name: "Refusing", Model: "local"}})
+				if err != nil {
+					return nil, err
+				}
+				if _, err := s.CreateTag(ctx, models.Tag{BotID: b.ID, Name: "dup", Color: "red"}); err != nil {
+					return nil, err
+				}
+				_, err = s.CreateTag(ctx, models.Tag{BotID: b.ID, Name: "dup", Color: "blue"})
+				wantFieldErrors(t, err, "name")
+				_, err = s.CreateBot(ctx, store.BotInput{Bot: models.Bot{Name: "Half made", Model: "local"}, DatasetIDs: []string{models.NewID()}})
+				if err == nil {
+					t.Error("a bot with an unknown dataset was made")
+				}
+				if _, err := s.FindTags(ctx, b.ID); err != nil {
+					t.Errorf("reading after a refused write: %v", err)
+				}
+				return entry(b.ID), nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := count(t, s, "bots", "name = ?", "Half made"); n != 0 {
+				t.Errorf("%d half-made bots kept", n)
+			}
+			if n := count(t, s, "tags", "name = ?", "dup"); n != 1 {
+				t.Errorf("%d tags named dup, want 1", n)
+			}
+		})
 		t.Run("FailedEntryUndoesTheChange", func(t *testing.T) {
 			failAuditWrites(t, s)
 			err := s.Audited(ctx, func(ctx context.Context) (*models.AuditEvent, error) {

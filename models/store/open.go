@@ -303,6 +303,14 @@ func statementSavepoints(db *gorm.DB) error {
 		return db.Statement.Context != nil && db.Statement.Context.Value(txKey{}) != nil
 	}
 	begin := func(db *gorm.DB) {
+		// Not around GORM's own savepoints: releasing ours would release
+		// theirs with it, and their rollback would then undo nothing.
+		sql := strings.ToUpper(strings.TrimSpace(db.Statement.SQL.String()))
+		for _, p := range []string{"SAVEPOINT", "RELEASE", "ROLLBACK", "SET "} {
+			if strings.HasPrefix(sql, p) {
+				return
+			}
+		}
 		if db.Error == nil && inAudited(db) {
 			if _, err := db.Statement.ConnPool.ExecContext(db.Statement.Context, "SAVEPOINT "+sp); err != nil {
 				_ = db.AddError(err)

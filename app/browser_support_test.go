@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
-
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -70,6 +71,54 @@ func TestBrowserSupportReview(t *testing.T) {
 				}
 				return nil
 			}))
+			tagRow := func(name string) string {
+				return `//ul[@aria-label="Tags of this bot"]/li[span[contains(@class,"tag") and starts-with(normalize-space(), ` + xq(name) + `)]]`
+			}
+			step("add a second tag",
+				click(link("Sample: refund question")),
+				chromedp.WaitVisible(heading("Sample: refund question")),
+				click(chromedp.Search(`//summary[starts-with(normalize-space(),"Tags of this bot")]`)),
+				fill(field("New tag"), "billing"),
+				click(button("Add tag")),
+				visible(tagRow("billing")))
+			step("a rename to a name the bot has is refused, the input kept",
+				fill(field("Name of tag billing"), "Wrong Answer"),
+				click(button("Save tag billing")),
+				visible(`//p[contains(@class,"error-text") and normalize-space()="This bot already has a tag with that name."]`),
+				visible(`//input[@aria-invalid="true" and @value="Wrong Answer"]`))
+			step("rename and recolour a tag",
+				fill(field("Name of tag billing"), "refund policy"),
+				choose("Colour of tag billing", "blue"),
+				click(button("Save tag billing")),
+				visible(`//*[@role="status" and normalize-space()="Tag refund policy saved."]`),
+				visible(tagRow("refund policy")+`/span[contains(@class,"tag-blue")]`))
+			screenshot(ctx, "tags-"+d)
+			step("the tag list fits 390 px", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+				waitJS(`document.documentElement.scrollWidth <= window.innerWidth`),
+				chromedp.ScrollIntoView(chromedp.Search(`//ul[@aria-label="Tags of this bot"]`)))
+			if dir := os.Getenv("PARLEY_SCREENSHOT_DIR"); dir != "" {
+				if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
+					_ = os.WriteFile(filepath.Join(dir, "tags-390-"+d+".png"), png, 0o644)
+				}
+			}
+			step("back to the desktop", chromedp.EmulateViewport(1280, 900))
+			step("delete a tag after a confirmation that counts its messages",
+				click(chromedp.Search(`//a[@aria-label="Delete tag wrong answer"]`)),
+				chromedp.WaitVisible(heading(`Delete tag "wrong answer"?`)),
+				visible(`//p[normalize-space()="1 message carries it: the tag will be taken off it."]`),
+				click(button("Delete tag")),
+				chromedp.WaitVisible(heading("Sample: refund question")),
+				visible(`//*[contains(normalize-space(), "Tag wrong answer deleted and taken off 1 message.")]`))
+			step("the message no longer carries it",
+				chromedp.Reload(),
+				chromedp.WaitVisible(chromedp.Search(userMsg)),
+				chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					n, err := chromedp.Evaluate[int](`document.evaluate('count(`+userMsg+`//ul[@aria-label="Tags"]//span[normalize-space()="wrong answer"])', document, null, XPathResult.NUMBER_TYPE, null).numberValue`)(ctx, tg)
+					if err == nil && n != 0 {
+						err = fmt.Errorf("the message still shows the deleted tag")
+					}
+					return err
+				}))
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/url"
 	"strings"
 
@@ -19,24 +20,35 @@ func (s *Server) registerAudit() {
 	s.handle(fiber.MethodGet, "/audit", models.PermAdmin, s.handleAuditIndex)
 }
 
-// audit records an operator action in the audit log: the signed-in
-// operator, the route, and the client's address. A failure to record is
-// logged (the action itself has happened).
-func (s *Server) audit(c *fiber.Ctx, action, objectType, objectID, detail string) {
+// auditEvent is an entry of the audit log for an operator action: the
+// signed-in operator, the route, and the client's address.
+func auditEvent(c *fiber.Ctx, action, objectType, objectID, detail string) models.AuditEvent {
 	e := models.AuditEvent{Action: action, ObjectType: objectType, ObjectID: objectID, Detail: detail,
 		Route: c.Method() + " " + c.Route().Path, IP: c.IP()}
 	if op := operator(c); op != nil {
 		id := op.ID
 		e.ActorID, e.ActorName = &id, op.Email
 	}
-	if err := s.store.RecordAudit(c.UserContext(), e); err != nil {
-		s.log.Error("audit log: record", "err", err, "action", action, "object_type", objectType, "object_id", objectID)
-	}
+	return e
+}
+
+// auditedOutside are the POST routes under an audited type that call
+// outside the database (a provider, an ability's endpoint, Telegram, an
+// engine turn): they do not run in one transaction with their entry (on
+// SQLite it would hold the write lock for the call), and their entry is
+// written after them.
+var auditedOutside = map[string]bool{
+	"/providers/test": true, "/providers/:id/test": true, "/skillsets/:id/abilities/:abilityId/try": true,
+	"/bots/:id/test": true, "/datasets/:id/checks/run": true, "/integrations/:id/setup": true,
 }
 
 // audited wraps the handler of a POST route under an audited type so that a
 // change that succeeded (no error, status below 400) is recorded: deletes
-// as delete, routes without an id as create, others as change.
+// as delete, routes without an id as create, others as change. The handler
+// and its entry run in one transaction (store.Audited): a change is never
+// kept without its entry, a failed entry undoes the change (the operator
+// sees an error, not the handler's answer). A failed request (an error) is
+// rolled back; a refused one (a 4xx form) is recorded nowhere.
 func (s *Server) audited(method, path string, h fiber.Handler) fiber.Handler {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	if method != fiber.MethodPost || !auditedTypes[parts[0]] {
@@ -49,31 +61,67 @@ func (s *Server) audited(method, path string, h fiber.Handler) fiber.Handler {
 	case len(parts) == 1:
 		action = "create"
 	}
-	return func(c *fiber.Ctx) error {
-		id := strings.Clone(c.Params("id"))
-		if err := h(c); err != nil {
-			return err
-		}
+	entry := func(c *fiber.Ctx, id string) *models.AuditEvent {
 		if c.Response().StatusCode() >= 400 {
 			return nil
 		}
 		if id == "" {
-			// A create redirects to what it made: /bots/<id>, /widgets/<id>/created.
-			loc := string(c.Response().Header.Peek(fiber.HeaderLocation))
-			if loc == "" {
-				loc = string(c.Response().Header.Peek("HX-Redirect"))
+			id = redirectedID(c)
+		}
+		e := auditEvent(c, action, parts[0], id, "")
+		return &e
+	}
+	if auditedOutside[path] {
+		return func(c *fiber.Ctx) error {
+			id := strings.Clone(c.Params("id"))
+			if err := h(c); err != nil {
+				return err
 			}
-			loc, _, _ = strings.Cut(loc, "?")
-			segs := strings.Split(strings.Trim(loc, "/"), "/")
-			for i := len(segs) - 1; i >= 1 && id == ""; i-- {
-				if models.ValidID(segs[i]) {
-					id = segs[i]
+			if e := entry(c, id); e != nil {
+				if err := s.store.RecordAudit(c.UserContext(), *e); err != nil {
+					s.log.Error("audit log: record", "err", err, "action", e.Action, "object_type", e.ObjectType, "object_id", e.ObjectID)
 				}
 			}
+			return nil
 		}
-		s.audit(c, action, parts[0], id, "")
-		return nil
 	}
+	return func(c *fiber.Ctx) error {
+		id := strings.Clone(c.Params("id"))
+		outer := c.UserContext()
+		handled := false
+		err := s.store.Audited(outer, func(ctx context.Context) (*models.AuditEvent, error) {
+			c.SetUserContext(ctx)
+			defer c.SetUserContext(outer)
+			if err := h(c); err != nil {
+				return nil, err
+			}
+			handled = true
+			return entry(c, id), nil
+		})
+		if err != nil && handled {
+			// The entry (or the commit) failed after the handler answered:
+			// its change is undone, so its answer must not reach the operator.
+			c.Response().Reset()
+		}
+		return err
+	}
+}
+
+// redirectedID is the id of what a create made, read from where it redirects:
+// /bots/<id>, /widgets/<id>/created.
+func redirectedID(c *fiber.Ctx) string {
+	loc := string(c.Response().Header.Peek(fiber.HeaderLocation))
+	if loc == "" {
+		loc = string(c.Response().Header.Peek("HX-Redirect"))
+	}
+	loc, _, _ = strings.Cut(loc, "?")
+	segs := strings.Split(strings.Trim(loc, "/"), "/")
+	for i := len(segs) - 1; i >= 1; i-- {
+		if models.ValidID(segs[i]) {
+			return segs[i]
+		}
+	}
+	return ""
 }
 
 type auditIndexPage struct {

@@ -30,10 +30,15 @@ type conversationItem struct {
 	BotLink  string // "/bots/<id>" while the bot exists, else ""
 }
 
-// newConversationItem works out the title and bot label of c. Deleting a bot
+// newConversationItem works out the title and bot label of c as viewer sees
+// it: its name and meta with personal data masked when the viewer may not
+// see it (support, unless granted), so no page shows them unmasked. Deleting a bot
 // clears its conversations' bot id, so a conversation without a bot and
 // without an inline configuration of its own is taken to be a deleted bot's.
-func newConversationItem(c models.Conversation) conversationItem {
+func newConversationItem(c models.Conversation, viewer *models.Operator) conversationItem {
+	if viewer.MasksPersonalData() {
+		c.Name, c.Meta = models.MaskPersonalData(c.Name), models.MaskMeta(c.Meta)
+	}
 	it := conversationItem{Conversation: c, Title: c.Name}
 	if it.Title == "" {
 		it.Title = "Conversation " + shortID(c.ID)
@@ -159,7 +164,7 @@ func (s *Server) handleConversationShow(c *fiber.Ctx) error {
 	} else if err != nil {
 		return err
 	}
-	it := newConversationItem(*conv)
+	it := newConversationItem(*conv, operator(c))
 	var catalog []providers.ModelOption
 	if conv.Bot != nil && view.CanEdit {
 		if catalog, err = s.opts.Providers.Catalog(ctx); err != nil {
@@ -185,7 +190,7 @@ func (s *Server) handleConversationDeleteConfirm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	it := newConversationItem(*conv)
+	it := newConversationItem(*conv, operator(c))
 	msgs := "1 message"
 	if n != 1 {
 		msgs = fmt.Sprintf("%d messages", n)
@@ -207,6 +212,6 @@ func (s *Server) handleConversationDelete(c *fiber.Ctx) error {
 	if err := s.store.DeleteConversation(c.UserContext(), conv.ID); err != nil {
 		return err
 	}
-	setFlash(c, fmt.Sprintf("%s deleted.", newConversationItem(*conv).Title))
+	setFlash(c, fmt.Sprintf("%s deleted.", newConversationItem(*conv, operator(c)).Title))
 	return redirect(c, "/conversations")
 }

@@ -234,7 +234,7 @@ func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
 		}
 		terms := models.MessageSearchTerms(q.Text)
 		for _, h := range hits {
-			title := h.ConversationName
+			title := mask(h.ConversationName)
 			if title == "" {
 				title = "Conversation " + shortID(h.ConversationID)
 			}
@@ -251,7 +251,7 @@ func (s *Server) handleConversationIndex(c *fiber.Ctx) error {
 			return err
 		}
 		for _, r := range rows {
-			d.Rows = append(d.Rows, conversationRow{ConversationRow: r, Item: newConversationItem(r.Conversation),
+			d.Rows = append(d.Rows, conversationRow{ConversationRow: r, Item: newConversationItem(r.Conversation, me),
 				First: models.TruncateUTF8(mask(r.FirstUserMessage), 140)})
 		}
 		d.Next = next

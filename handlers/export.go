@@ -117,11 +117,15 @@ func (s *Server) export(c *fiber.Ctx, name, what string, src exportSource) error
 		return models.Errorf(models.CodeInvalid, "Choose jsonl or csv as the export's format.")
 	}
 	op := operator(c)
-	s.audit(c, "export", "conversations", "", format+" "+what)
+	// The entry is written before anything is exported: an export that
+	// cannot be recorded does not run.
+	if err := s.store.RecordAudit(c.UserContext(), auditEvent(c, "export", "conversations", "", format+" "+what)); err != nil {
+		return err
+	}
 	// The body is written after the handler returns: keep nothing of the
 	// request but copies, and a context that outlives it.
 	ctx := context.WithoutCancel(c.UserContext())
-	e := exporter{store: s.store, mask: s.masker(op), src: src}
+	e := exporter{store: s.store, mask: s.masker(op), masked: op.MasksPersonalData(), src: src}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-%s.%s"`, name, time.Now().UTC().Format("20060102-150405"), format))
 	if format == "csv" {
@@ -155,7 +159,10 @@ func (s *Server) export(c *fiber.Ctx, name, what string, src exportSource) error
 type exporter struct {
 	store *store.Store
 	mask  func(string) string
-	src   exportSource
+	// masked: the viewer sees personal data masked, in the conversations'
+	// names and meta as in the text.
+	masked bool
+	src    exportSource
 }
 
 // each calls fn for every conversation of the source with its extras, a
@@ -176,6 +183,9 @@ func (e exporter) each(ctx context.Context, fn func(models.Conversation, *store.
 			return err
 		}
 		for _, c := range convs {
+			if e.masked {
+				c.Name, c.Meta = models.MaskPersonalData(c.Name), models.MaskMeta(c.Meta)
+			}
 			if err := fn(c, extras[c.ID]); err != nil {
 				return err
 			}

@@ -571,6 +571,11 @@ func (s *Server) handleContactIndex(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if operator(c).MasksPersonalData() {
+		for i := range cs {
+			cs[i].Email = models.MaskPersonalData(cs[i].Email)
+		}
+	}
 	base := "/contacts"
 	if q != "" {
 		base += "?q=" + url.QueryEscape(q)
@@ -592,6 +597,13 @@ func (s *Server) handleContactShow(c *fiber.Ctx) error {
 	convs, next, err := s.store.FindConversations(c.UserContext(), models.ConversationFilter{Page: p, ContactID: ct.ID})
 	if err != nil {
 		return err
+	}
+	if operator(c).MasksPersonalData() {
+		mask := models.MaskPersonalData
+		ct.Email, ct.Phone, ct.Description = mask(ct.Email), mask(ct.Phone), mask(ct.Description)
+		for i := range convs {
+			convs[i].Name = mask(convs[i].Name)
+		}
 	}
 	title := ct.Name
 	if title == "" {

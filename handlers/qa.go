@@ -941,12 +941,16 @@ func (s *Server) handleCaseNew(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		it := newConversationItem(*conv)
+		it := newConversationItem(*conv, operator(c))
 		d.Conv, d.Truncate = &it, p.Truncated
-		d.Form = caseForm{Name: p.Name, SourceConv: p.SourceConversationID, BotID: p.BotID}
+		// What is proposed from the transcript is what the viewer may see of
+		// it: masked for support, so the case cannot copy personal data out.
+		mask := s.masker(operator(c))
+		d.Form = caseForm{Name: mask(p.Name), SourceConv: p.SourceConversationID, BotID: p.BotID}
 		for _, t := range p.Turns {
-			ft := formTurn{User: t.User}
+			ft := formTurn{User: mask(t.User)}
 			for _, o := range t.Options {
+				o.Assertion.Text = mask(o.Assertion.Text)
 				ft.Rows = append(ft.Rows, rowOf(o.Assertion, o.Keep))
 			}
 			d.Form.Turns = append(d.Form.Turns, ft)

@@ -302,7 +302,7 @@ func (s *Server) renderReplayForm(c *fiber.Ctx, status int, f replayForm, errs m
 	if err != nil {
 		return err
 	}
-	d := replayFormPage{Conv: newConversationItem(*conv), Form: f, Errors: errs}
+	d := replayFormPage{Conv: newConversationItem(*conv, operator(c)), Form: f, Errors: errs}
 	if conv.BotID != nil {
 		if d.Versions, err = s.store.BotVersionNumbers(ctx, *conv.BotID, pickerVersions); err != nil {
 			return err
@@ -378,7 +378,7 @@ func (s *Server) handleReplays(c *fiber.Ctx) error {
 			continue
 		}
 		if conv, err := s.store.FindConversation(c.UserContext(), rp.SourceConversationID); err == nil {
-			titles[rp.SourceConversationID] = newConversationItem(*conv).Title
+			titles[rp.SourceConversationID] = newConversationItem(*conv, operator(c)).Title
 		}
 	}
 	return s.render(c, fiber.StatusOK, tplQAReplays, replaysPage{Page: s.page(c, "Replays", "qa"), Replays: rps, Titles: titles, Next: next, Cursor: p.Cursor})
@@ -428,7 +428,7 @@ func (s *Server) handleReplayShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	it := newConversationItem(*src)
+	it := newConversationItem(*src, operator(c))
 	return s.render(c, fiber.StatusOK, tplQAReplayShow, replayPage{Page: s.page(c, "Replay of "+it.Title, "qa"), Replay: rp, Source: it, Turns: ds})
 }
 

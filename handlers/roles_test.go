@@ -142,6 +142,9 @@ var routeRoles = map[string]string{
 	// Support's review: status, assignee, tags (and a bot's list of them), notes.
 	"POST /conversations/:id/review":                                 convRate,
 	"POST /conversations/:id/tags":                                   convRate,
+	"POST /conversations/:id/tags/:tagId":                            convRate,
+	"GET /conversations/:id/tags/:tagId/delete":                      convRate,
+	"POST /conversations/:id/tags/:tagId/delete":                     convRate,
 	"POST /conversations/:id/messages/:messageId/tags":               convRate,
 	"POST /conversations/:id/messages/:messageId/tags/:tagId/delete": convRate,
 	"POST /conversations/:id/messages/:messageId/notes":              convRate,

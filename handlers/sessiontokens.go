@@ -130,7 +130,7 @@ func (s *Server) handleConversationTokensRevokeConfirm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	title := newConversationItem(*conv).Title
+	title := newConversationItem(*conv, operator(c)).Title
 	return s.render(c, fiber.StatusOK, tplConfirm, confirmPage{
 		Page:    s.page(c, "Revoke session tokens of "+title, "session-tokens"),
 		Heading: fmt.Sprintf("Revoke every session token of %q?", title),
@@ -155,6 +155,6 @@ func (s *Server) handleConversationTokensRevoke(c *fiber.Ctx) error {
 	if n == 1 {
 		word = "token"
 	}
-	setFlash(c, fmt.Sprintf("Revoked %d session %s of %q.", n, word, newConversationItem(*conv).Title))
+	setFlash(c, fmt.Sprintf("Revoked %d session %s of %q.", n, word, newConversationItem(*conv, operator(c)).Title))
 	return redirect(c, "/session-tokens")
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"html/template"
 	"strings"
 
@@ -16,6 +17,9 @@ import (
 func (s *Server) registerSupport() {
 	s.handle(fiber.MethodPost, "/conversations/:id/review", models.PermConversationRate, s.handleReviewSave)
 	s.handle(fiber.MethodPost, "/conversations/:id/tags", models.PermConversationRate, s.handleTagCreate)
+	s.handle(fiber.MethodPost, "/conversations/:id/tags/:tagId", models.PermConversationRate, s.handleTagUpdate)
+	s.handle(fiber.MethodGet, "/conversations/:id/tags/:tagId/delete", models.PermConversationRate, s.handleTagDeleteConfirm)
+	s.handle(fiber.MethodPost, "/conversations/:id/tags/:tagId/delete", models.PermConversationRate, s.handleTagDelete)
 	s.handle(fiber.MethodPost, "/conversations/:id/messages/:messageId/tags", models.PermConversationRate, s.handleMessageTag)
 	s.handle(fiber.MethodPost, "/conversations/:id/messages/:messageId/tags/:tagId/delete", models.PermConversationRate, s.handleMessageUntag)
 	s.handle(fiber.MethodPost, "/conversations/:id/messages/:messageId/notes", models.PermConversationRate, s.handleNoteCreate)
@@ -156,7 +160,7 @@ func (s *Server) reviewEntries(ctx context.Context, v viewer, convID string, es 
 // maskEntry masks the personal data an entry shows.
 func maskEntry(e *entryView) {
 	mask := models.MaskPersonalData
-	e.Msg.Text = mask(e.Msg.Text)
+	e.Msg.Text, e.Msg.Meta = mask(e.Msg.Text), models.MaskMeta(e.Msg.Meta)
 	if e.Earlier != nil {
 		earlier := *e.Earlier
 		earlier.Text = mask(earlier.Text)
@@ -235,6 +239,19 @@ type reviewCardData struct {
 	Errors    map[string]string
 	TagName   string
 	TagColor  string
+	// Edit is the tag whose rename was refused: its row shows the input
+	// kept and the messages next to the fields.
+	Edit tagEdit
+	// TagSaved says what a change of the tag list did; the list stays open.
+	TagSaved string
+}
+
+// tagEdit is a refused rename or recolour of one tag, shown again.
+type tagEdit struct {
+	ID     string
+	Name   string
+	Color  string
+	Errors map[string]string
 }
 
 // reviewState is a conversation's review status and assignee.
@@ -340,7 +357,107 @@ func (s *Server) handleTagCreate(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	return s.reviewDone(c, convID, "", "Tag "+strings.TrimSpace(f.Name)+" added.")
+	return s.tagsDone(c, convID, "Tag "+strings.TrimSpace(f.Name)+" added.")
+}
+
+// tagsDone answers a change of the bot's tag list: htmx gets the review
+// card with the list open and what changed, a plain form a redirect back to
+// the transcript with it as the flash.
+func (s *Server) tagsDone(c *fiber.Ctx, convID, flash string) error {
+	if !isHTMX(c) {
+		return s.reviewDone(c, convID, "", flash)
+	}
+	d, err := s.reviewCard(c, convID)
+	if err != nil {
+		return err
+	}
+	d.TagSaved = flash
+	return s.render(c, fiber.StatusOK, tplReviewCard, d)
+}
+
+// handleTagUpdate handles POST /conversations/:id/tags/:tagId: renames and
+// recolours a tag of the conversation's bot (in the audit log, in the same
+// transaction). A bad name re-renders the review card with the message
+// next to that tag's field and the input kept (422).
+func (s *Server) handleTagUpdate(c *fiber.Ctx) error {
+	convID, tagID := strings.Clone(c.Params("id")), strings.Clone(c.Params("tagId"))
+	var f tagForm
+	if err := c.BodyParser(&f); err != nil {
+		return badForm(err)
+	}
+	err := s.store.Audited(c.UserContext(), func(ctx context.Context) (*models.AuditEvent, error) {
+		old, _, err := s.store.CountTagMessages(ctx, convID, tagID)
+		if err != nil {
+			return nil, err
+		}
+		t, err := s.store.UpdateTag(ctx, convID, tagID, f.Name, f.Color)
+		if err != nil {
+			return nil, err
+		}
+		e := auditEvent(c, "change", "tags", t.ID, fmt.Sprintf("tag %q (%s) of bot %s is now %q (%s)", old.Name, old.Color, t.BotID, t.Name, t.Color))
+		return &e, nil
+	})
+	if err != nil {
+		fields := models.ErrorFields(err)
+		if fields == nil || !isHTMX(c) {
+			return err
+		}
+		d, derr := s.reviewCard(c, convID)
+		if derr != nil {
+			return derr
+		}
+		d.Edit = tagEdit{ID: tagID, Name: f.Name, Color: f.Color, Errors: fields}
+		return s.render(c, fiber.StatusUnprocessableEntity, tplReviewCard, d)
+	}
+	return s.tagsDone(c, convID, "Tag "+strings.TrimSpace(f.Name)+" saved.")
+}
+
+// handleTagDeleteConfirm handles GET /conversations/:id/tags/:tagId/delete:
+// asks before deleting a tag, saying how many messages carry it.
+func (s *Server) handleTagDeleteConfirm(c *fiber.Ctx) error {
+	convID, tagID := strings.Clone(c.Params("id")), strings.Clone(c.Params("tagId"))
+	t, n, err := s.store.CountTagMessages(c.UserContext(), convID, tagID)
+	if err != nil {
+		return err
+	}
+	carry := "No message carries it."
+	switch {
+	case n == 1:
+		carry = "1 message carries it: the tag will be taken off it."
+	case n > 1:
+		carry = fmt.Sprintf("%d messages carry it: the tag will be taken off all of them.", n)
+	}
+	return s.render(c, fiber.StatusOK, tplConfirm, confirmPage{
+		Page: s.page(c, "Delete tag "+t.Name, "conversations"), Heading: fmt.Sprintf("Delete tag %q?", t.Name),
+		Body:   []string{carry, "The tag is deleted from this bot's list for every conversation. This cannot be undone."},
+		Action: "/conversations/" + convID + "/tags/" + t.ID + "/delete", Button: "Delete tag", Cancel: "/conversations/" + convID,
+	})
+}
+
+// handleTagDelete handles POST /conversations/:id/tags/:tagId/delete: deletes
+// a tag of the conversation's bot and takes it off every message, with its
+// entry in the audit log in the same transaction.
+func (s *Server) handleTagDelete(c *fiber.Ctx) error {
+	convID, tagID := strings.Clone(c.Params("id")), strings.Clone(c.Params("tagId"))
+	var name string
+	var n int64
+	err := s.store.Audited(c.UserContext(), func(ctx context.Context) (*models.AuditEvent, error) {
+		t, carried, err := s.store.DeleteTag(ctx, convID, tagID)
+		if err != nil {
+			return nil, err
+		}
+		name, n = t.Name, carried
+		e := auditEvent(c, "delete", "tags", t.ID, fmt.Sprintf("tag %q of bot %s, taken off %d messages", t.Name, t.BotID, carried))
+		return &e, nil
+	})
+	if err != nil {
+		return err
+	}
+	msgs := "messages"
+	if n == 1 {
+		msgs = "message"
+	}
+	return s.tagsDone(c, convID, fmt.Sprintf("Tag %s deleted and taken off %d %s.", name, n, msgs))
 }
 
 // handleMessageTag handles POST /conversations/:id/messages/:messageId/tags:

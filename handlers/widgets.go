@@ -275,7 +275,7 @@ func (s *Server) handleWidgetShow(c *fiber.Ctx) error {
 		}
 	}
 	for _, cv := range convs {
-		d.Conversations = append(d.Conversations, newConversationItem(cv))
+		d.Conversations = append(d.Conversations, newConversationItem(cv, operator(c)))
 	}
 	if q := strings.TrimSpace(c.Query("origin")); q != "" {
 		d.Check = models.TruncateUTF8(q, 500)

@@ -28,4 +28,4 @@ type AuditFilter struct {
 }
 
 // AuditObjectTypes are the kinds of objects whose changes are audited.
-var AuditObjectTypes = []string{"bots", "datasets", "skillsets", "integrations", "operators", "secrets", "providers", "conversations"}
+var AuditObjectTypes = []string{"bots", "datasets", "skillsets", "integrations", "operators", "secrets", "providers", "conversations", "tags"}

@@ -1,8 +1,11 @@
 package models
 
 import (
+	"encoding/json"
+	"fmt"
 	"math/big"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -136,4 +139,55 @@ func MaskPersonalData(s string) string {
 // support does, unless an admin granted the account "see personal data".
 func (o *Operator) MasksPersonalData() bool {
 	return o == nil || (o.Role == RoleSupport && !o.SeePersonalData)
+}
+
+// MaskMeta returns a copy of m with personal data masked in every string
+// and number it holds, however deep (a phone number kept as a JSON number
+// is masked as its digits would be, and becomes the masked text); keys are
+// kept. m itself is not changed. Free-form meta is shown raw in the
+// transcript and exported, so it is masked like the text around it.
+func MaskMeta(m Meta) Meta {
+	if m == nil {
+		return nil
+	}
+	out := make(Meta, len(m))
+	for k, v := range m {
+		out[k] = maskValue(v)
+	}
+	return out
+}
+
+// maskValue masks one value of meta (see MaskMeta).
+func maskValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return MaskPersonalData(x)
+	case map[string]any:
+		return map[string]any(MaskMeta(x))
+	case Meta:
+		return MaskMeta(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = maskValue(e)
+		}
+		return out
+	case []string:
+		out := make([]string, len(x))
+		for i, e := range x {
+			out[i] = MaskPersonalData(e)
+		}
+		return out
+	case float64, float32, int, int64, int32, uint, uint64, uint32, json.Number:
+		s := fmt.Sprint(x)
+		if f, ok := x.(float64); ok {
+			s = strconv.FormatFloat(f, 'f', -1, 64)
+		}
+		if m := MaskPersonalData(s); m != s {
+			return m
+		}
+		return v
+	default:
+		return v
+	}
 }

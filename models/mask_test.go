@@ -1,6 +1,11 @@
 package models
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
 
 func TestMaskFormats(t *testing.T) {
 	cases := []struct {
@@ -57,5 +62,39 @@ func TestMasksPersonalData(t *testing.T) {
 		if got := tc.o.MasksPersonalData(); got != tc.want {
 			t.Errorf("%+v: got %v, want %v", tc.o, got, tc.want)
 		}
+	}
+}
+
+func TestMaskMeta(t *testing.T) {
+	in := Meta{
+		"email":   "jane.doe@example.com",
+		"phone":   4915112345678.0,
+		"count":   3.0,
+		"nested":  map[string]any{"iban": "DE89 3704 0044 0532 0130 00", "list": []any{"call +49 151 1234 5678", 7.0}},
+		"cards":   []string{"4111 1111 1111 1111"},
+		"ok":      true,
+		"channel": "telegram",
+	}
+	got := MaskMeta(in)
+	want := Meta{
+		"email":   "j•••@example.com",
+		"phone":   MaskPersonalData("4915112345678"),
+		"count":   3.0,
+		"nested":  map[string]any{"iban": "IBAN DE•• •••• 3000", "list": []any{MaskPersonalData("call +49 151 1234 5678"), 7.0}},
+		"cards":   []string{"card •••• 1111"},
+		"ok":      true,
+		"channel": "telegram",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("MaskMeta (-want +got):\n%s", diff)
+	}
+	if s, ok := got["phone"].(string); !ok || strings.Contains(s, "4915112345678") {
+		t.Errorf("phone number not masked: %v", got["phone"])
+	}
+	if in["email"] != "jane.doe@example.com" {
+		t.Error("MaskMeta changed its input")
+	}
+	if MaskMeta(nil) != nil {
+		t.Error("MaskMeta(nil) != nil")
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 
@@ -51,25 +52,35 @@ func (a *API) audited(r Route) fiber.Handler {
 		if param != "" {
 			id = strings.Clone(c.Params(param))
 		}
-		if err := r.handler(c); err != nil {
-			return err
-		}
-		if c.Response().StatusCode() >= 400 {
-			return nil
-		}
-		if action == "create" {
-			var made struct {
-				ID string `json:"id"`
+		// The handler and its entry run in one transaction: a change is never
+		// kept without its entry, a failed entry undoes it; a failed request
+		// (an error) is rolled back, a refused one (a 4xx) recorded nowhere.
+		outer := c.UserContext()
+		handled := false
+		err := a.store.Audited(outer, func(ctx context.Context) (*models.AuditEvent, error) {
+			c.SetUserContext(ctx)
+			defer c.SetUserContext(outer)
+			if err := r.handler(c); err != nil {
+				return nil, err
 			}
-			if json.Unmarshal(c.Response().Body(), &made) == nil && models.ValidID(made.ID) {
-				id = made.ID
+			handled = true
+			if c.Response().StatusCode() >= 400 {
+				return nil, nil
 			}
+			if action == "create" {
+				var made struct {
+					ID string `json:"id"`
+				}
+				if json.Unmarshal(c.Response().Body(), &made) == nil && models.ValidID(made.ID) {
+					id = made.ID
+				}
+			}
+			return &models.AuditEvent{ActorName: by(c), Action: action, ObjectType: objectType, ObjectID: id,
+				Route: "POST " + Prefix + r.Path, IP: c.IP()}, nil
+		})
+		if err != nil && handled {
+			c.Response().Reset() // its change is undone: not its answer
 		}
-		e := models.AuditEvent{ActorName: by(c), Action: action, ObjectType: objectType, ObjectID: id,
-			Route: "POST " + Prefix + r.Path, IP: c.IP()}
-		if err := a.store.RecordAudit(c.UserContext(), e); err != nil {
-			a.log.Error("audit log: record", "err", err, "route", e.Route)
-		}
-		return nil
+		return err
 	}
 }

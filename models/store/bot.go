@@ -185,7 +185,7 @@ func (s *Store) FindBot(ctx context.Context, id string) (*models.Bot, error) {
 		return nil, notFound("bot")
 	}
 	var b models.Bot
-	err := s.db.WithContext(ctx).
+	err := s.conn(ctx).
 		Preload("Datasets", func(db *gorm.DB) *gorm.DB { return db.Order("datasets.name") }).
 		Preload("Skillsets", func(db *gorm.DB) *gorm.DB { return db.Order("skillsets.name") }).
 		First(&b, "id = ?", id).Error
@@ -198,7 +198,7 @@ func (s *Store) FindBot(ctx context.Context, id string) (*models.Bot, error) {
 // FindBots lists bots with their datasets and skillsets, newest first by
 // default, one cursor page at a time.
 func (s *Store) FindBots(ctx context.Context, f models.BotFilter) ([]models.Bot, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.Bot{}).
+	q := s.conn(ctx).Model(&models.Bot{}).
 		Preload("Datasets", func(db *gorm.DB) *gorm.DB { return db.Order("datasets.name") }).
 		Preload("Skillsets", func(db *gorm.DB) *gorm.DB { return db.Order("skillsets.name") })
 	if f.DatasetID != "" {
@@ -217,7 +217,7 @@ func (s *Store) FindBots(ctx context.Context, f models.BotFilter) ([]models.Bot,
 // CountBots counts all bots.
 func (s *Store) CountBots(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&models.Bot{}).Count(&n).Error
+	err := s.conn(ctx).Model(&models.Bot{}).Count(&n).Error
 	return n, translate(err, "bots")
 }
 
@@ -233,7 +233,7 @@ func (s *Store) DeleteBot(ctx context.Context, id string) error {
 // botsUsing names the bots attached to a dataset or skillset (join table and column given).
 func (s *Store) botsUsing(ctx context.Context, table, col, id string) ([]models.BotRef, error) {
 	var refs []models.BotRef
-	err := s.db.WithContext(ctx).Model(&models.Bot{}).Select("bots.id, bots.name").
+	err := s.conn(ctx).Model(&models.Bot{}).Select("bots.id, bots.name").
 		Joins("JOIN "+table+" j ON j.bot_id = bots.id").Where("j."+col+" = ?", id).
 		Order("bots.name").Limit(maxUsedBy).Scan(&refs).Error
 	return refs, translate(err, "bots")
@@ -244,7 +244,7 @@ func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
 	for _, t := range []string{"bots", "datasets", "skillsets", "conversations"} {
 		var n int64
-		if err := s.db.WithContext(ctx).Table(t).Count(&n).Error; err != nil {
+		if err := s.conn(ctx).Table(t).Count(&n).Error; err != nil {
 			return nil, translate(err, t)
 		}
 		out[t] = n

@@ -185,7 +185,7 @@ func (s *Store) FindBotVersions(ctx context.Context, botID string, before, limit
 		return nil, 0, err
 	}
 	limit = models.Page{Limit: limit}.Normalize().Limit
-	q := s.db.WithContext(ctx).Where("bot_id = ?", botID)
+	q := s.conn(ctx).Where("bot_id = ?", botID)
 	if before > 0 {
 		q = q.Where("number < ?", before)
 	}
@@ -203,7 +203,7 @@ func (s *Store) FindBotVersions(ctx context.Context, botID string, before, limit
 // snapshots, newest first, for pickers.
 func (s *Store) BotVersionNumbers(ctx context.Context, botID string, limit int) ([]models.BotVersion, error) {
 	var vs []models.BotVersion
-	err := s.db.WithContext(ctx).Select("id", "bot_id", "number", "created_at", "note").
+	err := s.conn(ctx).Select("id", "bot_id", "number", "created_at", "note").
 		Where("bot_id = ?", botID).Order("number DESC").Limit(limit).Find(&vs).Error
 	return vs, translate(err, "bot versions")
 }
@@ -214,7 +214,7 @@ func (s *Store) FindBotVersion(ctx context.Context, botID string, number int) (*
 		return nil, notFound("bot version")
 	}
 	var v models.BotVersion
-	if err := s.db.WithContext(ctx).First(&v, "bot_id = ? AND number = ?", botID, number).Error; err != nil {
+	if err := s.conn(ctx).First(&v, "bot_id = ? AND number = ?", botID, number).Error; err != nil {
 		return nil, translate(err, "bot version")
 	}
 	return &v, nil
@@ -224,7 +224,7 @@ func (s *Store) FindBotVersion(ctx context.Context, botID string, number int) (*
 // (id, number, author, time), or nil when the bot has none (it is gone).
 func (s *Store) LatestBotVersion(ctx context.Context, botID string) (*models.BotVersion, error) {
 	var vs []models.BotVersion
-	err := s.db.WithContext(ctx).Select("id", "bot_id", "number", "created_by_kind", "created_by_id", "created_by_name", "created_at", "note").
+	err := s.conn(ctx).Select("id", "bot_id", "number", "created_by_kind", "created_by_id", "created_by_name", "created_at", "note").
 		Where("bot_id = ?", botID).Order("number DESC").Limit(1).Find(&vs).Error
 	if err != nil {
 		return nil, translate(err, "bot version")
@@ -246,7 +246,7 @@ func (s *Store) LatestBotVersions(ctx context.Context, botIDs []string) (map[str
 		BotID  string
 		Number int
 	}
-	err := s.db.WithContext(ctx).Model(&models.BotVersion{}).Select("bot_id, MAX(number) AS number").
+	err := s.conn(ctx).Model(&models.BotVersion{}).Select("bot_id, MAX(number) AS number").
 		Where("bot_id IN ?", botIDs).Group("bot_id").Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, "bot versions")
@@ -262,7 +262,7 @@ func (s *Store) botExists(ctx context.Context, botID string) error {
 		return notFound("bot")
 	}
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&models.Bot{}).Where("id = ?", botID).Count(&n).Error; err != nil {
+	if err := s.conn(ctx).Model(&models.Bot{}).Where("id = ?", botID).Count(&n).Error; err != nil {
 		return translate(err, "bot")
 	}
 	if n == 0 {
@@ -284,7 +284,7 @@ type RestorePlan struct {
 // confirmation page. Errors: not_found (the bot or version).
 func (s *Store) PlanRestore(ctx context.Context, botID string, number int) (*RestorePlan, error) {
 	var p *RestorePlan
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
 		p, err = planRestore(tx, botID, number)
 		return err

@@ -93,7 +93,7 @@ func (s *Store) CreateContact(ctx context.Context, c models.Contact) (*models.Co
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.db.WithContext(ctx).Create(&c).Error; err != nil {
+	if err := s.conn(ctx).Create(&c).Error; err != nil {
 		return nil, contactTaken(err)
 	}
 	return &c, nil
@@ -142,7 +142,7 @@ func (s *Store) FindContact(ctx context.Context, id string) (*models.Contact, er
 		return nil, notFound("contact")
 	}
 	var c models.Contact
-	if err := s.db.WithContext(ctx).First(&c, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).First(&c, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "contact")
 	}
 	return &c, nil
@@ -151,7 +151,7 @@ func (s *Store) FindContact(ctx context.Context, id string) (*models.Contact, er
 // FindContactByFingerprint returns the contact with this fingerprint, or not_found.
 func (s *Store) FindContactByFingerprint(ctx context.Context, fingerprint string) (*models.Contact, error) {
 	var c models.Contact
-	if err := s.db.WithContext(ctx).Where("fingerprint = ?", strings.TrimSpace(fingerprint)).Take(&c).Error; err != nil {
+	if err := s.conn(ctx).Where("fingerprint = ?", strings.TrimSpace(fingerprint)).Take(&c).Error; err != nil {
 		return nil, translate(err, "contact")
 	}
 	return &c, nil
@@ -160,7 +160,7 @@ func (s *Store) FindContactByFingerprint(ctx context.Context, fingerprint string
 // FindContacts lists contacts (those matching f.Search, when given), newest
 // first by default, one cursor page at a time.
 func (s *Store) FindContacts(ctx context.Context, f models.ContactFilter) ([]models.Contact, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.Contact{})
+	q := s.conn(ctx).Model(&models.Contact{})
 	if term := strings.ToLower(strings.TrimSpace(f.Search)); term != "" {
 		like := "%" + escapeLike(term) + "%"
 		q = q.Where("(LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(nick) LIKE ? ESCAPE '\\' OR LOWER(email) LIKE ? ESCAPE '\\' OR LOWER(fingerprint) LIKE ? ESCAPE '\\')",

@@ -106,7 +106,7 @@ func (s *Store) FindConversation(ctx context.Context, id string) (*models.Conver
 		return nil, notFound("conversation")
 	}
 	var c models.Conversation
-	if err := s.db.WithContext(ctx).Joins("Bot").First(&c, "conversations.id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).Joins("Bot").First(&c, "conversations.id = ?", id).Error; err != nil {
 		return nil, translate(err, "conversation")
 	}
 	return &c, nil
@@ -125,7 +125,7 @@ func (s *Store) FindConversationsByID(ctx context.Context, ids []string) (map[st
 		return out, nil
 	}
 	var convs []models.Conversation
-	if err := s.db.WithContext(ctx).Joins("Bot").Where("conversations.id IN ?", ids).Find(&convs).Error; err != nil {
+	if err := s.conn(ctx).Joins("Bot").Where("conversations.id IN ?", ids).Find(&convs).Error; err != nil {
 		return nil, translate(err, "conversation")
 	}
 	for _, c := range convs {
@@ -137,7 +137,7 @@ func (s *Store) FindConversationsByID(ctx context.Context, ids []string) (map[st
 // FindConversations lists conversations, newest first by default, one
 // cursor page at a time: real ones only, unless f.IncludeTests.
 func (s *Store) FindConversations(ctx context.Context, f models.ConversationFilter) ([]models.Conversation, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.Conversation{}).Preload("Bot", func(db *gorm.DB) *gorm.DB {
+	q := s.conn(ctx).Model(&models.Conversation{}).Preload("Bot", func(db *gorm.DB) *gorm.DB {
 		return db.Select("id", "name")
 	})
 	if !f.IncludeTests {
@@ -217,7 +217,7 @@ func (s *Store) UpdateMessage(ctx context.Context, m models.Message) (*models.Me
 		return nil, notFound("message")
 	}
 	m.UpdatedAt = s.now()
-	res := s.db.WithContext(ctx).Model(&models.Message{}).
+	res := s.conn(ctx).Model(&models.Message{}).
 		Where("id = ? AND conversation_id = ?", m.ID, m.ConversationID).
 		Updates(map[string]any{"type": m.Type, "text": m.Text, "meta": m.Meta, "updated_at": m.UpdatedAt})
 	if res.Error != nil {
@@ -234,7 +234,7 @@ func (s *Store) DeleteMessage(ctx context.Context, conversationID, id string) er
 	if !models.ValidID(id) || !models.ValidID(conversationID) {
 		return notFound("message")
 	}
-	res := s.db.WithContext(ctx).Where("conversation_id = ?", conversationID).Delete(&models.Message{}, "id = ?", id)
+	res := s.conn(ctx).Where("conversation_id = ?", conversationID).Delete(&models.Message{}, "id = ?", id)
 	if res.Error != nil {
 		return translate(res.Error, "message")
 	}
@@ -279,7 +279,7 @@ func (s *Store) FindMessage(ctx context.Context, conversationID, id string) (*mo
 		return nil, notFound("message")
 	}
 	var m models.Message
-	if err := s.db.WithContext(ctx).First(&m, "id = ? AND conversation_id = ?", id, conversationID).Error; err != nil {
+	if err := s.conn(ctx).First(&m, "id = ? AND conversation_id = ?", id, conversationID).Error; err != nil {
 		return nil, translate(err, "message")
 	}
 	return &m, nil
@@ -288,7 +288,7 @@ func (s *Store) FindMessage(ctx context.Context, conversationID, id string) (*mo
 // FindMessages lists a conversation's messages, one cursor page at a time
 // (Order asc reads the timeline forwards; desc gives the latest page first).
 func (s *Store) FindMessages(ctx context.Context, conversationID string, p models.Page) ([]models.Message, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.Message{}).Where("conversation_id = ?", conversationID)
+	q := s.conn(ctx).Model(&models.Message{}).Where("conversation_id = ?", conversationID)
 	items, next, err := paginate(q, p, "id", func(m *models.Message) string { return m.ID })
 	return items, next, translate(err, "messages")
 }
@@ -298,7 +298,7 @@ func (s *Store) FindMessages(ctx context.Context, conversationID string, p model
 // limit, with their id, type, text and turn only.
 func (s *Store) RecentDialogue(ctx context.Context, conversationID string, limit int) ([]models.Message, error) {
 	// Every turn reads this: scanned by hand, not by reflection.
-	rows, err := s.db.WithContext(ctx).Raw(`SELECT id, type, text, turn_id FROM messages
+	rows, err := s.conn(ctx).Raw(`SELECT id, type, text, turn_id FROM messages
 	WHERE conversation_id = ? AND type IN (?, ?, ?) ORDER BY id DESC LIMIT ?`,
 		conversationID, models.MessageUser, models.MessageBot, models.MessageInstruction, limit).Rows()
 	if err != nil {
@@ -324,14 +324,14 @@ func (s *Store) RecentDialogue(ctx context.Context, conversationID string, limit
 // page that shows the count does bounded work however long the conversation is).
 func (s *Store) CountMessagesUpTo(ctx context.Context, conversationID string, max int) (int64, error) {
 	var n int64
-	sub := s.db.WithContext(ctx).Model(&models.Message{}).Select("1").Where("conversation_id = ?", conversationID).Limit(max)
-	err := s.db.WithContext(ctx).Table("(?) AS capped", sub).Count(&n).Error
+	sub := s.conn(ctx).Model(&models.Message{}).Select("1").Where("conversation_id = ?", conversationID).Limit(max)
+	err := s.conn(ctx).Table("(?) AS capped", sub).Count(&n).Error
 	return n, translate(err, "messages")
 }
 
 // CountMessages counts a conversation's messages.
 func (s *Store) CountMessages(ctx context.Context, conversationID string) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&models.Message{}).Where("conversation_id = ?", conversationID).Count(&n).Error
+	err := s.conn(ctx).Model(&models.Message{}).Where("conversation_id = ?", conversationID).Count(&n).Error
 	return n, translate(err, "messages")
 }

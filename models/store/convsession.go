@@ -32,7 +32,7 @@ func (s *Store) createConversationSession(ctx context.Context, conversationID st
 	if !models.ValidID(conversationID) {
 		return "", nil, notFound("conversation")
 	}
-	db := s.db.WithContext(ctx)
+	db := s.conn(ctx)
 	var n int64
 	if err := db.Model(&models.Conversation{}).Where("id = ?", conversationID).Count(&n).Error; err != nil {
 		return "", nil, translate(err, "conversation")
@@ -66,7 +66,7 @@ func (s *Store) AuthenticateConversationSession(ctx context.Context, token strin
 	if !strings.HasPrefix(token, ConversationTokenPrefix) {
 		return nil, bad
 	}
-	db := s.db.WithContext(ctx)
+	db := s.conn(ctx)
 	now := s.now()
 	var sess models.ConversationSession
 	// The secret's own revocation is checked too, not only the token's: a
@@ -83,7 +83,7 @@ func (s *Store) AuthenticateConversationSession(ctx context.Context, token strin
 		return nil, translate(err, "conversation session")
 	}
 	if sess.LastUsedAt == nil || now.Sub(*sess.LastUsedAt) > time.Minute {
-		s.lazy.WithContext(ctx).Model(&models.ConversationSession{}).Where("id = ?", sess.ID).UpdateColumn("last_used_at", now)
+		s.lazyConn(ctx).Model(&models.ConversationSession{}).Where("id = ?", sess.ID).UpdateColumn("last_used_at", now)
 		sess.LastUsedAt = &now
 	}
 	return &sess, nil
@@ -94,7 +94,7 @@ func (s *Store) AuthenticateConversationSession(ctx context.Context, token strin
 // is "", newest first by default, one cursor page at a time. Each comes with
 // its conversation's id and name and its secret's id, name and prefix.
 func (s *Store) FindConversationSessions(ctx context.Context, conversationID string, p models.Page) ([]models.ConversationSession, string, error) {
-	q := withSessionRefs(s.db.WithContext(ctx).Model(&models.ConversationSession{})).
+	q := withSessionRefs(s.conn(ctx).Model(&models.ConversationSession{})).
 		Where("revoked_at IS NULL AND expires_at > ?", s.now()).
 		// Nor is a token live whose secret is revoked (see AuthenticateConversationSession).
 		Where("(secret_id IS NULL OR NOT EXISTS (SELECT 1 FROM api_secrets WHERE api_secrets.id = conversation_sessions.secret_id AND api_secrets.revoked_at IS NOT NULL))")
@@ -112,7 +112,7 @@ func (s *Store) FindConversationSession(ctx context.Context, id string) (*models
 		return nil, notFound("session token")
 	}
 	var sess models.ConversationSession
-	if err := withSessionRefs(s.db.WithContext(ctx)).Take(&sess, "id = ?", id).Error; err != nil {
+	if err := withSessionRefs(s.conn(ctx)).Take(&sess, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "session token")
 	}
 	return &sess, nil
@@ -130,7 +130,7 @@ func (s *Store) RevokeConversationSession(ctx context.Context, id string) error 
 	if !models.ValidID(id) {
 		return notFound("conversation session")
 	}
-	db := s.db.WithContext(ctx)
+	db := s.conn(ctx)
 	res := db.Model(&models.ConversationSession{}).Where("id = ? AND revoked_at IS NULL", id).
 		UpdateColumn("revoked_at", s.now())
 	if res.Error != nil {

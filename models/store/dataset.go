@@ -104,7 +104,7 @@ func (s *Store) FindDataset(ctx context.Context, id string) (*models.Dataset, er
 		return nil, notFound("dataset")
 	}
 	var d models.Dataset
-	if err := s.db.WithContext(ctx).First(&d, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).First(&d, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "dataset")
 	}
 	return &d, nil
@@ -112,7 +112,7 @@ func (s *Store) FindDataset(ctx context.Context, id string) (*models.Dataset, er
 
 // FindDatasets lists datasets, newest first by default, one cursor page at a time.
 func (s *Store) FindDatasets(ctx context.Context, p models.Page) ([]models.Dataset, string, error) {
-	items, next, err := paginate(s.db.WithContext(ctx).Model(&models.Dataset{}), p, "id",
+	items, next, err := paginate(s.conn(ctx).Model(&models.Dataset{}), p, "id",
 		func(d *models.Dataset) string { return d.ID })
 	return items, next, translate(err, "datasets")
 }
@@ -120,7 +120,7 @@ func (s *Store) FindDatasets(ctx context.Context, p models.Page) ([]models.Datas
 // AllDatasetNames returns up to limit datasets (id and name only, by name), for pickers.
 func (s *Store) AllDatasetNames(ctx context.Context, limit int) ([]models.Dataset, error) {
 	var out []models.Dataset
-	err := s.db.WithContext(ctx).Select("id", "name").Order("name").Limit(limit).Find(&out).Error
+	err := s.conn(ctx).Select("id", "name").Order("name").Limit(limit).Find(&out).Error
 	return out, translate(err, "datasets")
 }
 
@@ -211,7 +211,7 @@ func (s *Store) FindRecord(ctx context.Context, datasetID, id string) (*models.D
 		return nil, notFound("record")
 	}
 	var r models.DatasetRecord
-	if err := s.db.WithContext(ctx).First(&r, "id = ? AND dataset_id = ?", id, datasetID).Error; err != nil {
+	if err := s.conn(ctx).First(&r, "id = ? AND dataset_id = ?", id, datasetID).Error; err != nil {
 		return nil, translate(err, "record")
 	}
 	return &r, nil
@@ -219,7 +219,7 @@ func (s *Store) FindRecord(ctx context.Context, datasetID, id string) (*models.D
 
 // FindRecords lists a dataset's records, one cursor page at a time.
 func (s *Store) FindRecords(ctx context.Context, datasetID string, p models.Page) ([]models.DatasetRecord, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.DatasetRecord{}).Where("dataset_id = ?", datasetID)
+	q := s.conn(ctx).Model(&models.DatasetRecord{}).Where("dataset_id = ?", datasetID)
 	items, next, err := paginate(q, p, "id", func(r *models.DatasetRecord) string { return r.ID })
 	return items, next, translate(err, "records")
 }
@@ -227,7 +227,7 @@ func (s *Store) FindRecords(ctx context.Context, datasetID string, p models.Page
 // CountRecords counts a dataset's records.
 func (s *Store) CountRecords(ctx context.Context, datasetID string) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&models.DatasetRecord{}).Where("dataset_id = ?", datasetID).Count(&n).Error
+	err := s.conn(ctx).Model(&models.DatasetRecord{}).Where("dataset_id = ?", datasetID).Count(&n).Error
 	return n, translate(err, "records")
 }
 
@@ -236,7 +236,7 @@ func (s *Store) DeleteRecord(ctx context.Context, datasetID, id string) error {
 	if !models.ValidID(id) || !models.ValidID(datasetID) {
 		return notFound("record")
 	}
-	res := s.db.WithContext(ctx).Delete(&models.DatasetRecord{}, "id = ? AND dataset_id = ?", id, datasetID)
+	res := s.conn(ctx).Delete(&models.DatasetRecord{}, "id = ? AND dataset_id = ?", id, datasetID)
 	if res.Error != nil {
 		return translate(res.Error, "record")
 	}

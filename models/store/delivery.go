@@ -16,7 +16,7 @@ func (s *Store) FindDelivery(ctx context.Context, id string) (*models.OutboundDe
 		return nil, notFound("delivery")
 	}
 	var d models.OutboundDelivery
-	err := s.db.WithContext(ctx).Preload("AttemptLog", func(db *gorm.DB) *gorm.DB { return db.Order("number") }).
+	err := s.conn(ctx).Preload("AttemptLog", func(db *gorm.DB) *gorm.DB { return db.Order("number") }).
 		First(&d, "id = ?", id).Error
 	if err != nil {
 		return nil, translate(err, "delivery")
@@ -28,7 +28,7 @@ func (s *Store) FindDelivery(ctx context.Context, id string) (*models.OutboundDe
 // attempts, or not_found when the event has no reply (yet).
 func (s *Store) FindEventDelivery(ctx context.Context, eventID string) (*models.OutboundDelivery, error) {
 	var d models.OutboundDelivery
-	err := s.db.WithContext(ctx).Preload("AttemptLog", func(db *gorm.DB) *gorm.DB { return db.Order("number") }).
+	err := s.conn(ctx).Preload("AttemptLog", func(db *gorm.DB) *gorm.DB { return db.Order("number") }).
 		Where("event_id = ?", eventID).Take(&d).Error
 	if err != nil {
 		return nil, translate(err, "delivery")
@@ -39,7 +39,7 @@ func (s *Store) FindEventDelivery(ctx context.Context, eventID string) (*models.
 // FindDeliveries lists deliveries (the delivery audit), newest first by
 // default, one cursor page at a time, without their attempts.
 func (s *Store) FindDeliveries(ctx context.Context, f models.DeliveryFilter) ([]models.OutboundDelivery, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.OutboundDelivery{})
+	q := s.conn(ctx).Model(&models.OutboundDelivery{})
 	if f.IntegrationID != "" {
 		q = q.Where("integration_id = ?", f.IntegrationID)
 	}
@@ -55,7 +55,7 @@ func (s *Store) FindDeliveries(ctx context.Context, f models.DeliveryFilter) ([]
 // at a time, so a reply never overtakes an earlier one.
 func (s *Store) OpenDeliveries(ctx context.Context, integrationID, externalKey string, limit int) ([]models.OutboundDelivery, error) {
 	var ds []models.OutboundDelivery
-	err := s.db.WithContext(ctx).Where("integration_id = ? AND external_key = ? AND status IN ?", integrationID, externalKey,
+	err := s.conn(ctx).Where("integration_id = ? AND external_key = ? AND status IN ?", integrationID, externalKey,
 		[]string{models.DeliveryWaiting, models.DeliveryPending}).Order("id").Limit(limit).Find(&ds).Error
 	return ds, translate(err, "deliveries")
 }
@@ -64,7 +64,7 @@ func (s *Store) OpenDeliveries(ctx context.Context, integrationID, externalKey s
 // oldest first, for requeueing their jobs at start-up.
 func (s *Store) PendingDeliveries(ctx context.Context, limit int) ([]models.OutboundDelivery, error) {
 	var ds []models.OutboundDelivery
-	err := s.db.WithContext(ctx).Omit("text").Where("status = ?", models.DeliveryPending).Order("id").Limit(limit).Find(&ds).Error
+	err := s.conn(ctx).Omit("text").Where("status = ?", models.DeliveryPending).Order("id").Limit(limit).Find(&ds).Error
 	return ds, translate(err, "deliveries")
 }
 

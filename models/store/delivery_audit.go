@@ -19,7 +19,7 @@ func (s *Store) FindEventDeliveries(ctx context.Context, eventIDs []string) (map
 		eventIDs = eventIDs[:models.MaxPageSize]
 	}
 	var ds []models.OutboundDelivery
-	if err := s.db.WithContext(ctx).Omit("text").Where("event_id IN ?", eventIDs).Find(&ds).Error; err != nil {
+	if err := s.conn(ctx).Omit("text").Where("event_id IN ?", eventIDs).Find(&ds).Error; err != nil {
 		return nil, translate(err, "deliveries")
 	}
 	for _, d := range ds {

@@ -30,7 +30,7 @@ func (s *Store) FindConversationExtras(ctx context.Context, convIDs []string) (m
 	for _, id := range convIDs {
 		out[id] = &ConversationExtras{ReviewStatus: models.ReviewNew}
 	}
-	db := s.db.WithContext(ctx)
+	db := s.conn(ctx)
 	var reviews []review
 	if err := db.Table("conversations").Select("id", "review_status", "assignee_id").Where("id IN ?", convIDs).Scan(&reviews).Error; err != nil {
 		return nil, translate(err, "conversations")

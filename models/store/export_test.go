@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"parley/models"
+)
 
 // Translate exposes translate to the store's tests, so they can show how a
 // database error is mapped without a method that produces it.
@@ -30,3 +34,12 @@ func MigrationCount() int { return len(migrations) }
 // LockKey exposes the advisory lock key of a name, so a test can find the
 // lock in pg_locks.
 var LockKey = lockKey
+
+// SearchEstimate is searchEstimate for tests: how many messages the term
+// statistics say have every word of text.
+func SearchEstimate(ctx context.Context, s *Store, text string) (float64, bool) {
+	return s.searchEstimate(ctx, models.MessageSearchTerms(text))
+}
+
+// SearchIndexFirstRows is searchIndexFirstRows for tests.
+const SearchIndexFirstRows = searchIndexFirstRows

@@ -54,7 +54,7 @@ func (s *Store) PutFlash(ctx context.Context, sessionToken, kind string, payload
 		return "", err
 	}
 	f.Payload = sealed
-	db := s.db.WithContext(ctx)
+	db := s.conn(ctx)
 	if err := db.Create(&f).Error; err != nil {
 		if errors.Is(err, gorm.ErrForeignKeyViolated) {
 			return "", models.Errorf(models.CodeUnauthorized, "Your session has ended: please sign in again.")

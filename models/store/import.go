@@ -154,7 +154,7 @@ func validateImported(r *models.DatasetRecord) error {
 // FindImports lists a dataset's imports, newest first, one cursor page at a
 // time, each with how many of its records remain.
 func (s *Store) FindImports(ctx context.Context, datasetID string, p models.Page) ([]models.DatasetImport, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.DatasetImport{}).Where("dataset_id = ?", datasetID)
+	q := s.conn(ctx).Model(&models.DatasetImport{}).Where("dataset_id = ?", datasetID)
 	items, next, err := paginate(q, p, "id", func(i *models.DatasetImport) string { return i.ID })
 	if err != nil {
 		return nil, "", translate(err, "imports")
@@ -168,7 +168,7 @@ func (s *Store) FindImports(ctx context.Context, datasetID string, p models.Page
 // CountImports counts a dataset's imports.
 func (s *Store) CountImports(ctx context.Context, datasetID string) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&models.DatasetImport{}).Where("dataset_id = ?", datasetID).Count(&n).Error
+	err := s.conn(ctx).Model(&models.DatasetImport{}).Where("dataset_id = ?", datasetID).Count(&n).Error
 	return n, translate(err, "imports")
 }
 
@@ -178,7 +178,7 @@ func (s *Store) FindImport(ctx context.Context, datasetID, id string) (*models.D
 		return nil, notFound("import")
 	}
 	var imp models.DatasetImport
-	if err := s.db.WithContext(ctx).First(&imp, "id = ? AND dataset_id = ?", id, datasetID).Error; err != nil {
+	if err := s.conn(ctx).First(&imp, "id = ? AND dataset_id = ?", id, datasetID).Error; err != nil {
 		return nil, translate(err, "import")
 	}
 	one := []models.DatasetImport{imp}
@@ -201,7 +201,7 @@ func (s *Store) countRemaining(ctx context.Context, imps []models.DatasetImport)
 		ImportID string
 		N        int64
 	}
-	err := s.db.WithContext(ctx).Model(&models.DatasetRecord{}).Select("import_id, COUNT(*) AS n").
+	err := s.conn(ctx).Model(&models.DatasetRecord{}).Select("import_id, COUNT(*) AS n").
 		Where("import_id IN ?", ids).Group("import_id").Scan(&rows).Error
 	if err != nil {
 		return translate(err, "imports")
@@ -311,7 +311,7 @@ func (s *Store) FindUpload(ctx context.Context, datasetID, id string) (*models.D
 		return nil, uploadGone()
 	}
 	var u models.DatasetUpload
-	err := s.db.WithContext(ctx).First(&u, "id = ? AND dataset_id = ? AND expires_at > ?", id, datasetID, s.now()).Error
+	err := s.conn(ctx).First(&u, "id = ? AND dataset_id = ? AND expires_at > ?", id, datasetID, s.now()).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, uploadGone()
 	}

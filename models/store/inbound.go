@@ -104,7 +104,7 @@ func (s *Store) FindEvent(ctx context.Context, id string) (*models.InboundEvent,
 		return nil, notFound("inbound event")
 	}
 	var ev models.InboundEvent
-	if err := s.db.WithContext(ctx).First(&ev, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).First(&ev, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "inbound event")
 	}
 	return &ev, nil
@@ -113,7 +113,7 @@ func (s *Store) FindEvent(ctx context.Context, id string) (*models.InboundEvent,
 // FindEventByExternalID returns an integration's event with this external id, or not_found.
 func (s *Store) FindEventByExternalID(ctx context.Context, integrationID, externalID string) (*models.InboundEvent, error) {
 	var ev models.InboundEvent
-	err := s.db.WithContext(ctx).Where("integration_id = ? AND external_id = ?", integrationID, externalID).Take(&ev).Error
+	err := s.conn(ctx).Where("integration_id = ? AND external_id = ?", integrationID, externalID).Take(&ev).Error
 	if err != nil {
 		return nil, translate(err, "inbound event")
 	}
@@ -123,7 +123,7 @@ func (s *Store) FindEventByExternalID(ctx context.Context, integrationID, extern
 // FindEvents lists inbound events (the delivery audit), newest first by
 // default, one cursor page at a time, without their raw payloads.
 func (s *Store) FindEvents(ctx context.Context, f models.EventFilter) ([]models.InboundEvent, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.InboundEvent{}).Omit("payload")
+	q := s.conn(ctx).Model(&models.InboundEvent{}).Omit("payload")
 	if f.IntegrationID != "" {
 		q = q.Where("integration_id = ?", f.IntegrationID)
 	}
@@ -141,7 +141,7 @@ func (s *Store) FindEvents(ctx context.Context, f models.EventFilter) ([]models.
 // order they were received.
 func (s *Store) UnpostedEvents(ctx context.Context, integrationID, externalKey, upTo string, limit int) ([]models.InboundEvent, error) {
 	var evs []models.InboundEvent
-	err := s.db.WithContext(ctx).Where("integration_id = ? AND external_key = ? AND status = ? AND user_message_id IS NULL AND id <= ?",
+	err := s.conn(ctx).Where("integration_id = ? AND external_key = ? AND status = ? AND user_message_id IS NULL AND id <= ?",
 		integrationID, externalKey, models.EventQueued, upTo).Order("id").Limit(limit).Find(&evs).Error
 	return evs, translate(err, "inbound events")
 }
@@ -150,7 +150,7 @@ func (s *Store) UnpostedEvents(ctx context.Context, integrationID, externalKey, 
 // requeueing their jobs at start-up.
 func (s *Store) OpenEvents(ctx context.Context, limit int) ([]models.InboundEvent, error) {
 	var evs []models.InboundEvent
-	err := s.db.WithContext(ctx).Omit("payload").Where("status = ?", models.EventQueued).Order("id").Limit(limit).Find(&evs).Error
+	err := s.conn(ctx).Omit("payload").Where("status = ?", models.EventQueued).Order("id").Limit(limit).Find(&evs).Error
 	return evs, translate(err, "inbound events")
 }
 

@@ -218,7 +218,7 @@ func (s *Store) FindIntegration(ctx context.Context, id string) (*models.Integra
 		return nil, notFound("integration")
 	}
 	var it models.Integration
-	if err := s.db.WithContext(ctx).Preload("Bot").First(&it, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).Preload("Bot").First(&it, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "integration")
 	}
 	return &it, nil
@@ -227,7 +227,7 @@ func (s *Store) FindIntegration(ctx context.Context, id string) (*models.Integra
 // FindIntegrations lists integrations, newest first by default, one cursor
 // page at a time, each with its bot's id and name.
 func (s *Store) FindIntegrations(ctx context.Context, f models.IntegrationFilter) ([]models.Integration, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.Integration{}).Preload("Bot", func(db *gorm.DB) *gorm.DB {
+	q := s.conn(ctx).Model(&models.Integration{}).Preload("Bot", func(db *gorm.DB) *gorm.DB {
 		return db.Select("id", "name")
 	})
 	if f.Type != "" {
@@ -263,7 +263,7 @@ func (s *Store) FindIntegrationWithSecrets(ctx context.Context, id string) (*mod
 		return nil, out, notFound("integration")
 	}
 	var it models.Integration
-	if err := s.db.WithContext(ctx).First(&it, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).First(&it, "id = ?", id).Error; err != nil {
 		return nil, out, translate(err, "integration")
 	}
 	for _, v := range []struct {
@@ -324,7 +324,7 @@ func (s *Store) SaveTelegramSetup(ctx context.Context, id string, setup Telegram
 // platform's retry_after); an earlier pause never shortens a later one.
 func (s *Store) PauseIntegration(ctx context.Context, id string, until time.Time) error {
 	until = until.UTC().Truncate(time.Microsecond)
-	res := s.db.WithContext(ctx).Model(&models.Integration{}).
+	res := s.conn(ctx).Model(&models.Integration{}).
 		Where("id = ? AND (paused_until IS NULL OR paused_until < ?)", id, until).
 		Update("paused_until", until)
 	return translate(res.Error, "integration")

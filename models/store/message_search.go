@@ -23,7 +23,7 @@ func (s *Store) SearchMessages(ctx context.Context, f models.MessageSearch) ([]m
 		hits, next, err := s.searchMessagesPostgres(ctx, f, terms)
 		return hits, next, translate(err, "messages")
 	}
-	hits, next, err := s.searchMessages(s.db.WithContext(ctx).Table(messageFromSQLite), f, terms)
+	hits, next, err := s.searchMessages(s.conn(ctx).Table(messageFromSQLite), f, terms)
 	return hits, next, translate(err, "messages")
 }
 

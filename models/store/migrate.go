@@ -51,7 +51,7 @@ func (schemaMigration) TableName() string { return "schema_migrations" }
 // records it. Running it again is a no-op; concurrent runs (several instances
 // starting at once) apply each step exactly once.
 func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
-	db := s.db.WithContext(ctx)
+	db := s.conn(ctx)
 	if err := db.Migrator().AutoMigrate(&schemaMigration{}); err != nil {
 		// Two instances may race to create the table; only fail if it is still missing.
 		if !db.Migrator().HasTable(&schemaMigration{}) {
@@ -104,7 +104,7 @@ func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 // SchemaVersion returns the highest applied migration version (0 when none).
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v *int
-	if err := s.db.WithContext(ctx).Model(&schemaMigration{}).Select("MAX(version)").Scan(&v).Error; err != nil {
+	if err := s.conn(ctx).Model(&schemaMigration{}).Select("MAX(version)").Scan(&v).Error; err != nil {
 		return 0, err
 	}
 	if v == nil {

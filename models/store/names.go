@@ -10,7 +10,7 @@ import (
 // what a check lists when a bot's model names a provider that does not exist.
 func (s *Store) ProviderNames(ctx context.Context, limit int) ([]string, error) {
 	var names []string
-	err := s.db.WithContext(ctx).Model(&models.Provider{}).Order("name").Limit(limit).Pluck("name", &names).Error
+	err := s.conn(ctx).Model(&models.Provider{}).Order("name").Limit(limit).Pluck("name", &names).Error
 	return names, translate(err, "providers")
 }
 
@@ -19,7 +19,7 @@ func (s *Store) ProviderNames(ctx context.Context, limit int) ([]string, error) 
 // not exist.
 func (s *Store) VaultSecretNames(ctx context.Context, limit int) ([]string, error) {
 	var names []string
-	err := s.db.WithContext(ctx).Model(&models.VaultSecret{}).Order("name").Limit(limit).Pluck("name", &names).Error
+	err := s.conn(ctx).Model(&models.VaultSecret{}).Order("name").Limit(limit).Pluck("name", &names).Error
 	return names, translate(err, "vault secrets")
 }
 
@@ -30,7 +30,7 @@ func (s *Store) MissingVaultSecrets(ctx context.Context, names []string) ([]stri
 		return nil, nil
 	}
 	var found []string
-	err := s.db.WithContext(ctx).Model(&models.VaultSecret{}).Where("name IN ?", names).Pluck("name", &found).Error
+	err := s.conn(ctx).Model(&models.VaultSecret{}).Where("name IN ?", names).Pluck("name", &found).Error
 	if err != nil {
 		return nil, translate(err, "vault secrets")
 	}

@@ -60,6 +60,9 @@ type Store struct {
 	queue   Enqueuer
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// msgStats caches messages.search's term statistics for message
+	// search (PostgreSQL only, see searchEstimate).
+	msgStats messageTermStatsCache
 	// lastPurge is when Hit last purged stale rate-limit windows (Unix
 	// nanoseconds of the store clock).
 	lastPurge atomic.Int64
@@ -110,6 +113,11 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	db, err := gorm.Open(dial, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dialect, err)
+	}
+	if dialect == Postgres {
+		if err := statementSavepoints(db); err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", dialect, err)
+		}
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -269,7 +277,90 @@ func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond
 
 // tx runs fn in one transaction.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db.WithContext(ctx).Transaction(fn)
+	return s.conn(ctx).Transaction(fn)
+}
+
+// lazyConn is the handle of a lazy write (a last-used time, a rate count):
+// the lazy pool on PostgreSQL; on SQLite, where there is one writer, the
+// transaction ctx carries if any (a write from another connection would
+// wait for it to end).
+func (s *Store) lazyConn(ctx context.Context) *gorm.DB {
+	if s.lazy == s.db {
+		return s.conn(ctx)
+	}
+	return s.lazy.WithContext(ctx)
+}
+
+// statementSavepoints makes each write inside an Audited transaction on
+// PostgreSQL its own savepoint. PostgreSQL aborts a whole transaction at
+// its first failed statement, so a refused write (a unique name taken,
+// answered with a form error) would leave the handler unable to read what
+// it shows next; with the savepoint only that statement is undone, as on
+// SQLite. Writes outside Audited are untouched.
+func statementSavepoints(db *gorm.DB) error {
+	const sp = "parley_statement"
+	inAudited := func(db *gorm.DB) bool {
+		return db.Statement.Context != nil && db.Statement.Context.Value(txKey{}) != nil
+	}
+	begin := func(db *gorm.DB) {
+		// Not around GORM's own savepoints: releasing ours would release
+		// theirs with it, and their rollback would then undo nothing.
+		sql := strings.ToUpper(strings.TrimSpace(db.Statement.SQL.String()))
+		for _, p := range []string{"SAVEPOINT", "RELEASE", "ROLLBACK", "SET "} {
+			if strings.HasPrefix(sql, p) {
+				return
+			}
+		}
+		if db.Error == nil && inAudited(db) {
+			if _, err := db.Statement.ConnPool.ExecContext(db.Statement.Context, "SAVEPOINT "+sp); err != nil {
+				_ = db.AddError(err)
+			} else {
+				db.InstanceSet(sp, true)
+			}
+		}
+	}
+	end := func(db *gorm.DB) {
+		if _, ok := db.InstanceGet(sp); !ok {
+			return
+		}
+		q := "RELEASE SAVEPOINT " + sp
+		if db.Error != nil {
+			q = "ROLLBACK TO SAVEPOINT " + sp
+		}
+		if _, err := db.Statement.ConnPool.ExecContext(db.Statement.Context, q); err != nil {
+			_ = db.AddError(err)
+		}
+	}
+	cb := db.Callback()
+	for _, err := range []error{
+		cb.Create().Before("gorm:begin_transaction").Register("parley:savepoint", begin),
+		cb.Create().After("gorm:commit_or_rollback_transaction").Register("parley:savepoint_end", end),
+		cb.Update().Before("gorm:begin_transaction").Register("parley:savepoint", begin),
+		cb.Update().After("gorm:commit_or_rollback_transaction").Register("parley:savepoint_end", end),
+		cb.Delete().Before("gorm:begin_transaction").Register("parley:savepoint", begin),
+		cb.Delete().After("gorm:commit_or_rollback_transaction").Register("parley:savepoint_end", end),
+		cb.Raw().Before("gorm:raw").Register("parley:savepoint", begin),
+		cb.Raw().After("gorm:raw").Register("parley:savepoint_end", end),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// txKey is the context key of the transaction Audited runs its work in.
+type txKey struct{}
+
+// conn is the database handle every query of ctx uses: the transaction of
+// Audited when ctx carries one (so every store method called inside it
+// joins it, and a transaction of its own becomes a savepoint), otherwise
+// the pool.
+func (s *Store) conn(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx.WithContext(ctx)
+	}
+	return s.db.WithContext(ctx)
 }
 
 // translate turns a database error into a coded domain error; what names the thing.

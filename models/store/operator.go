@@ -55,7 +55,7 @@ func (s *Store) CreateOperator(ctx context.Context, o models.Operator, password 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.db.WithContext(ctx).Create(&o).Error; err != nil {
+	if err := s.conn(ctx).Create(&o).Error; err != nil {
 		if models.ErrorCode(translate(err, "operator")) == models.CodeConflict {
 			return nil, models.FieldError("email", "An operator with this email already exists.")
 		}
@@ -67,7 +67,7 @@ func (s *Store) CreateOperator(ctx context.Context, o models.Operator, password 
 // SetupNeeded reports whether no operator exists yet (first start).
 func (s *Store) SetupNeeded(ctx context.Context) (bool, error) {
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&models.Operator{}).Count(&n).Error; err != nil {
+	if err := s.conn(ctx).Model(&models.Operator{}).Count(&n).Error; err != nil {
 		return false, translate(err, "operators")
 	}
 	return n == 0, nil
@@ -113,7 +113,7 @@ func (s *Store) FindOperator(ctx context.Context, id string) (*models.Operator, 
 		return nil, notFound("operator")
 	}
 	var o models.Operator
-	if err := s.db.WithContext(ctx).First(&o, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).First(&o, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "operator")
 	}
 	return &o, nil
@@ -122,7 +122,7 @@ func (s *Store) FindOperator(ctx context.Context, id string) (*models.Operator, 
 // FindOperatorByEmail returns the operator with this email (case-insensitive).
 func (s *Store) FindOperatorByEmail(ctx context.Context, email string) (*models.Operator, error) {
 	var o models.Operator
-	if err := s.db.WithContext(ctx).First(&o, "email = ?", models.NormalizeEmail(email)).Error; err != nil {
+	if err := s.conn(ctx).First(&o, "email = ?", models.NormalizeEmail(email)).Error; err != nil {
 		return nil, translate(err, "operator")
 	}
 	return &o, nil
@@ -130,7 +130,7 @@ func (s *Store) FindOperatorByEmail(ctx context.Context, email string) (*models.
 
 // FindOperators lists operators, one cursor page at a time.
 func (s *Store) FindOperators(ctx context.Context, p models.Page) ([]models.Operator, string, error) {
-	items, next, err := paginate(s.db.WithContext(ctx).Model(&models.Operator{}), p, "id",
+	items, next, err := paginate(s.conn(ctx).Model(&models.Operator{}), p, "id",
 		func(o *models.Operator) string { return o.ID })
 	return items, next, translate(err, "operators")
 }
@@ -259,7 +259,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*mode
 	}
 	now := s.now()
 	o.LastLoginAt = &now
-	if err := s.db.WithContext(ctx).Model(o).UpdateColumn("last_login_at", now).Error; err != nil {
+	if err := s.conn(ctx).Model(o).UpdateColumn("last_login_at", now).Error; err != nil {
 		return nil, translate(err, "operator")
 	}
 	return o, nil
@@ -268,7 +268,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*mode
 // RecordSignIn notes that an operator signed in now (setup signs the first
 // admin in without Authenticate).
 func (s *Store) RecordSignIn(ctx context.Context, operatorID string) error {
-	return translate(s.db.WithContext(ctx).Model(&models.Operator{}).Where("id = ?", operatorID).
+	return translate(s.conn(ctx).Model(&models.Operator{}).Where("id = ?", operatorID).
 		UpdateColumn("last_login_at", s.now()).Error, "operator")
 }
 
@@ -334,7 +334,7 @@ func (s *Store) ReserveLogin(ctx context.Context, email, ip string) (ok bool, wa
 // attempt leaves the window. Sign-in itself uses ReserveLogin.
 func (s *Store) LoginAllowed(ctx context.Context, email, ip string) (bool, time.Duration, error) {
 	since := s.now().Add(-LoginWindow)
-	db := s.db.WithContext(ctx).Model(&models.LoginAttempt{})
+	db := s.conn(ctx).Model(&models.LoginAttempt{})
 	for _, c := range []struct {
 		col, val string
 		max      int
@@ -358,5 +358,5 @@ func (s *Store) LoginSucceeded(ctx context.Context, email string) error {
 
 // ClearLoginFailures forgets the failures of an email after a successful sign-in.
 func (s *Store) ClearLoginFailures(ctx context.Context, email string) error {
-	return translate(s.db.WithContext(ctx).Where("email = ?", models.NormalizeEmail(email)).Delete(&models.LoginAttempt{}).Error, "login attempts")
+	return translate(s.conn(ctx).Where("email = ?", models.NormalizeEmail(email)).Delete(&models.LoginAttempt{}).Error, "login attempts")
 }

@@ -28,7 +28,7 @@ func (s *Store) CreateProvider(ctx context.Context, p models.Provider, apiKey st
 		}
 		p.APIKeyEnc = &enc
 	}
-	if err := s.db.WithContext(ctx).Create(&p).Error; err != nil {
+	if err := s.conn(ctx).Create(&p).Error; err != nil {
 		return nil, providerNameTaken(err, p.Name)
 	}
 	return &p, nil
@@ -137,7 +137,7 @@ func (s *Store) FindProvider(ctx context.Context, id string) (*models.Provider, 
 		return nil, notFound("provider")
 	}
 	var p models.Provider
-	if err := s.db.WithContext(ctx).First(&p, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).First(&p, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "provider")
 	}
 	return &p, nil
@@ -147,7 +147,7 @@ func (s *Store) FindProvider(ctx context.Context, id string) (*models.Provider, 
 // lower-case; the lookup ignores case).
 func (s *Store) FindProviderByName(ctx context.Context, name string) (*models.Provider, error) {
 	var p models.Provider
-	err := s.db.WithContext(ctx).Where("name = ?", strings.ToLower(strings.TrimSpace(name))).Take(&p).Error
+	err := s.conn(ctx).Where("name = ?", strings.ToLower(strings.TrimSpace(name))).Take(&p).Error
 	if err != nil {
 		return nil, translate(err, "provider")
 	}
@@ -156,7 +156,7 @@ func (s *Store) FindProviderByName(ctx context.Context, name string) (*models.Pr
 
 // FindProviders lists providers, newest first by default, one cursor page at a time.
 func (s *Store) FindProviders(ctx context.Context, p models.Page) ([]models.Provider, string, error) {
-	items, next, err := paginate(s.db.WithContext(ctx).Model(&models.Provider{}), p, "id",
+	items, next, err := paginate(s.conn(ctx).Model(&models.Provider{}), p, "id",
 		func(p *models.Provider) string { return p.ID })
 	return items, next, translate(err, "providers")
 }
@@ -164,7 +164,7 @@ func (s *Store) FindProviders(ctx context.Context, p models.Page) ([]models.Prov
 // BotsUsingProvider names the bots whose model names the provider
 // ("<name>" or "<name>/<model>").
 func (s *Store) BotsUsingProvider(ctx context.Context, name string) ([]models.BotRef, error) {
-	return botsUsingProvider(s.db.WithContext(ctx), name)
+	return botsUsingProvider(s.conn(ctx), name)
 }
 
 func botsUsingProvider(tx *gorm.DB, name string) ([]models.BotRef, error) {

@@ -97,7 +97,7 @@ func (s *Store) FindSuite(ctx context.Context, id string) (*models.TestSuite, er
 		return nil, notFound("suite")
 	}
 	var ts models.TestSuite
-	err := s.db.WithContext(ctx).Preload("Bot", func(db *gorm.DB) *gorm.DB { return db.Select("id", "name") }).First(&ts, "id = ?", id).Error
+	err := s.conn(ctx).Preload("Bot", func(db *gorm.DB) *gorm.DB { return db.Select("id", "name") }).First(&ts, "id = ?", id).Error
 	if err != nil {
 		return nil, translate(err, "suite")
 	}
@@ -114,7 +114,7 @@ type SuiteFilter struct {
 
 // FindSuites lists suites with their bots, newest first, one cursor page at a time.
 func (s *Store) FindSuites(ctx context.Context, f SuiteFilter) ([]models.TestSuite, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.TestSuite{}).Preload("Bot", func(db *gorm.DB) *gorm.DB { return db.Select("id", "name") })
+	q := s.conn(ctx).Model(&models.TestSuite{}).Preload("Bot", func(db *gorm.DB) *gorm.DB { return db.Select("id", "name") })
 	if f.BotID != "" {
 		q = q.Where("bot_id = ?", f.BotID)
 	}
@@ -128,7 +128,7 @@ func (s *Store) FindSuites(ctx context.Context, f SuiteFilter) ([]models.TestSui
 // GateSuite returns the bot's gate suite, or nil when it has none.
 func (s *Store) GateSuite(ctx context.Context, botID string) (*models.TestSuite, error) {
 	var ts []models.TestSuite
-	if err := s.db.WithContext(ctx).Where("bot_id = ? AND gate", botID).Limit(1).Find(&ts).Error; err != nil {
+	if err := s.conn(ctx).Where("bot_id = ? AND gate", botID).Limit(1).Find(&ts).Error; err != nil {
 		return nil, translate(err, "suite")
 	}
 	if len(ts) == 0 {
@@ -149,7 +149,7 @@ func (s *Store) DeleteSuite(ctx context.Context, id string) error {
 
 // CountSuiteItems counts a suite's cases by status and its checks.
 func (s *Store) CountSuiteItems(ctx context.Context, suiteID string) (active, proposed, checks int64, err error) {
-	db := s.db.WithContext(ctx)
+	db := s.conn(ctx)
 	if err = db.Model(&models.TestCase{}).Where("suite_id = ? AND status = ?", suiteID, models.CaseActive).Count(&active).Error; err != nil {
 		return 0, 0, 0, translate(err, "cases")
 	}
@@ -237,7 +237,7 @@ func (s *Store) FindCase(ctx context.Context, id string) (*models.TestCase, erro
 		return nil, notFound("case")
 	}
 	var c models.TestCase
-	if err := s.db.WithContext(ctx).First(&c, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).First(&c, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "case")
 	}
 	return &c, nil
@@ -253,7 +253,7 @@ type CaseFilter struct {
 // FindCases lists a suite's cases, one cursor page at a time (by id:
 // oldest first with Order asc).
 func (s *Store) FindCases(ctx context.Context, f CaseFilter) ([]models.TestCase, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.TestCase{}).Where("suite_id = ?", f.SuiteID)
+	q := s.conn(ctx).Model(&models.TestCase{}).Where("suite_id = ?", f.SuiteID)
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}
@@ -312,7 +312,7 @@ func (s *Store) FindCheck(ctx context.Context, id string) (*models.RetrievalChec
 		return nil, notFound("retrieval check")
 	}
 	var r models.RetrievalCheck
-	if err := s.db.WithContext(ctx).First(&r, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).First(&r, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "retrieval check")
 	}
 	return &r, nil
@@ -327,7 +327,7 @@ type CheckFilter struct {
 
 // FindChecks lists retrieval checks, one cursor page at a time.
 func (s *Store) FindChecks(ctx context.Context, f CheckFilter) ([]models.RetrievalCheck, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.RetrievalCheck{})
+	q := s.conn(ctx).Model(&models.RetrievalCheck{})
 	if f.SuiteID != "" {
 		q = q.Where("suite_id = ?", f.SuiteID)
 	}
@@ -401,7 +401,7 @@ func (s *Store) FindRun(ctx context.Context, id string) (*models.TestRun, error)
 		return nil, notFound("run")
 	}
 	var r models.TestRun
-	if err := s.db.WithContext(ctx).First(&r, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).First(&r, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "run")
 	}
 	return &r, nil
@@ -409,7 +409,7 @@ func (s *Store) FindRun(ctx context.Context, id string) (*models.TestRun, error)
 
 // FindRuns lists a suite's runs, newest first, one cursor page at a time.
 func (s *Store) FindRuns(ctx context.Context, suiteID string, p models.Page) ([]models.TestRun, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.TestRun{}).Omit("pinned").Where("suite_id = ?", suiteID)
+	q := s.conn(ctx).Model(&models.TestRun{}).Omit("pinned").Where("suite_id = ?", suiteID)
 	items, next, err := paginate(q, p, "id", func(r *models.TestRun) string { return r.ID })
 	return items, next, translate(err, "runs")
 }
@@ -418,7 +418,7 @@ func (s *Store) FindRuns(ctx context.Context, suiteID string, p models.Page) ([]
 // when there is none), for "compare with previous run".
 func (s *Store) PreviousRun(ctx context.Context, run *models.TestRun) (*models.TestRun, error) {
 	var rs []models.TestRun
-	err := s.db.WithContext(ctx).Omit("pinned").Where("suite_id = ? AND id < ? AND status IN ?", run.SuiteID, run.ID,
+	err := s.conn(ctx).Omit("pinned").Where("suite_id = ? AND id < ? AND status IN ?", run.SuiteID, run.ID,
 		[]string{models.RunPassed, models.RunFailed}).Order("id DESC").Limit(1).Find(&rs).Error
 	if err != nil {
 		return nil, translate(err, "runs")
@@ -433,7 +433,7 @@ func (s *Store) PreviousRun(ctx context.Context, run *models.TestRun) (*models.T
 // for resuming them at start-up.
 func (s *Store) UnfinishedRuns(ctx context.Context, limit int) ([]models.TestRun, error) {
 	var rs []models.TestRun
-	err := s.db.WithContext(ctx).Where("status IN ?", []string{models.RunQueued, models.RunRunning}).Order("id").Limit(limit).Find(&rs).Error
+	err := s.conn(ctx).Where("status IN ?", []string{models.RunQueued, models.RunRunning}).Order("id").Limit(limit).Find(&rs).Error
 	return rs, translate(err, "runs")
 }
 
@@ -445,7 +445,7 @@ func (s *Store) MarkRunRunning(ctx context.Context, id string, resumed bool) (*m
 	if resumed {
 		updates["resumed"] = gorm.Expr("resumed + 1")
 	}
-	res := s.db.WithContext(ctx).Model(&models.TestRun{}).Where("id = ? AND status IN ?", id, []string{models.RunQueued, models.RunRunning}).Updates(updates)
+	res := s.conn(ctx).Model(&models.TestRun{}).Where("id = ? AND status IN ?", id, []string{models.RunQueued, models.RunRunning}).Updates(updates)
 	if res.Error != nil {
 		return nil, translate(res.Error, "run")
 	}
@@ -459,7 +459,7 @@ func (s *Store) MarkRunRunning(ctx context.Context, id string, resumed bool) (*m
 // afterSeq, in order.
 func (s *Store) PendingResults(ctx context.Context, runID string, afterSeq, limit int) ([]models.TestResult, error) {
 	var rs []models.TestResult
-	err := s.db.WithContext(ctx).Where("run_id = ? AND status = ? AND seq > ?", runID, models.ResultPending, afterSeq).
+	err := s.conn(ctx).Where("run_id = ? AND status = ? AND seq > ?", runID, models.ResultPending, afterSeq).
 		Order("seq").Limit(limit).Find(&rs).Error
 	return rs, translate(err, "results")
 }
@@ -533,7 +533,7 @@ func (s *Store) RequestCancel(ctx context.Context, id string) error {
 	if !models.ValidID(id) {
 		return notFound("run")
 	}
-	res := s.db.WithContext(ctx).Model(&models.TestRun{}).Where("id = ? AND status IN ?", id, []string{models.RunQueued, models.RunRunning}).
+	res := s.conn(ctx).Model(&models.TestRun{}).Where("id = ? AND status IN ?", id, []string{models.RunQueued, models.RunRunning}).
 		Update("cancel_requested", true)
 	if res.Error != nil {
 		return translate(res.Error, "run")
@@ -550,7 +550,7 @@ func (s *Store) RequestCancel(ctx context.Context, id string) error {
 // CancelRequested reports whether someone asked the run to stop.
 func (s *Store) CancelRequested(ctx context.Context, id string) (bool, error) {
 	var rs []models.TestRun
-	if err := s.db.WithContext(ctx).Select("id", "cancel_requested").Where("id = ?", id).Limit(1).Find(&rs).Error; err != nil {
+	if err := s.conn(ctx).Select("id", "cancel_requested").Where("id = ?", id).Limit(1).Find(&rs).Error; err != nil {
 		return false, translate(err, "run")
 	}
 	return len(rs) == 1 && rs[0].CancelRequested, nil
@@ -561,7 +561,7 @@ func (s *Store) CancelRequested(ctx context.Context, id string) (bool, error) {
 func (s *Store) FindResults(ctx context.Context, runID string, afterSeq, limit int) ([]models.TestResult, int, error) {
 	limit = models.Page{Limit: limit}.Normalize().Limit
 	var rs []models.TestResult
-	err := s.db.WithContext(ctx).Where("run_id = ? AND seq > ?", runID, afterSeq).Order("seq").Limit(limit + 1).Find(&rs).Error
+	err := s.conn(ctx).Where("run_id = ? AND seq > ?", runID, afterSeq).Order("seq").Limit(limit + 1).Find(&rs).Error
 	if err != nil {
 		return nil, 0, translate(err, "results")
 	}
@@ -597,7 +597,7 @@ func (o ResultOutcome) Key() string {
 // MaxSuiteItems, without their assertions).
 func (s *Store) RunOutcomes(ctx context.Context, runID string) ([]ResultOutcome, error) {
 	var out []ResultOutcome
-	err := s.db.WithContext(ctx).Model(&models.TestResult{}).Select("seq", "case_id", "check_id", "name", "status").
+	err := s.conn(ctx).Model(&models.TestResult{}).Select("seq", "case_id", "check_id", "name", "status").
 		Where("run_id = ?", runID).Order("seq").Limit(models.MaxSuiteItems).Scan(&out).Error
 	return out, translate(err, "results")
 }
@@ -606,7 +606,7 @@ func (s *Store) RunOutcomes(ctx context.Context, runID string) ([]ResultOutcome,
 // at most limit).
 func (s *Store) CaseResults(ctx context.Context, caseID string, limit int) ([]models.TestResult, error) {
 	var rs []models.TestResult
-	err := s.db.WithContext(ctx).Where("case_id = ? AND status <> ?", caseID, models.ResultPending).Order("id DESC").Limit(limit).Find(&rs).Error
+	err := s.conn(ctx).Where("case_id = ? AND status <> ?", caseID, models.ResultPending).Order("id DESC").Limit(limit).Find(&rs).Error
 	return rs, translate(err, "results")
 }
 
@@ -618,7 +618,7 @@ func (s *Store) GateRuns(ctx context.Context, suiteID string, versions []int) (m
 		return out, nil
 	}
 	var rs []models.TestRun
-	err := s.db.WithContext(ctx).Omit("pinned").Where("suite_id = ? AND target <> ? AND version IN ? AND status IN ?", suiteID,
+	err := s.conn(ctx).Omit("pinned").Where("suite_id = ? AND target <> ? AND version IN ? AND status IN ?", suiteID,
 		models.TargetDraft, versions, []string{models.RunPassed, models.RunFailed}).Order("id").Limit(1000).Find(&rs).Error
 	if err != nil {
 		return nil, translate(err, "runs")
@@ -662,7 +662,7 @@ func (s *Store) FindReplay(ctx context.Context, id string) (*models.Replay, erro
 		return nil, notFound("replay")
 	}
 	var rp models.Replay
-	if err := s.db.WithContext(ctx).First(&rp, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).First(&rp, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "replay")
 	}
 	return &rp, nil
@@ -671,7 +671,7 @@ func (s *Store) FindReplay(ctx context.Context, id string) (*models.Replay, erro
 // FindReplays lists replays, newest first (of one conversation when
 // sourceID is set), one cursor page at a time.
 func (s *Store) FindReplays(ctx context.Context, sourceID string, p models.Page) ([]models.Replay, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.Replay{}).Omit("pinned")
+	q := s.conn(ctx).Model(&models.Replay{}).Omit("pinned")
 	if sourceID != "" {
 		q = q.Where("source_conversation_id = ?", sourceID)
 	}
@@ -682,13 +682,13 @@ func (s *Store) FindReplays(ctx context.Context, sourceID string, p models.Page)
 // FindReplayTurns returns a replay's turns in order (at most MaxReplayTurns).
 func (s *Store) FindReplayTurns(ctx context.Context, replayID string) ([]models.ReplayTurn, error) {
 	var ts []models.ReplayTurn
-	err := s.db.WithContext(ctx).Where("replay_id = ?", replayID).Order("seq").Limit(models.MaxReplayTurns).Find(&ts).Error
+	err := s.conn(ctx).Where("replay_id = ?", replayID).Order("seq").Limit(models.MaxReplayTurns).Find(&ts).Error
 	return ts, translate(err, "replay turns")
 }
 
 // SetReplayConversation records the replay's scratch conversation and marks it running.
 func (s *Store) SetReplayConversation(ctx context.Context, id, convID string) error {
-	return translate(s.db.WithContext(ctx).Model(&models.Replay{}).Where("id = ?", id).
+	return translate(s.conn(ctx).Model(&models.Replay{}).Where("id = ?", id).
 		Updates(map[string]any{"conversation_id": convID, "status": models.RunRunning}).Error, "replay")
 }
 
@@ -710,14 +710,14 @@ func (s *Store) FinishReplayTurn(ctx context.Context, t models.ReplayTurn) error
 
 // FinishReplay ends a replay with status and, when it failed, why.
 func (s *Store) FinishReplay(ctx context.Context, id, status, why string) error {
-	return translate(s.db.WithContext(ctx).Model(&models.Replay{}).Where("id = ?", id).
+	return translate(s.conn(ctx).Model(&models.Replay{}).Where("id = ?", id).
 		Updates(map[string]any{"status": status, "error": why, "finished_at": s.now()}).Error, "replay")
 }
 
 // UnfinishedReplays lists (up to limit) replays queued or running.
 func (s *Store) UnfinishedReplays(ctx context.Context, limit int) ([]models.Replay, error) {
 	var rs []models.Replay
-	err := s.db.WithContext(ctx).Where("status IN ?", []string{models.RunQueued, models.RunRunning}).Order("id").Limit(limit).Find(&rs).Error
+	err := s.conn(ctx).Where("status IN ?", []string{models.RunQueued, models.RunRunning}).Order("id").Limit(limit).Find(&rs).Error
 	return rs, translate(err, "replays")
 }
 
@@ -734,7 +734,7 @@ func (s *Store) RecordsExist(ctx context.Context, ids []string) (map[string]bool
 	for len(valid) > 0 {
 		n := min(len(valid), 500)
 		var found []string
-		if err := s.db.WithContext(ctx).Model(&models.DatasetRecord{}).Where("id IN ?", valid[:n]).Pluck("id", &found).Error; err != nil {
+		if err := s.conn(ctx).Model(&models.DatasetRecord{}).Where("id IN ?", valid[:n]).Pluck("id", &found).Error; err != nil {
 			return nil, translate(err, "records")
 		}
 		for _, id := range found {
@@ -864,7 +864,7 @@ func (s *Store) ReplaceSuite(ctx context.Context, ts models.TestSuite, cases []m
 func (s *Store) FindBotByRef(ctx context.Context, ref string) (*models.Bot, error) {
 	ref = strings.TrimSpace(ref)
 	var bots []models.Bot
-	q := s.db.WithContext(ctx).Select("id", "name", "alias")
+	q := s.conn(ctx).Select("id", "name", "alias")
 	if models.ValidID(ref) {
 		q = q.Where("alias = ? OR id = ? OR name = ?", ref, ref, ref)
 	} else {
@@ -892,7 +892,7 @@ func (s *Store) FindBotByRef(ctx context.Context, ref string) (*models.Bot, erro
 func (s *Store) FindDatasetByRef(ctx context.Context, ref string) (*models.Dataset, error) {
 	ref = strings.TrimSpace(ref)
 	var ds []models.Dataset
-	q := s.db.WithContext(ctx).Select("id", "name", "alias")
+	q := s.conn(ctx).Select("id", "name", "alias")
 	if models.ValidID(ref) {
 		q = q.Where("alias = ? OR id = ? OR name = ?", ref, ref, ref)
 	} else {

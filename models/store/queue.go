@@ -99,7 +99,7 @@ func (s *Store) QueueStats(ctx context.Context) ([]QueueStat, error) {
 		Jobs        int64
 		Oldest      float64
 	}
-	err := s.db.WithContext(ctx).Raw(`SELECT kind, state, COUNT(*) AS jobs, ` + age + ` AS oldest
+	err := s.conn(ctx).Raw(`SELECT kind, state, COUNT(*) AS jobs, ` + age + ` AS oldest
 		FROM river_job WHERE state IN ('available', 'running', 'retryable', 'scheduled', 'pending')
 		GROUP BY kind, state ORDER BY kind, state`).Scan(&rows).Error
 	if err != nil {

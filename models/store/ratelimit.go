@@ -30,7 +30,7 @@ func (s *Store) Hit(ctx context.Context, bucket string, limit int, window time.D
 	bucket = rateLimitBucket(bucket)
 	now := s.now()
 	start := windowStart(now, window)
-	db := s.lazy.WithContext(ctx) // a count lost in a database crash costs nothing
+	db := s.lazyConn(ctx) // a count lost in a database crash costs nothing
 
 	// One statement, so concurrent hits on any instance never lose a count.
 	var n int64

@@ -71,7 +71,7 @@ func (s *Store) FindRatings(ctx context.Context, convID string, msgIDs []string)
 		return out, nil
 	}
 	var rs []models.Rating
-	if err := s.db.WithContext(ctx).Where("conversation_id = ? AND message_id IN ?", convID, msgIDs).Order("created_at, id").Find(&rs).Error; err != nil {
+	if err := s.conn(ctx).Where("conversation_id = ? AND message_id IN ?", convID, msgIDs).Order("created_at, id").Find(&rs).Error; err != nil {
 		return nil, translate(err, "ratings")
 	}
 	for _, r := range rs {
@@ -88,7 +88,7 @@ func (s *Store) FindConversationRatings(ctx context.Context, convIDs []string) (
 		return out, nil
 	}
 	var rs []models.Rating
-	if err := s.db.WithContext(ctx).Where("message_id = '' AND conversation_id IN ?", convIDs).Order("created_at, id").Find(&rs).Error; err != nil {
+	if err := s.conn(ctx).Where("message_id = '' AND conversation_id IN ?", convIDs).Order("created_at, id").Find(&rs).Error; err != nil {
 		return nil, translate(err, "ratings")
 	}
 	for _, r := range rs {

@@ -83,7 +83,7 @@ func (s *Store) ListRecords(ctx context.Context, f models.RecordFilter, p models
 		return nil, err
 	}
 	p = p.Normalize()
-	db := s.db.WithContext(ctx)
+	db := s.conn(ctx)
 	scope := func() *gorm.DB {
 		q, _ := s.recordScope(db, f) // checked below, before any query
 		return q
@@ -137,7 +137,7 @@ func (s *Store) CountMatchingRecords(ctx context.Context, f models.RecordFilter)
 	if err := checkFilter(f); err != nil {
 		return 0, err
 	}
-	q, err := s.recordScope(s.db.WithContext(ctx), f)
+	q, err := s.recordScope(s.conn(ctx), f)
 	if err != nil {
 		return 0, err
 	}
@@ -190,7 +190,7 @@ func (s *Store) FindRecordsByID(ctx context.Context, datasetID string, ids []str
 		return nil, nil
 	}
 	var out []models.DatasetRecord
-	err := s.db.WithContext(ctx).Where("dataset_id = ? AND id IN ?", datasetID, ids).Order("id DESC").Find(&out).Error
+	err := s.conn(ctx).Where("dataset_id = ? AND id IN ?", datasetID, ids).Order("id DESC").Find(&out).Error
 	return out, translate(err, "records")
 }
 
@@ -202,7 +202,7 @@ func (s *Store) DeleteRecordsByID(ctx context.Context, datasetID string, ids []s
 	if !models.ValidID(datasetID) || len(ids) == 0 {
 		return 0, nil
 	}
-	res := s.db.WithContext(ctx).Where("dataset_id = ? AND id IN ?", datasetID, ids).Delete(&models.DatasetRecord{})
+	res := s.conn(ctx).Where("dataset_id = ? AND id IN ?", datasetID, ids).Delete(&models.DatasetRecord{})
 	return res.RowsAffected, translate(res.Error, "records")
 }
 

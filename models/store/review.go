@@ -38,7 +38,7 @@ func (s *Store) FindReview(ctx context.Context, convID string) (*ConversationRev
 		AssigneeID   *string
 		AssigneeName *string
 	}
-	res := s.db.WithContext(ctx).Raw(`SELECT c.review_status, c.assignee_id, o.name AS assignee_name FROM conversations AS c
+	res := s.conn(ctx).Raw(`SELECT c.review_status, c.assignee_id, o.name AS assignee_name FROM conversations AS c
 		LEFT JOIN operators AS o ON o.id = c.assignee_id WHERE c.id = ?`, convID).Scan(&r)
 	if res.Error != nil {
 		return nil, translate(res.Error, "conversation")
@@ -156,7 +156,7 @@ func operatorLabel(o models.Operator) string {
 // FindReviewEvents returns a conversation's review changes, newest first,
 // one cursor page at a time.
 func (s *Store) FindReviewEvents(ctx context.Context, convID string, p models.Page) ([]models.ReviewEvent, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.ReviewEvent{}).Where("conversation_id = ?", convID)
+	q := s.conn(ctx).Model(&models.ReviewEvent{}).Where("conversation_id = ?", convID)
 	items, next, err := paginate(q, p, "id", func(e *models.ReviewEvent) string { return e.ID })
 	return items, next, translate(err, "review events")
 }
@@ -179,6 +179,9 @@ func (s *Store) CreateTag(ctx context.Context, t models.Tag) (*models.Tag, error
 		if n >= maxTagsPerBot {
 			return models.FieldError("name", "This bot has the most tags it can have (100). Reuse one.")
 		}
+		if err := sameTagName(tx, t.BotID, t.Name, ""); err != nil {
+			return err
+		}
 		if err := tx.Create(&t).Error; err != nil {
 			if models.ErrorCode(translate(err, "tag")) == models.CodeConflict {
 				return models.FieldError("name", "This bot already has a tag with that name.")
@@ -193,13 +196,106 @@ func (s *Store) CreateTag(ctx context.Context, t models.Tag) (*models.Tag, error
 	return &t, nil
 }
 
+// sameTagName refuses a name another tag of the bot has, whatever its case
+// ("Refund" and "refund" are one tag to a reader); the unique index on
+// (bot_id, name) still settles a race for the exact name.
+func sameTagName(tx *gorm.DB, botID, name, except string) error {
+	var n int64
+	if err := tx.Model(&models.Tag{}).Where("bot_id = ? AND lower(name) = lower(?) AND id <> ?", botID, name, except).Count(&n).Error; err != nil {
+		return translate(err, "tag")
+	}
+	if n > 0 {
+		return models.FieldError("name", "This bot already has a tag with that name.")
+	}
+	return nil
+}
+
+// UpdateTag renames and recolours a tag of the conversation's bot; the
+// messages carrying it keep it. Errors: not_found (conversation, or a tag
+// not of its bot), invalid (name, colour; conflict as a name error: the bot
+// has a tag of that name).
+func (s *Store) UpdateTag(ctx context.Context, convID, tagID, name, color string) (*models.Tag, error) {
+	var t models.Tag
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := conversationTag(tx, convID, tagID, &t); err != nil {
+			return err
+		}
+		t.Name, t.Color = strings.TrimSpace(name), color
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		if err := sameTagName(tx, t.BotID, t.Name, t.ID); err != nil {
+			return err
+		}
+		err := tx.Model(&models.Tag{}).Where("id = ?", t.ID).Updates(map[string]any{"name": t.Name, "color": t.Color}).Error
+		if models.ErrorCode(translate(err, "tag")) == models.CodeConflict {
+			return models.FieldError("name", "This bot already has a tag with that name.")
+		}
+		return translate(err, "tag")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// DeleteTag deletes a tag of the conversation's bot and takes it off every
+// message carrying it, returning the tag and how many messages carried it.
+// Errors: not_found (conversation, or a tag not of its bot).
+func (s *Store) DeleteTag(ctx context.Context, convID, tagID string) (*models.Tag, int64, error) {
+	var t models.Tag
+	var n int64
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := conversationTag(tx, convID, tagID, &t); err != nil {
+			return err
+		}
+		res := tx.Where("tag_id = ?", t.ID).Delete(&models.MessageTag{})
+		if res.Error != nil {
+			return translate(res.Error, "tag")
+		}
+		n = res.RowsAffected
+		return translate(tx.Delete(&models.Tag{}, "id = ?", t.ID).Error, "tag")
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return &t, n, nil
+}
+
+// CountTagMessages returns how many messages carry a tag of the
+// conversation's bot (what deleting it would take the tag off), with the
+// tag. Errors: not_found.
+func (s *Store) CountTagMessages(ctx context.Context, convID, tagID string) (*models.Tag, int64, error) {
+	var t models.Tag
+	db := s.conn(ctx)
+	if err := conversationTag(db, convID, tagID, &t); err != nil {
+		return nil, 0, err
+	}
+	var n int64
+	if err := db.Model(&models.MessageTag{}).Where("tag_id = ?", t.ID).Count(&n).Error; err != nil {
+		return nil, 0, translate(err, "tags")
+	}
+	return &t, n, nil
+}
+
+// conversationTag reads into t the tag tagID of the conversation's bot.
+// Errors: not_found (the conversation, or a tag that is not of its bot).
+func conversationTag(db *gorm.DB, convID, tagID string, t *models.Tag) error {
+	if !models.ValidID(convID) || !models.ValidID(tagID) {
+		return notFound("tag")
+	}
+	err := db.Joins("JOIN conversations AS c ON c.bot_id = tags.bot_id").
+		Where("c.id = ? AND tags.id = ?", convID, tagID).Select("tags.*").Take(t).Error
+	return translate(err, "tag")
+}
+
 // FindTags returns a bot's managed list of tags, by name.
 func (s *Store) FindTags(ctx context.Context, botID string) ([]models.Tag, error) {
 	var out []models.Tag
 	if !models.ValidID(botID) {
 		return out, nil
 	}
-	err := s.db.WithContext(ctx).Where("bot_id = ?", botID).Order("name").Limit(maxTagsPerBot).Find(&out).Error
+	err := s.conn(ctx).Where("bot_id = ?", botID).Order("name").Limit(maxTagsPerBot).Find(&out).Error
 	return out, translate(err, "tags")
 }
 
@@ -209,7 +305,7 @@ func (s *Store) FindTag(ctx context.Context, id string) (*models.Tag, error) {
 		return nil, notFound("tag")
 	}
 	var t models.Tag
-	if err := s.db.WithContext(ctx).First(&t, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).First(&t, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "tag")
 	}
 	return &t, nil
@@ -288,7 +384,7 @@ func (s *Store) FindMessageTags(ctx context.Context, convID string, msgIDs []str
 		return out, nil
 	}
 	var rows []models.MessageTag
-	if err := s.db.WithContext(ctx).Preload("Tag").Where("conversation_id = ? AND message_id IN ?", convID, msgIDs).
+	if err := s.conn(ctx).Preload("Tag").Where("conversation_id = ? AND message_id IN ?", convID, msgIDs).
 		Order("created_at, tag_id").Find(&rows).Error; err != nil {
 		return nil, translate(err, "tags")
 	}
@@ -379,7 +475,7 @@ func (s *Store) FindNotes(ctx context.Context, convID string, msgIDs []string) (
 		return out, nil
 	}
 	var rows []models.Note
-	if err := s.db.WithContext(ctx).Preload("Revisions", func(db *gorm.DB) *gorm.DB { return db.Order("seq") }).
+	if err := s.conn(ctx).Preload("Revisions", func(db *gorm.DB) *gorm.DB { return db.Order("seq") }).
 		Where("conversation_id = ? AND message_id IN ?", convID, msgIDs).Order("id").Find(&rows).Error; err != nil {
 		return nil, translate(err, "notes")
 	}
@@ -393,7 +489,7 @@ func (s *Store) FindNotes(ctx context.Context, convID string, msgIDs []string) (
 // (none for a conversation without a bot), by name.
 func (s *Store) FindConversationTags(ctx context.Context, convID string) ([]models.Tag, error) {
 	var out []models.Tag
-	err := s.db.WithContext(ctx).Table("tags").Joins("JOIN conversations AS c ON c.bot_id = tags.bot_id").
+	err := s.conn(ctx).Table("tags").Joins("JOIN conversations AS c ON c.bot_id = tags.bot_id").
 		Where("c.id = ?", convID).Order("tags.name").Limit(maxTagsPerBot).Select("tags.*").Find(&out).Error
 	return out, translate(err, "tags")
 }
@@ -497,7 +593,7 @@ func (s *Store) FindCorrections(ctx context.Context, convID string, msgIDs []str
 		return out, nil
 	}
 	var rows []models.Correction
-	if err := s.db.WithContext(ctx).Where("conversation_id = ? AND message_id IN ?", convID, msgIDs).Order("id").Find(&rows).Error; err != nil {
+	if err := s.conn(ctx).Where("conversation_id = ? AND message_id IN ?", convID, msgIDs).Order("id").Find(&rows).Error; err != nil {
 		return nil, translate(err, "corrections")
 	}
 	for _, r := range rows {
@@ -510,7 +606,7 @@ func (s *Store) FindCorrections(ctx context.Context, convID string, msgIDs []str
 // conversation's bot (where an accepted correction can go).
 func (s *Store) FindConversationDatasets(ctx context.Context, convID string) ([]models.Dataset, error) {
 	var out []models.Dataset
-	err := s.db.WithContext(ctx).Table("datasets").Select("datasets.id", "datasets.name").
+	err := s.conn(ctx).Table("datasets").Select("datasets.id", "datasets.name").
 		Joins("JOIN bot_datasets AS bd ON bd.dataset_id = datasets.id").Joins("JOIN conversations AS c ON c.bot_id = bd.bot_id").
 		Where("c.id = ?", convID).Order("datasets.name").Limit(maxTagsPerBot).Find(&out).Error
 	return out, translate(err, "datasets")

@@ -67,7 +67,7 @@ func (s *Store) searchPostgres(ctx context.Context, datasetIDs, terms []string, 
 		LIMIT ?
 	) AS c JOIN dataset_records AS r ON r.id = c.id`
 	var hits []searchHit
-	err := s.db.WithContext(ctx).Raw(sql, args...).Scan(&hits).Error
+	err := s.conn(ctx).Raw(sql, args...).Scan(&hits).Error
 	return hits, err
 }
 
@@ -97,7 +97,7 @@ func (s *Store) searchPostgresTermStats(ctx context.Context, datasetIDs, terms [
 		I       int
 		Records int64
 	}
-	if err := s.db.WithContext(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
+	if err := s.conn(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
 		return termStats{}, err
 	}
 	st := termStats{records: make([]int64, len(terms))}

@@ -52,7 +52,7 @@ func (s *Store) searchSQLite(ctx context.Context, datasetIDs, terms []string, c 
 		LIMIT ?
 	) AS c JOIN dataset_records AS r ON r.rowid = c.rid`
 	var hits []searchHit
-	err := s.db.WithContext(ctx).Raw(sql, args...).Scan(&hits).Error
+	err := s.conn(ctx).Raw(sql, args...).Scan(&hits).Error
 	return hits, err
 }
 
@@ -84,7 +84,7 @@ func (s *Store) searchSQLiteTermStats(ctx context.Context, datasetIDs, terms []s
 		N    int64
 		Last int64
 	}
-	if err := s.db.WithContext(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Scan(&rows).Error; err != nil {
+	if err := s.conn(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Scan(&rows).Error; err != nil {
 		return termStats{}, err
 	}
 	st := termStats{records: make([]int64, len(terms))}

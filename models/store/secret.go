@@ -24,7 +24,7 @@ func (s *Store) CreateSecret(ctx context.Context, name string, createdByID *stri
 	if err := sec.Validate(); err != nil {
 		return nil, "", err
 	}
-	if err := s.db.WithContext(ctx).Omit("CreatedBy").Create(&sec).Error; err != nil {
+	if err := s.conn(ctx).Omit("CreatedBy").Create(&sec).Error; err != nil {
 		return nil, "", translate(err, "API secret")
 	}
 	return &sec, raw, nil
@@ -32,7 +32,7 @@ func (s *Store) CreateSecret(ctx context.Context, name string, createdByID *stri
 
 // FindSecrets lists API secrets (without hashes' use), newest first, one cursor page at a time.
 func (s *Store) FindSecrets(ctx context.Context, p models.Page) ([]models.APISecret, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.APISecret{}).Preload("CreatedBy")
+	q := s.conn(ctx).Model(&models.APISecret{}).Preload("CreatedBy")
 	items, next, err := paginate(q, p, "id", func(a *models.APISecret) string { return a.ID })
 	return items, next, translate(err, "API secrets")
 }
@@ -43,7 +43,7 @@ func (s *Store) FindSecret(ctx context.Context, id string) (*models.APISecret, e
 		return nil, notFound("API secret")
 	}
 	var sec models.APISecret
-	if err := s.db.WithContext(ctx).Preload("CreatedBy").First(&sec, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).Preload("CreatedBy").First(&sec, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "API secret")
 	}
 	return &sec, nil
@@ -85,7 +85,7 @@ func (s *Store) AuthenticateSecretHit(ctx context.Context, raw, bucketPrefix str
 	}
 	now := s.now()
 	start := windowStart(now, window)
-	db := s.lazy.WithContext(ctx) // the count is a lazy write (see Hit); the read is any read
+	db := s.lazyConn(ctx) // the count is a lazy write (see Hit); the read is any read
 	var rows []struct {
 		models.APISecret `gorm:"embedded"`
 		Hits             *int64
@@ -120,14 +120,14 @@ func (s *Store) AuthenticateSecret(ctx context.Context, raw string) (*models.API
 		return nil, bad
 	}
 	var sec models.APISecret
-	if err := s.db.WithContext(ctx).First(&sec, "hash = ? AND revoked_at IS NULL", models.HashToken(raw)).Error; err != nil {
+	if err := s.conn(ctx).First(&sec, "hash = ? AND revoked_at IS NULL", models.HashToken(raw)).Error; err != nil {
 		if models.ErrorCode(translate(err, "secret")) == models.CodeNotFound {
 			return nil, bad
 		}
 		return nil, translate(err, "API secret")
 	}
 	if now := s.now(); sec.LastUsedAt == nil || now.Sub(*sec.LastUsedAt) > time.Minute {
-		s.lazy.WithContext(ctx).Model(&models.APISecret{}).Where("id = ?", sec.ID).UpdateColumn("last_used_at", now)
+		s.lazyConn(ctx).Model(&models.APISecret{}).Where("id = ?", sec.ID).UpdateColumn("last_used_at", now)
 		sec.LastUsedAt = &now
 	}
 	return &sec, nil

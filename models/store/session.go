@@ -22,11 +22,11 @@ func (s *Store) CreateSession(ctx context.Context, operatorID, ip, userAgent str
 		ID: models.HashToken(token), OperatorID: operatorID, CSRFToken: models.NewToken("")[:43],
 		ExpiresAt: now.Add(SessionTTL), CreatedAt: now, LastSeenAt: now, IP: ip, UserAgent: userAgent,
 	}
-	if err := s.db.WithContext(ctx).Omit("Operator").Create(sess).Error; err != nil {
+	if err := s.conn(ctx).Omit("Operator").Create(sess).Error; err != nil {
 		return "", nil, translate(err, "session")
 	}
 	// Opportunistic clean-up of expired sessions.
-	s.db.WithContext(ctx).Where("expires_at < ?", now).Delete(&models.OperatorSession{})
+	s.conn(ctx).Where("expires_at < ?", now).Delete(&models.OperatorSession{})
 	return token, sess, nil
 }
 
@@ -37,7 +37,7 @@ func (s *Store) FindSession(ctx context.Context, token string) (*models.Operator
 		return nil, models.Errorf(models.CodeUnauthorized, "Please sign in.")
 	}
 	var sess models.OperatorSession
-	err := s.db.WithContext(ctx).Preload("Operator").
+	err := s.conn(ctx).Preload("Operator").
 		First(&sess, "id = ? AND expires_at > ?", models.HashToken(token), s.now()).Error
 	if err != nil {
 		if models.ErrorCode(translate(err, "session")) == models.CodeNotFound {
@@ -50,12 +50,12 @@ func (s *Store) FindSession(ctx context.Context, token string) (*models.Operator
 	}
 	// Record activity at most once a minute, to keep reads cheap.
 	if now := s.now(); now.Sub(sess.LastSeenAt) > time.Minute {
-		s.db.WithContext(ctx).Model(&models.OperatorSession{}).Where("id = ?", sess.ID).UpdateColumn("last_seen_at", now)
+		s.conn(ctx).Model(&models.OperatorSession{}).Where("id = ?", sess.ID).UpdateColumn("last_seen_at", now)
 	}
 	return &sess, nil
 }
 
 // DeleteSession signs a browser out.
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
-	return translate(s.db.WithContext(ctx).Delete(&models.OperatorSession{}, "id = ?", models.HashToken(token)).Error, "session")
+	return translate(s.conn(ctx).Delete(&models.OperatorSession{}, "id = ?", models.HashToken(token)).Error, "session")
 }

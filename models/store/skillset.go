@@ -16,7 +16,7 @@ func (s *Store) CreateSkillset(ctx context.Context, k models.Skillset) (*models.
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.db.WithContext(ctx).Create(&k).Error; err != nil {
+	if err := s.conn(ctx).Create(&k).Error; err != nil {
 		return nil, translate(err, "skillset")
 	}
 	return &k, nil
@@ -65,7 +65,7 @@ func (s *Store) FindSkillset(ctx context.Context, id string) (*models.Skillset, 
 		return nil, notFound("skillset")
 	}
 	var k models.Skillset
-	if err := s.db.WithContext(ctx).First(&k, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).First(&k, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "skillset")
 	}
 	return &k, nil
@@ -73,7 +73,7 @@ func (s *Store) FindSkillset(ctx context.Context, id string) (*models.Skillset, 
 
 // FindSkillsets lists skillsets, newest first by default, one cursor page at a time.
 func (s *Store) FindSkillsets(ctx context.Context, p models.Page) ([]models.Skillset, string, error) {
-	items, next, err := paginate(s.db.WithContext(ctx).Model(&models.Skillset{}), p, "id",
+	items, next, err := paginate(s.conn(ctx).Model(&models.Skillset{}), p, "id",
 		func(k *models.Skillset) string { return k.ID })
 	return items, next, translate(err, "skillsets")
 }
@@ -81,7 +81,7 @@ func (s *Store) FindSkillsets(ctx context.Context, p models.Page) ([]models.Skil
 // AllSkillsetNames returns up to limit skillsets (id and name only, by name), for pickers.
 func (s *Store) AllSkillsetNames(ctx context.Context, limit int) ([]models.Skillset, error) {
 	var out []models.Skillset
-	err := s.db.WithContext(ctx).Select("id", "name").Order("name").Limit(limit).Find(&out).Error
+	err := s.conn(ctx).Select("id", "name").Order("name").Limit(limit).Find(&out).Error
 	return out, translate(err, "skillsets")
 }
 
@@ -159,7 +159,7 @@ func (s *Store) FindAbility(ctx context.Context, skillsetID, id string) (*models
 		return nil, notFound("ability")
 	}
 	var a models.Ability
-	if err := s.db.WithContext(ctx).First(&a, "id = ? AND skillset_id = ?", id, skillsetID).Error; err != nil {
+	if err := s.conn(ctx).First(&a, "id = ? AND skillset_id = ?", id, skillsetID).Error; err != nil {
 		return nil, translate(err, "ability")
 	}
 	return &a, nil
@@ -167,7 +167,7 @@ func (s *Store) FindAbility(ctx context.Context, skillsetID, id string) (*models
 
 // FindAbilities lists a skillset's abilities, one cursor page at a time.
 func (s *Store) FindAbilities(ctx context.Context, skillsetID string, p models.Page) ([]models.Ability, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.Ability{}).Where("skillset_id = ?", skillsetID)
+	q := s.conn(ctx).Model(&models.Ability{}).Where("skillset_id = ?", skillsetID)
 	items, next, err := paginate(q, p, "id", func(a *models.Ability) string { return a.ID })
 	return items, next, translate(err, "abilities")
 }
@@ -175,7 +175,7 @@ func (s *Store) FindAbilities(ctx context.Context, skillsetID string, p models.P
 // CountAbilities counts a skillset's abilities.
 func (s *Store) CountAbilities(ctx context.Context, skillsetID string) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&models.Ability{}).Where("skillset_id = ?", skillsetID).Count(&n).Error
+	err := s.conn(ctx).Model(&models.Ability{}).Where("skillset_id = ?", skillsetID).Count(&n).Error
 	return n, translate(err, "abilities")
 }
 

@@ -101,7 +101,7 @@ func (s *Store) FindConversationRows(ctx context.Context, f models.ConversationQ
 	if !validConversationQuery(f) {
 		return nil, "", nil
 	}
-	q := s.db.WithContext(ctx).Model(&models.Conversation{}).Preload("Bot", func(db *gorm.DB) *gorm.DB {
+	q := s.conn(ctx).Model(&models.Conversation{}).Preload("Bot", func(db *gorm.DB) *gorm.DB {
 		return db.Select("id", "name")
 	})
 	q = conversationScope(q, f)
@@ -126,7 +126,7 @@ func (s *Store) conversationFigures(ctx context.Context, convs []models.Conversa
 		rows[i].Conversation = c
 		rows[i].LastActivity = c.CreatedAt
 	}
-	db := s.db.WithContext(ctx)
+	db := s.conn(ctx)
 	var review []struct {
 		ID, ReviewStatus string
 		AssigneeID       *string
@@ -224,7 +224,7 @@ func nonEmpty(ids []string) []string {
 // page that ends with id.
 func (s *Store) MessageAfter(ctx context.Context, convID, id string) (string, error) {
 	var next []string
-	err := s.db.WithContext(ctx).Model(&models.Message{}).Where("conversation_id = ? AND id > ?", convID, id).
+	err := s.conn(ctx).Model(&models.Message{}).Where("conversation_id = ? AND id > ?", convID, id).
 		Order("id").Limit(1).Pluck("id", &next).Error
 	if err != nil || len(next) == 0 {
 		return "", translate(err, "message")
@@ -236,7 +236,7 @@ func (s *Store) MessageAfter(ctx context.Context, convID, id string) (string, er
 // that span bots.
 func (s *Store) FindAllTags(ctx context.Context, limit int) ([]models.Tag, error) {
 	var out []models.Tag
-	err := s.db.WithContext(ctx).Order("name, bot_id").Limit(limit).Find(&out).Error
+	err := s.conn(ctx).Order("name, bot_id").Limit(limit).Find(&out).Error
 	return out, translate(err, "tags")
 }
 
@@ -246,7 +246,7 @@ func (s *Store) SetSeePersonalData(ctx context.Context, operatorID string, see b
 	if !models.ValidID(operatorID) {
 		return notFound("operator")
 	}
-	res := s.db.WithContext(ctx).Model(&models.Operator{}).Where("id = ?", operatorID).
+	res := s.conn(ctx).Model(&models.Operator{}).Where("id = ?", operatorID).
 		Updates(map[string]any{"see_personal_data": see, "updated_at": s.now()})
 	if res.Error != nil {
 		return translate(res.Error, "operator")

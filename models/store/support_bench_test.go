@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -42,6 +43,73 @@ type supportBench struct {
 	from    time.Time
 	to      time.Time
 	contact string
+}
+
+// keptSupportBench is supportBench as stored in a kept schema's bench_support
+// table, so a later run finds the ids the generator made.
+type keptSupportBench struct {
+	N       int
+	Bots    []string
+	Tags    []string
+	Ops     []string
+	From    time.Time
+	To      time.Time
+	Contact string
+}
+
+// openSupportBench returns the store and data of the benchmark. With
+// PARLEY_BENCH_SCHEMA=name on PostgreSQL the data lives in that schema and
+// is kept: the first run builds it, later runs of the same size reuse it
+// (a different size is refused rather than mixed). Otherwise a fresh
+// database is built and dropped.
+func openSupportBench(b *testing.B, d string, n int) (*store.Store, supportBench) {
+	b.Helper()
+	schema := os.Getenv("PARLEY_BENCH_SCHEMA")
+	if schema == "" || d != store.Postgres {
+		s := storetest.Open(b, d)
+		start := time.Now()
+		f := mustSupportBench(b, s, n)
+		b.Logf("%s: %d messages written and indexed in %v", d, n, time.Since(start).Round(time.Millisecond))
+		return s, f
+	}
+	s := storetest.OpenKept(b, schema)
+	db := s.DB().WithContext(b.Context())
+	if err := db.Exec("CREATE TABLE IF NOT EXISTS bench_support (data text NOT NULL)").Error; err != nil {
+		b.Fatal(err)
+	}
+	var data []string
+	if err := db.Raw("SELECT data FROM bench_support").Scan(&data).Error; err != nil {
+		b.Fatal(err)
+	}
+	if len(data) > 0 {
+		var k keptSupportBench
+		if err := json.Unmarshal([]byte(data[0]), &k); err != nil {
+			b.Fatal(err)
+		}
+		if k.N != n {
+			b.Fatalf("schema %s holds %d messages, not %d: drop it or name another", schema, k.N, n)
+		}
+		b.Logf("%s: reusing %d messages in schema %s", d, n, schema)
+		return s, supportBench{bots: k.Bots, tags: k.Tags, ops: k.Ops, from: k.From, to: k.To, contact: k.Contact}
+	}
+	var bots int64
+	if err := db.Table("bots").Count(&bots).Error; err != nil {
+		b.Fatal(err)
+	}
+	if bots > 0 {
+		b.Fatalf("schema %s holds an unfinished build: drop it (DROP SCHEMA %s CASCADE) or name another", schema, schema)
+	}
+	start := time.Now()
+	f := mustSupportBench(b, s, n)
+	b.Logf("%s: %d messages written and indexed in %v (kept in schema %s)", d, n, time.Since(start).Round(time.Millisecond), schema)
+	raw, err := json.Marshal(keptSupportBench{N: n, Bots: f.bots, Tags: f.tags, Ops: f.ops, From: f.from, To: f.to, Contact: f.contact})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Exec("INSERT INTO bench_support (data) VALUES (?)", string(raw)).Error; err != nil {
+		b.Fatal(err)
+	}
+	return s, f
 }
 
 // mustSupportBench writes n messages in n/10 conversations the way real
@@ -256,10 +324,7 @@ func BenchmarkSupportList(b *testing.B) {
 	n := supportBenchSize(b)
 	for _, d := range storetest.Dialects(b) {
 		b.Run(d, func(b *testing.B) {
-			s := storetest.Open(b, d)
-			start := time.Now()
-			f := mustSupportBench(b, s, n)
-			b.Logf("%s: %d messages written and indexed in %v", d, n, time.Since(start).Round(time.Millisecond))
+			s, f := openSupportBench(b, d, n)
 			page := models.Page{Limit: models.DefaultPageSize}
 			cf := func(mod func(*models.ConversationQuery)) models.ConversationQuery {
 				q := models.ConversationQuery{ConversationFilter: models.ConversationFilter{Page: page}}

@@ -145,7 +145,7 @@ func (s *Store) FindThread(ctx context.Context, integrationID, externalKey strin
 		return nil, notFound("channel thread")
 	}
 	var th models.ChannelThread
-	err := s.db.WithContext(ctx).Where("integration_id = ? AND external_key = ?", integrationID, strings.TrimSpace(externalKey)).Take(&th).Error
+	err := s.conn(ctx).Where("integration_id = ? AND external_key = ?", integrationID, strings.TrimSpace(externalKey)).Take(&th).Error
 	if err != nil {
 		return nil, translate(err, "channel thread")
 	}
@@ -156,7 +156,7 @@ func (s *Store) FindThread(ctx context.Context, integrationID, externalKey strin
 // first by default, one cursor page at a time. A thread's conversations,
 // current and earlier, are FindConversations with its ThreadID.
 func (s *Store) FindThreads(ctx context.Context, f models.ThreadFilter) ([]models.ChannelThread, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.ChannelThread{})
+	q := s.conn(ctx).Model(&models.ChannelThread{})
 	if f.IntegrationID != "" {
 		q = q.Where("integration_id = ?", f.IntegrationID)
 	}

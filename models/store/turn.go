@@ -90,7 +90,7 @@ func (s *Store) postAndQueuePostgres(ctx context.Context, m models.Message, reda
 		return nil, nil, false, models.FieldError("meta", "The meta could not be stored as JSON.")
 	}
 	var inserted []string
-	err = s.db.WithContext(ctx).Raw(`WITH m AS (
+	err = s.conn(ctx).Raw(`WITH m AS (
 	INSERT INTO messages (id, conversation_id, type, text, meta, turn_id, external_id, created_at, updated_at)
 	VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)
 	ON CONFLICT (conversation_id, external_id) DO NOTHING
@@ -111,7 +111,7 @@ RETURNING user_message_id`,
 	if len(inserted) == 1 {
 		return &m, &t, true, nil
 	}
-	msg, turn, err := postedBefore(s.db.WithContext(ctx), m)
+	msg, turn, err := postedBefore(s.conn(ctx), m)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -190,7 +190,7 @@ func (s *Store) LastUserMessage(ctx context.Context, convID string) (*models.Mes
 		return nil, notFound("conversation")
 	}
 	var m models.Message
-	err := s.db.WithContext(ctx).Where("conversation_id = ? AND type = ?", convID, models.MessageUser).
+	err := s.conn(ctx).Where("conversation_id = ? AND type = ?", convID, models.MessageUser).
 		Order("id DESC").Limit(1).Find(&m).Error
 	if err != nil {
 		return nil, translate(err, "message")
@@ -205,7 +205,7 @@ func (s *Store) LastUserMessage(ctx context.Context, convID string) (*models.Mes
 // with one (failed and interrupted turns do not count).
 func (s *Store) Answered(ctx context.Context, userMsgID string) (bool, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&models.Turn{}).
+	err := s.conn(ctx).Model(&models.Turn{}).
 		Where("user_message_id = ? AND status = ?", userMsgID, models.TurnDone).Count(&n).Error
 	return n > 0, translate(err, "turns")
 }
@@ -216,7 +216,7 @@ func (s *Store) Answered(ctx context.Context, userMsgID string) (bool, error) {
 // running ones were left by a holder that is gone, the queued ones wait their turn.
 func (s *Store) UnfinishedTurns(ctx context.Context, convID string, limit int) ([]models.Turn, error) {
 	var ts []models.Turn
-	err := s.db.WithContext(ctx).Where("conversation_id = ? AND status IN ?", convID, []string{models.TurnQueued, models.TurnRunning}).
+	err := s.conn(ctx).Where("conversation_id = ? AND status IN ?", convID, []string{models.TurnQueued, models.TurnRunning}).
 		Order("user_message_id, id").Limit(limit).Find(&ts).Error
 	return ts, translate(err, "turns")
 }
@@ -225,7 +225,7 @@ func (s *Store) UnfinishedTurns(ctx context.Context, convID string, limit int) (
 // a queued or running turn, for recovery at start-up.
 func (s *Store) ConversationsWithUnfinishedTurns(ctx context.Context, limit int) ([]string, error) {
 	var ids []string
-	err := s.db.WithContext(ctx).Model(&models.Turn{}).Distinct("conversation_id").
+	err := s.conn(ctx).Model(&models.Turn{}).Distinct("conversation_id").
 		Where("status IN ?", []string{models.TurnQueued, models.TurnRunning}).Limit(limit).Pluck("conversation_id", &ids).Error
 	return ids, translate(err, "turns")
 }
@@ -237,7 +237,7 @@ func (s *Store) ConversationsWithUnfinishedTurns(ctx context.Context, limit int)
 func (s *Store) StartTurn(ctx context.Context, t *models.Turn) error {
 	now := s.now()
 	t.Status, t.StartedAt, t.UpdatedAt = models.TurnRunning, &now, now
-	res := s.lazy.WithContext(ctx).Model(&models.Turn{}).Where("id = ? AND status = ?", t.ID, models.TurnQueued).
+	res := s.lazyConn(ctx).Model(&models.Turn{}).Where("id = ? AND status = ?", t.ID, models.TurnQueued).
 		Updates(map[string]any{"status": t.Status, "started_at": now, "updated_at": now, "bot_id": t.BotID,
 			"bot_version_id": t.BotVersionID, "bot_version": t.BotVersion, "redactions": t.Redactions})
 	if res.Error != nil {
@@ -262,7 +262,7 @@ var ErrNotNext = errors.New("store: the turn is not the conversation's next")
 func (s *Store) StartNextTurn(ctx context.Context, t *models.Turn) error {
 	now := s.now()
 	um := models.Deref(t.UserMessageID)
-	res := s.lazy.WithContext(ctx).Model(&models.Turn{}).
+	res := s.lazyConn(ctx).Model(&models.Turn{}).
 		Where("id = ? AND status = ?", t.ID, models.TurnQueued).
 		Where(`NOT EXISTS (SELECT 1 FROM turns AS o WHERE o.conversation_id = ? AND o.id <> ? AND o.status IN ?
 	AND (o.status = ? OR o.user_message_id < ? OR (o.user_message_id = ? AND o.id < ?)))`,
@@ -484,7 +484,7 @@ func (s *Store) finishTurnPostgres(ctx context.Context, t *models.Turn, closing 
 		t.Status, t.Retry, t.BotID, t.BotVersionID, t.BotVersion, t.Provider, t.Model, t.QueuedAt, t.StartedAt,
 		t.FirstTokenAt, t.FinishedAt, t.LatencyMs, t.TTFTMs, t.InputTokens, t.OutputTokens, t.EndReason, t.ToolRounds,
 		t.ErrorStage, t.Error, t.Redactions, t.Moderated, t.Prompt, t.UpdatedAt, t.Retrieval, t.RetrievalNote, t.ID)
-	if err := s.db.WithContext(ctx).Exec(sql.String(), args...).Error; err != nil {
+	if err := s.conn(ctx).Exec(sql.String(), args...).Error; err != nil {
 		return nil, translate(err, "turn")
 	}
 	if held != nil {
@@ -529,7 +529,7 @@ func (s *Store) FindTurn(ctx context.Context, id string) (*models.Turn, error) {
 		return nil, notFound("turn")
 	}
 	var t models.Turn
-	err := s.db.WithContext(ctx).Preload("Records", func(db *gorm.DB) *gorm.DB { return db.Order("rank") }).
+	err := s.conn(ctx).Preload("Records", func(db *gorm.DB) *gorm.DB { return db.Order("rank") }).
 		Preload("Calls", func(db *gorm.DB) *gorm.DB { return db.Order("seq") }).First(&t, "id = ?", id).Error
 	if err != nil {
 		return nil, translate(err, "turn")
@@ -543,7 +543,7 @@ func (s *Store) FindTurnPrompt(ctx context.Context, convID, turnID string) ([]by
 		return nil, notFound("turn")
 	}
 	var t models.Turn
-	if err := s.db.WithContext(ctx).Select("id", "prompt").First(&t, "id = ? AND conversation_id = ?", turnID, convID).Error; err != nil {
+	if err := s.conn(ctx).Select("id", "prompt").First(&t, "id = ? AND conversation_id = ?", turnID, convID).Error; err != nil {
 		return nil, translate(err, "turn")
 	}
 	return t.Prompt, nil
@@ -557,7 +557,7 @@ func (s *Store) FindTurns(ctx context.Context, ids []string) (map[string]*models
 		return out, nil
 	}
 	var ts []models.Turn
-	err := s.db.WithContext(ctx).Preload("Records", func(db *gorm.DB) *gorm.DB { return db.Order("rank") }).
+	err := s.conn(ctx).Preload("Records", func(db *gorm.DB) *gorm.DB { return db.Order("rank") }).
 		Preload("Calls", func(db *gorm.DB) *gorm.DB { return db.Order("seq") }).Omit("prompt").Where("id IN ?", ids).Find(&ts).Error
 	if err != nil {
 		return nil, translate(err, "turns")
@@ -581,7 +581,7 @@ func (s *Store) FindMessagesByID(ctx context.Context, convID string, ids ...stri
 		return out, nil
 	}
 	var ms []models.Message
-	if err := s.db.WithContext(ctx).Where("conversation_id = ? AND id IN ?", convID, want).Find(&ms).Error; err != nil {
+	if err := s.conn(ctx).Where("conversation_id = ? AND id IN ?", convID, want).Find(&ms).Error; err != nil {
 		return nil, translate(err, "messages")
 	}
 	for i := range ms {
@@ -608,7 +608,7 @@ func (s *Store) FindRedactions(ctx context.Context, convID string, userMsgIDs []
 		UserMessageID string
 		N             int
 	}
-	err := s.db.WithContext(ctx).Model(&models.Turn{}).Select("user_message_id, MAX(redactions) AS n").
+	err := s.conn(ctx).Model(&models.Turn{}).Select("user_message_id, MAX(redactions) AS n").
 		Where("conversation_id = ? AND user_message_id IN ? AND redactions > 0", convID, ids).
 		Group("user_message_id").Scan(&rows).Error
 	if err != nil {
@@ -627,7 +627,7 @@ func (s *Store) EarlierAnswer(ctx context.Context, t *models.Turn) (*models.Mess
 		return nil, nil
 	}
 	var prev models.Turn
-	err := s.db.WithContext(ctx).Select("id", "bot_message_id").Where("user_message_id = ? AND status = ? AND id < ? AND bot_message_id IS NOT NULL",
+	err := s.conn(ctx).Select("id", "bot_message_id").Where("user_message_id = ? AND status = ? AND id < ? AND bot_message_id IS NOT NULL",
 		*t.UserMessageID, models.TurnDone, t.ID).Order("id DESC").Limit(1).Find(&prev).Error
 	if err != nil || prev.BotMessageID == nil {
 		return nil, translate(err, "turn")

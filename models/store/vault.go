@@ -88,7 +88,7 @@ func (s *Store) CheckBox(ctx context.Context) error {
 	if err != nil {
 		return models.Errorf(models.CodeInternal, "The secret key check could not be encrypted.")
 	}
-	db := s.db.WithContext(ctx)
+	db := s.conn(ctx)
 	err = db.Exec("INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
 		settingBoxCheck, sealed, s.now()).Error
 	if err != nil {
@@ -121,7 +121,7 @@ func (s *Store) CreateVaultSecret(ctx context.Context, v models.VaultSecret, val
 		return nil, err
 	}
 	v.ValueEnc = enc
-	if err := s.db.WithContext(ctx).Create(&v).Error; err != nil {
+	if err := s.conn(ctx).Create(&v).Error; err != nil {
 		return nil, vaultNameTaken(err, v.Name)
 	}
 	return &v, nil
@@ -207,7 +207,7 @@ func (s *Store) FindVaultSecret(ctx context.Context, id string) (*models.VaultSe
 		return nil, notFound("vault secret")
 	}
 	var v models.VaultSecret
-	if err := s.db.WithContext(ctx).First(&v, "id = ?", id).Error; err != nil {
+	if err := s.conn(ctx).First(&v, "id = ?", id).Error; err != nil {
 		return nil, translate(err, "vault secret")
 	}
 	return &v, nil
@@ -216,7 +216,7 @@ func (s *Store) FindVaultSecret(ctx context.Context, id string) (*models.VaultSe
 // FindVaultSecrets lists vault secrets, newest first by default, one cursor
 // page at a time, without their values.
 func (s *Store) FindVaultSecrets(ctx context.Context, p models.Page) ([]models.VaultSecret, string, error) {
-	q := s.db.WithContext(ctx).Model(&models.VaultSecret{}).Omit("value_enc")
+	q := s.conn(ctx).Model(&models.VaultSecret{}).Omit("value_enc")
 	items, next, err := paginate(q, p, "id", func(v *models.VaultSecret) string { return v.ID })
 	return items, next, translate(err, "vault secrets")
 }
@@ -231,7 +231,7 @@ func (s *Store) DeleteVaultSecret(ctx context.Context, id string) error {
 // ability.SecretLookup for fetch headers' {{secret:NAME}}.
 func (s *Store) VaultValue(ctx context.Context, name string) (string, error) {
 	var v models.VaultSecret
-	err := s.db.WithContext(ctx).Select("id", "value_enc").Where("name = ?", name).Take(&v).Error
+	err := s.conn(ctx).Select("id", "value_enc").Where("name = ?", name).Take(&v).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return "", models.Errorf(models.CodeNotFound, "There is no vault secret named %q: create it under Providers → Vault.", name)
 	}

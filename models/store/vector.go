@@ -51,7 +51,7 @@ func (s *Store) enqueueEmbed(tx *gorm.DB, d *models.Dataset) error {
 // command line, an import during a restart) are embedded too.
 func (s *Store) EnqueueEmbeddings(ctx context.Context) (int, error) {
 	var ids []string
-	if err := s.db.WithContext(ctx).Model(&models.Dataset{}).Where("embed_provider_id IS NOT NULL AND embed_model <> ''").
+	if err := s.conn(ctx).Model(&models.Dataset{}).Where("embed_provider_id IS NOT NULL AND embed_model <> ''").
 		Order("id").Limit(10000).Pluck("id", &ids).Error; err != nil {
 		return 0, translate(err, "datasets")
 	}
@@ -85,7 +85,7 @@ func (s *Store) bumpVectors(tx *gorm.DB, datasetID string, clearErr bool) error 
 // embedding run reads each batch from where the last one ended.
 func (s *Store) PendingRecords(ctx context.Context, datasetID, model, after string, limit int) ([]models.DatasetRecord, error) {
 	var out []models.DatasetRecord
-	q := s.db.WithContext(ctx).Model(&models.DatasetRecord{}).
+	q := s.conn(ctx).Model(&models.DatasetRecord{}).
 		Joins("LEFT JOIN record_vectors v ON v.record_id = dataset_records.id AND v.model = ?", model).
 		Where("dataset_records.dataset_id = ? AND v.record_id IS NULL", datasetID)
 	if after != "" {
@@ -153,7 +153,7 @@ func (s *Store) SaveVectors(ctx context.Context, datasetID string, recs []models
 func (s *Store) SetEmbedError(ctx context.Context, datasetID, msg string) error {
 	now := s.now()
 	row := datasetEmbedding{DatasetID: datasetID, LastError: msg, LastErrorAt: &now, UpdatedAt: now}
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dataset_id"}},
+	err := s.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "dataset_id"}},
 		DoUpdates: clause.Assignments(map[string]any{"last_error": msg, "last_error_at": now, "updated_at": now})}).
 		Create(&row).Error
 	if errors.Is(err, gorm.ErrForeignKeyViolated) {
@@ -165,7 +165,7 @@ func (s *Store) SetEmbedError(ctx context.Context, datasetID, msg string) error 
 // VectorVersion returns a dataset's vector change counter (0 before any vector).
 func (s *Store) VectorVersion(ctx context.Context, datasetID string) (int64, error) {
 	var v []int64
-	err := s.db.WithContext(ctx).Model(&datasetEmbedding{}).Where("dataset_id = ?", datasetID).Limit(1).Pluck("version", &v).Error
+	err := s.conn(ctx).Model(&datasetEmbedding{}).Where("dataset_id = ?", datasetID).Limit(1).Pluck("version", &v).Error
 	if err != nil || len(v) == 0 {
 		return 0, translate(err, "embedding state")
 	}
@@ -175,7 +175,7 @@ func (s *Store) VectorVersion(ctx context.Context, datasetID string) (int64, err
 // EmbeddingState says how far a dataset is embedded with its embeddings model.
 func (s *Store) EmbeddingState(ctx context.Context, d *models.Dataset) (models.EmbeddingState, error) {
 	st := models.EmbeddingState{Model: d.EmbedModel}
-	db := s.db.WithContext(ctx)
+	db := s.conn(ctx)
 	var row datasetEmbedding
 	err := db.Where("dataset_id = ?", d.ID).Limit(1).Find(&row).Error
 	if err != nil {
@@ -194,7 +194,7 @@ func (s *Store) EmbeddingState(ctx context.Context, d *models.Dataset) (models.E
 // EachVector calls fn with every vector of model in a dataset, streamed from
 // the database (fn must copy what it keeps: the bytes are reused).
 func (s *Store) EachVector(ctx context.Context, datasetID, model string, fn func(recordID string, vec []byte) error) error {
-	rows, err := s.db.WithContext(ctx).Model(&models.RecordVector{}).Select("record_id", "vector").
+	rows, err := s.conn(ctx).Model(&models.RecordVector{}).Select("record_id", "vector").
 		Where("dataset_id = ? AND model = ?", datasetID, model).Rows()
 	if err != nil {
 		return translate(err, "vectors")

@@ -98,7 +98,7 @@ func (s *Store) StartWidgetSession(ctx context.Context, it *models.Integration, 
 		return nil, err
 	}
 	if in.Test && tc.Created {
-		if err := s.db.WithContext(ctx).Model(&models.Conversation{}).Where("id = ?", tc.Conversation.ID).
+		if err := s.conn(ctx).Model(&models.Conversation{}).Where("id = ?", tc.Conversation.ID).
 			Update("kind", models.ConversationTest).Error; err != nil {
 			return nil, translate(err, "conversation")
 		}
@@ -141,7 +141,7 @@ func (s *Store) WidgetTokenEnded(ctx context.Context, integrationID, token strin
 		return false, nil
 	}
 	var n int64
-	err := s.db.WithContext(ctx).Model(&models.ConversationSession{}).
+	err := s.conn(ctx).Model(&models.ConversationSession{}).
 		Where("token_hash = ? AND integration_id = ? AND revoked_at IS NOT NULL", models.HashToken(token), integrationID).
 		Count(&n).Error
 	return n > 0, translate(err, "conversation session")
@@ -159,7 +159,7 @@ func (s *Store) RotateIdentitySecret(ctx context.Context, id string) (string, er
 // for the API to answer a widget's session token with CORS for them alone.
 func (s *Store) WidgetOrigins(ctx context.Context, integrationID string) (string, error) {
 	var origin []string
-	err := s.db.WithContext(ctx).Model(&models.Integration{}).Where("id = ?", integrationID).Limit(1).Pluck("widget_origin", &origin).Error
+	err := s.conn(ctx).Model(&models.Integration{}).Where("id = ?", integrationID).Limit(1).Pluck("widget_origin", &origin).Error
 	if err != nil {
 		return "", translate(err, "integration")
 	}
@@ -183,7 +183,7 @@ func (s *Store) FindContactsByID(ctx context.Context, ids []string) (map[string]
 		return out, nil
 	}
 	var list []models.Contact
-	if err := s.db.WithContext(ctx).Where("id IN ?", valid).Find(&list).Error; err != nil {
+	if err := s.conn(ctx).Where("id IN ?", valid).Find(&list).Error; err != nil {
 		return nil, translate(err, "contacts")
 	}
 	for _, c := range list {

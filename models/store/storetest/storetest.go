@@ -63,6 +63,48 @@ func Open(t testing.TB, dialect string) *store.Store {
 	return s
 }
 
+// OpenKept returns a migrated PostgreSQL store in the schema named schema,
+// created if missing and kept after the test (never dropped), so a
+// benchmark can build a large data set once and reuse it between runs. It
+// skips the test when TEST_DATABASE_URL is not set.
+func OpenKept(t testing.TB, schema string) *store.Store {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("TEST_DATABASE_URL not set; skipping PostgreSQL")
+	}
+	for _, r := range schema {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+			t.Fatalf("storetest: schema %q: use lower-case letters, digits and _", schema)
+		}
+	}
+	ctx := context.Background()
+	admin, err := store.Open(ctx, base, store.Options{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatalf("storetest: connect to TEST_DATABASE_URL: %v", err)
+	}
+	defer admin.Close()
+	if err := admin.DB().Exec("CREATE SCHEMA IF NOT EXISTS " + schema).Error; err != nil {
+		t.Fatalf("storetest: create schema: %v", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("storetest: TEST_DATABASE_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	s, err := store.Open(ctx, u.String(), store.Options{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatalf("storetest: open %s: %v", schema, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatalf("storetest: migrate %s: %v", schema, err)
+	}
+	return s
+}
+
 // URL returns a database URL of a fresh, empty database of the dialect (not
 // migrated), for tests that start the real binary or run migrations themselves.
 func URL(t testing.TB, dialect string) string {

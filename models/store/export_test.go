@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"parley/models"
+)
 
 // Translate exposes translate to the store's tests, so they can show how a
 // database error is mapped without a method that produces it.
@@ -30,3 +34,9 @@ func MigrationCount() int { return len(migrations) }
 // LockKey exposes the advisory lock key of a name, so a test can find the
 // lock in pg_locks.
 var LockKey = lockKey
+
+// FindAnalyticsLive is FindAnalytics counted live over the whole range, with
+// no rollups: what the rollups must equal.
+func (s *Store) FindAnalyticsLive(ctx context.Context, a models.AnalyticsQuery) (*models.Analytics, error) {
+	return s.findAnalyticsLive(ctx, a)
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"parley/models/store"
@@ -59,6 +60,47 @@ func Open(t testing.TB, dialect string) *store.Store {
 	t.Cleanup(func() { _ = s.Close() })
 	if _, err := s.Migrate(ctx); err != nil {
 		t.Fatalf("storetest: migrate %s: %v", dialect, err)
+	}
+	return s
+}
+
+// OpenKept returns a migrated store on the PostgreSQL schema named schema,
+// created if missing and kept when the test ends, so a benchmark can build
+// its data once and reuse it between runs (PARLEY_BENCH_SCHEMA). On SQLite it
+// is Open.
+func OpenKept(t testing.TB, dialect, schema string) *store.Store {
+	t.Helper()
+	if dialect != store.Postgres || schema == "" {
+		return Open(t, dialect)
+	}
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("TEST_DATABASE_URL not set; skipping PostgreSQL")
+	}
+	ctx := context.Background()
+	admin, err := store.Open(ctx, base, store.Options{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatalf("storetest: connect to TEST_DATABASE_URL: %v", err)
+	}
+	err = admin.DB().Exec(`CREATE SCHEMA IF NOT EXISTS "` + strings.ReplaceAll(schema, `"`, "") + `"`).Error
+	_ = admin.Close()
+	if err != nil {
+		t.Fatalf("storetest: create schema %s: %v", schema, err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("storetest: TEST_DATABASE_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	s, err := store.Open(ctx, u.String(), store.Options{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatalf("storetest: open %s: %v", schema, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatalf("storetest: migrate %s: %v", schema, err)
 	}
 	return s
 }

@@ -78,8 +78,8 @@ const rollupGrace = 10 * time.Minute
 // for one bot, among its datasets' records). Complete past days are read from
 // their rollups (analytics_rollups; a day missing or marked dirty is rolled
 // up first, one at a time), the rest of the range (today, and a partial first
-// or last day) is counted live with the same queries, and active contacts
-// (distinct across days) are counted live from an index. Latency and TTFT
+// or last day) is counted live with the same queries. Active contacts are
+// the union of the days' contact sets. Latency and TTFT
 // percentiles come from merged histograms (see hist).
 func (s *Store) FindAnalytics(ctx context.Context, a models.AnalyticsQuery) (*models.Analytics, error) {
 	if a.BotID != "" && !models.ValidID(a.BotID) {
@@ -122,12 +122,6 @@ func (s *Store) FindAnalytics(ctx context.Context, a models.AnalyticsQuery) (*mo
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	var contacts int64
-	g.Go(func() error {
-		var err error
-		contacts, err = s.activeContacts(gctx, a)
-		return err
-	})
 	parts := make([]map[rollupKey]*figures, len(live)+1)
 	for i, q := range live {
 		g.Go(func() error {
@@ -146,12 +140,7 @@ func (s *Store) FindAnalytics(ctx context.Context, a models.AnalyticsQuery) (*mo
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	out, err := s.finishAnalytics(ctx, a, parts, from, to)
-	if err != nil {
-		return nil, err
-	}
-	out.ActiveContacts = contacts
-	return out, nil
+	return s.finishAnalytics(ctx, a, parts, from, to)
 }
 
 // findAnalyticsLive is FindAnalytics without rollups: every figure counted
@@ -166,14 +155,7 @@ func (s *Store) findAnalyticsLive(ctx context.Context, a models.AnalyticsQuery) 
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.finishAnalytics(ctx, a, []map[rollupKey]*figures{part}, time.Time{}, time.Time{})
-	if err != nil {
-		return nil, err
-	}
-	if out.ActiveContacts, err = s.activeContacts(ctx, a); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return s.finishAnalytics(ctx, a, []map[rollupKey]*figures{part}, time.Time{}, time.Time{})
 }
 
 // utcDay is the start of t's UTC day.
@@ -199,15 +181,6 @@ func (s *Store) firstActivity(ctx context.Context) (time.Time, error) {
 		}
 	}
 	return first, nil
-}
-
-// activeContacts counts the distinct contacts of the range's conversations
-// (from idx_conversations_created's columns).
-func (s *Store) activeContacts(ctx context.Context, a models.AnalyticsQuery) (int64, error) {
-	var n int64
-	q := s.db.WithContext(ctx).Table("conversations AS c").Select("COUNT(DISTINCT c.contact_id)").Where("c.contact_id IS NOT NULL")
-	err := timeScope(convScope(q, a), "c.created_at", a).Scan(&n).Error
-	return n, translate(err, "analytics")
 }
 
 // liveFigures counts the figures of a's range (its bot, test data unless
@@ -258,16 +231,22 @@ func (s *Store) liveFigures(ctx context.Context, a models.AnalyticsQuery) (map[r
 		sel, group := keyOf("c.created_at")
 		var rows []struct {
 			Keyed
-			N int64
+			Contact string
+			N       int64
 		}
-		q := db.Table("conversations AS c").Select(sel + ", COUNT(*) AS n").Group(group)
+		// Per contact too (from idx_conversations_created's columns).
+		q := db.Table("conversations AS c").Select(sel + ", COALESCE(c.contact_id, '') AS contact, COUNT(*) AS n").Group(group + ", c.contact_id")
 		if err := timeScope(convScope(q, a), "c.created_at", a).Scan(&rows).Error; err != nil {
 			return err
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		for _, r := range rows {
-			fig(r.Keyed).Conversations += r.N
+			f := fig(r.Keyed)
+			f.Conversations += r.N
+			if r.Contact != "" {
+				f.Contacts[r.Contact] = true
+			}
 		}
 		return nil
 	})
@@ -422,13 +401,14 @@ func (s *Store) liveFigures(ctx context.Context, a models.AnalyticsQuery) (map[r
 		// question still there); capped per key below.
 		var rows []struct {
 			Keyed
-			ID        string
-			CreatedAt time.Time
-			TurnBot   string
-			NoRecord  int
+			ID, ConversationID string
+			CreatedAt          time.Time
+			TurnBot, Text      string
+			NoRecord           int
 		}
 		err := turns().Joins("CROSS JOIN messages AS u").Where("u.id = t.user_message_id").
-			Select(tsel + ", t.id, t.created_at, COALESCE(t.bot_id, '') AS turn_bot, CASE WHEN " + dontKnow + " THEN 0 ELSE 1 END AS no_record").
+			Select(tsel + ", t.id, t.conversation_id, t.created_at, COALESCE(t.bot_id, '') AS turn_bot, u.text, " +
+				"CASE WHEN " + dontKnow + " THEN 0 ELSE 1 END AS no_record").
 			Where("t.status = 'done' AND (" + dontKnow + " OR " + noRecord + ")").Scan(&rows).Error
 		if err != nil {
 			return err
@@ -437,7 +417,8 @@ func (s *Store) liveFigures(ctx context.Context, a models.AnalyticsQuery) (map[r
 		defer mu.Unlock()
 		for _, r := range rows {
 			f := fig(r.Keyed)
-			f.Samples = append(f.Samples, questionSample{At: r.CreatedAt.UTC(), TurnID: r.ID, BotID: r.TurnBot, NoRecord: r.NoRecord == 1})
+			f.Samples = append(f.Samples, questionSample{At: r.CreatedAt.UTC(), TurnID: r.ID, BotID: r.TurnBot,
+				NoRecord: r.NoRecord == 1, ConversationID: r.ConversationID, Text: r.Text})
 		}
 		return nil
 	})
@@ -518,6 +499,7 @@ func (s *Store) finishAnalytics(ctx context.Context, a models.AnalyticsQuery, pa
 	for _, b := range withDataset {
 		hasDataset[b] = true
 	}
+	out.ActiveContacts = int64(len(total.Contacts))
 	out.Up, out.Down, out.Turns, out.Unanswered = total.Up, total.Down, total.Turns, total.DontKnow
 	for b, n := range total.NoRecord {
 		if hasDataset[b] {
@@ -591,28 +573,9 @@ func (s *Store) topUnanswered(ctx context.Context, a models.AnalyticsQuery, samp
 	if len(picked) == 0 {
 		return nil, nil
 	}
-	ids := make([]string, len(picked))
+	qs := make([]models.UnansweredQuestion, len(picked))
 	for i, x := range picked {
-		ids[i] = x.TurnID
-	}
-	var rows []struct{ ID, ConversationID, Text string }
-	for chunk := range slices.Chunk(ids, 500) {
-		var part []struct{ ID, ConversationID, Text string }
-		if err := s.db.WithContext(ctx).Table("turns AS t").Joins("JOIN messages AS u ON u.id = t.user_message_id").
-			Select("t.id, t.conversation_id, u.text").Where("t.id IN ?", chunk).Scan(&part).Error; err != nil {
-			return nil, translate(err, "analytics")
-		}
-		rows = append(rows, part...)
-	}
-	byID := map[string]models.UnansweredQuestion{}
-	for _, r := range rows {
-		byID[r.ID] = models.UnansweredQuestion{ConversationID: r.ConversationID, Text: r.Text}
-	}
-	qs := make([]models.UnansweredQuestion, 0, len(ids))
-	for _, id := range ids {
-		if q, ok := byID[id]; ok {
-			qs = append(qs, q)
-		}
+		qs[i] = models.UnansweredQuestion{ConversationID: x.ConversationID, Text: x.Text}
 	}
 	return models.GroupQuestions(qs, analyticsTopN), nil
 }

@@ -22,6 +22,9 @@ type rollupKey struct {
 // queries count for a part of a day.
 type figures struct {
 	Conversations, Messages int64
+	// Contacts are the distinct contacts of the conversations counted
+	// (merged as a set: active contacts are distinct across days).
+	Contacts map[string]bool
 	// Turns are the finished turns (done, failed, interrupted); DontKnow the
 	// done turns whose answer says the bot did not know.
 	Turns, DontKnow int64
@@ -51,16 +54,19 @@ type recordUses struct {
 }
 
 // questionSample is a turn that could not answer (if NoRecord, only when
-// its bot has a dataset), for the top unanswered questions.
+// its bot has a dataset), for the top unanswered questions, with its
+// conversation and question (a change to the question marks the turn's day).
 type questionSample struct {
-	At       time.Time `json:"a"`
-	TurnID   string    `json:"t"`
-	BotID    string    `json:"b,omitempty"`
-	NoRecord bool      `json:"n,omitempty"`
+	At             time.Time `json:"a"`
+	TurnID         string    `json:"t"`
+	BotID          string    `json:"b,omitempty"`
+	NoRecord       bool      `json:"n,omitempty"`
+	ConversationID string    `json:"c"`
+	Text           string    `json:"q"`
 }
 
 func newFigures() *figures {
-	return &figures{NoRecord: map[string]int64{}, Latency: hist{}, TTFT: hist{}, Tokens: map[string]*models.ModelTokens{},
+	return &figures{Contacts: map[string]bool{}, NoRecord: map[string]int64{}, Latency: hist{}, TTFT: hist{}, Tokens: map[string]*models.ModelTokens{},
 		Abilities: map[string]*models.AbilityErrors{}, Records: map[recordKey]*recordUses{}}
 }
 
@@ -68,6 +74,9 @@ func newFigures() *figures {
 func (f *figures) add(o *figures) {
 	f.Conversations += o.Conversations
 	f.Messages += o.Messages
+	for c := range o.Contacts {
+		f.Contacts[c] = true
+	}
 	f.Turns += o.Turns
 	f.DontKnow += o.DontKnow
 	f.Up += o.Up

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -20,6 +21,7 @@ type rollupRow struct {
 	IntegrationID string `gorm:"primaryKey"`
 	Kind          string `gorm:"primaryKey"`
 	Conversations int64
+	Contacts      string
 	Messages      int64
 	Turns         int64
 	DontKnow      int64
@@ -71,6 +73,11 @@ func (f *figures) row(k rollupKey) (rollupRow, error) {
 	for _, e := range f.Abilities {
 		abilities = append(abilities, *e)
 	}
+	contacts := make([]string, 0, len(f.Contacts))
+	for c := range f.Contacts {
+		contacts = append(contacts, c)
+	}
+	slices.Sort(contacts)
 	records := make([]recordJSON, 0, len(f.Records))
 	for k, u := range f.Records {
 		records = append(records, recordJSON{RecordID: k.RecordID, DatasetID: k.DatasetID, recordUses: *u})
@@ -81,7 +88,7 @@ func (f *figures) row(k rollupKey) (rollupRow, error) {
 		v     any
 		empty bool
 	}{
-		{&r.NoRecord, f.NoRecord, len(f.NoRecord) == 0}, {&r.Tokens, tokens, len(tokens) == 0},
+		{&r.Contacts, contacts, len(contacts) == 0}, {&r.NoRecord, f.NoRecord, len(f.NoRecord) == 0}, {&r.Tokens, tokens, len(tokens) == 0},
 		{&r.Abilities, abilities, len(abilities) == 0}, {&r.Records, records, len(records) == 0},
 		{&r.Samples, f.Samples, len(f.Samples) == 0},
 	} {
@@ -105,16 +112,20 @@ func (r rollupRow) figures() (*figures, error) {
 	var tokens []models.ModelTokens
 	var abilities []models.AbilityErrors
 	var records []recordJSON
+	var contacts []string
 	for _, x := range []struct {
 		src string
 		dst any
-	}{{r.NoRecord, &f.NoRecord}, {r.Tokens, &tokens}, {r.Abilities, &abilities}, {r.Records, &records}} {
+	}{{r.Contacts, &contacts}, {r.NoRecord, &f.NoRecord}, {r.Tokens, &tokens}, {r.Abilities, &abilities}, {r.Records, &records}} {
 		if x.src == "" {
 			continue
 		}
 		if err := json.Unmarshal([]byte(x.src), x.dst); err != nil {
 			return nil, fmt.Errorf("store: analytics rollup %s: %w", r.Day, err)
 		}
+	}
+	for _, c := range contacts {
+		f.Contacts[c] = true
 	}
 	for _, t := range tokens {
 		f.Tokens[t.Model] = &t
@@ -144,7 +155,7 @@ func rollupScope(q *gorm.DB, a models.AnalyticsQuery) *gorm.DB {
 func (s *Store) readRollups(ctx context.Context, a models.AnalyticsQuery, from, to time.Time) (map[rollupKey]*figures, error) {
 	var rows []rollupRow
 	q := s.db.WithContext(ctx).Model(&rollupRow{}).Omit("samples").
-		Select("day, bot_id, integration_id, kind, conversations, messages, turns, dont_know, up, down, no_record, latency, ttft, tokens, abilities, records").
+		Select("day, bot_id, integration_id, kind, conversations, contacts, messages, turns, dont_know, up, down, no_record, latency, ttft, tokens, abilities, records").
 		Where("day >= ? AND day < ?", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	if err := rollupScope(q, a).Find(&rows).Error; err != nil {
 		return nil, translate(err, "analytics")
@@ -161,51 +172,29 @@ func (s *Store) readRollups(ctx context.Context, a models.AnalyticsQuery, from, 
 }
 
 // readRollupSamples reads the unanswered samples of the rolled-up days
-// [from, to) in a's scope, most recent day first, keeping those eligible
-// keeps, and stops after a day for which enough says the earlier days can
-// no longer be among the most recent.
+// [from, to) in a's scope, one day at a time from the most recent, keeping
+// those eligible keeps, and stops after a day for which enough says the
+// earlier days can no longer be among the most recent.
 func (s *Store) readRollupSamples(ctx context.Context, a models.AnalyticsQuery, from, to time.Time,
 	enough func(dayStart time.Time, ss []questionSample) bool, eligible func([]questionSample) []questionSample) ([]questionSample, error) {
-	q := s.db.WithContext(ctx).Model(&rollupRow{}).Select("day, samples").
-		Where("day >= ? AND day < ? AND samples <> ''", from.Format(time.DateOnly), to.Format(time.DateOnly)).Order("day DESC")
-	rows, err := rollupScope(q, a).Rows()
-	if err != nil {
-		return nil, translate(err, "analytics")
-	}
-	defer rows.Close()
-	var out, day []questionSample
-	current := ""
-	flush := func() bool { // the current day is read: enough?
-		if current == "" {
-			return false
-		}
-		start, _ := time.Parse(time.DateOnly, current)
-		stop := enough(start, append(out[:len(out):len(out)], day...))
-		out = append(out, day...)
-		day = nil
-		return stop
-	}
-	for rows.Next() {
-		var d, js string
-		if err := rows.Scan(&d, &js); err != nil {
+	var out []questionSample
+	for d := to.AddDate(0, 0, -1); !d.Before(from); d = d.AddDate(0, 0, -1) {
+		var js []string
+		q := s.db.WithContext(ctx).Model(&rollupRow{}).Where("day = ? AND samples <> ''", d.Format(time.DateOnly))
+		if err := rollupScope(q, a).Pluck("samples", &js).Error; err != nil {
 			return nil, translate(err, "analytics")
 		}
-		if d != current {
-			if flush() {
-				return out, nil
+		for _, j := range js {
+			var ss []questionSample
+			if err := json.Unmarshal([]byte(j), &ss); err != nil {
+				return nil, fmt.Errorf("store: analytics rollup %s samples: %w", d.Format(time.DateOnly), err)
 			}
-			current = d
+			out = append(out, eligible(ss)...)
 		}
-		var ss []questionSample
-		if err := json.Unmarshal([]byte(js), &ss); err != nil {
-			return nil, fmt.Errorf("store: analytics rollup %s samples: %w", d, err)
+		if enough(d, out) {
+			break
 		}
-		day = append(day, eligible(ss)...)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, translate(err, "analytics")
-	}
-	flush()
 	return out, nil
 }
 
@@ -237,73 +226,109 @@ func (s *Store) staleDays(ctx context.Context, from, to time.Time) ([]string, er
 	return out, nil
 }
 
-// ensureRollups rolls up the days of [from, to) that are missing or dirty.
+// rollupBatchDays bounds how many consecutive days one computation rolls
+// up: the live queries read each day's rows once either way, but the
+// conversations they join are read once per computation, not per day.
+const rollupBatchDays = 31
+
+// ensureRollups rolls up the days of [from, to) that are missing or dirty,
+// consecutive ones together (at most rollupBatchDays at once).
 func (s *Store) ensureRollups(ctx context.Context, from, to time.Time) error {
 	days, err := s.staleDays(ctx, from, to)
 	if err != nil {
 		return err
 	}
-	for _, d := range days {
-		if err := s.rollupDay(ctx, d); err != nil {
+	return s.rollupDays(ctx, days)
+}
+
+// rollupDays rolls up the given days (sorted), in runs of consecutive days.
+func (s *Store) rollupDays(ctx context.Context, days []string) error {
+	for len(days) > 0 {
+		n := 1
+		for n < len(days) && n < rollupBatchDays && nextDay(days[n-1]) == days[n] {
+			n++
+		}
+		if err := s.rollupRun(ctx, days[:n]); err != nil {
 			return err
 		}
+		days = days[n:]
 	}
 	return nil
 }
 
-// rollupDay (re)computes one past day's rollup rows from the live queries.
-// It holds the day's lock (another instance computing it meanwhile is
-// waited for, and the day not computed again), removes the day's dirty
-// mark and its "rolled up" row before reading (a write committed after
-// the read marks it again: see migrate0017), and writes the rows and the
-// day row in one transaction.
-func (s *Store) rollupDay(ctx context.Context, day string) error {
-	start, err := time.Parse(time.DateOnly, day)
+func nextDay(day string) string {
+	t, err := time.Parse(time.DateOnly, day)
 	if err != nil {
-		return fmt.Errorf("store: rollup day %q: %w", day, err)
+		return ""
 	}
-	release, err := s.Lock(ctx, "analytics-rollup:"+day)
+	return t.AddDate(0, 0, 1).Format(time.DateOnly)
+}
+
+// rollupRun (re)computes consecutive past days' rollup rows from the live
+// queries. It holds each day's lock (another instance computing one
+// meanwhile is waited for, and the day not computed again), removes the
+// days' dirty marks and "rolled up" rows before reading (a write committed
+// after the read marks its day again: see migrate0017), and writes each
+// day's rows and day row in one transaction.
+func (s *Store) rollupRun(ctx context.Context, days []string) error {
+	start, err := time.Parse(time.DateOnly, days[0])
 	if err != nil {
-		return err
+		return fmt.Errorf("store: rollup day %q: %w", days[0], err)
 	}
-	defer release()
-	stale, err := s.staleDays(ctx, start, start.AddDate(0, 0, 1))
+	end, err := time.Parse(time.DateOnly, days[len(days)-1])
+	if err != nil {
+		return fmt.Errorf("store: rollup day %q: %w", days[len(days)-1], err)
+	}
+	end = end.AddDate(0, 0, 1)
+	for _, d := range days {
+		release, err := s.Lock(ctx, "analytics-rollup:"+d)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	stale, err := s.staleDays(ctx, start, end)
 	if err != nil || len(stale) == 0 {
 		return err // rolled up meanwhile
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec("DELETE FROM analytics_dirty_days WHERE day = ?", day).Error; err != nil {
+		if err := tx.Exec("DELETE FROM analytics_dirty_days WHERE day IN ?", stale).Error; err != nil {
 			return err
 		}
-		return tx.Exec("DELETE FROM analytics_rollup_days WHERE day = ?", day).Error
+		return tx.Exec("DELETE FROM analytics_rollup_days WHERE day IN ?", stale).Error
 	})
 	if err != nil {
 		return translate(err, "analytics rollup")
 	}
-	figs, err := s.liveFigures(ctx, models.AnalyticsQuery{Since: start, Until: start.AddDate(0, 0, 1), IncludeTests: true})
+	figs, err := s.liveFigures(ctx, models.AnalyticsQuery{Since: start, Until: end, IncludeTests: true})
 	if err != nil {
 		return err
 	}
-	rows := make([]rollupRow, 0, len(figs))
+	rows := map[string][]rollupRow{}
 	for k, f := range figs {
 		r, err := f.row(k)
 		if err != nil {
 			return err
 		}
-		rows = append(rows, r)
+		rows[k.Day] = append(rows[k.Day], r)
 	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec("DELETE FROM analytics_rollups WHERE day = ?", day).Error; err != nil {
-			return err
-		}
-		if len(rows) > 0 {
-			if err := tx.CreateInBatches(rows, 100).Error; err != nil {
+	for _, day := range stale {
+		err = s.tx(ctx, func(tx *gorm.DB) error {
+			if err := tx.Exec("DELETE FROM analytics_rollups WHERE day = ?", day).Error; err != nil {
 				return err
 			}
+			if len(rows[day]) > 0 {
+				if err := tx.CreateInBatches(rows[day], 100).Error; err != nil {
+					return err
+				}
+			}
+			return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&rollupDayRow{Day: day, ComputedAt: s.now()}).Error
+		})
+		if err != nil {
+			return translate(err, "analytics rollup")
 		}
-		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&rollupDayRow{Day: day, ComputedAt: s.now()}).Error
-	})
-	return translate(err, "analytics rollup")
+	}
+	return nil
 }
 
 // rollupNow is the time rollups are judged by: the store's clock or the
@@ -340,16 +365,17 @@ func (s *Store) RollupAnalytics(ctx context.Context) (int, error) {
 		return 0, translate(err, "analytics")
 	}
 	seen := map[string]bool{}
-	n := 0
+	var all []string
 	for _, d := range append(days, dirty...) {
-		if seen[d] {
-			continue
+		if !seen[d] {
+			seen[d] = true
+			all = append(all, d)
 		}
-		seen[d] = true
-		if err := s.rollupDay(ctx, d); err != nil {
-			return n, err
-		}
-		n++
 	}
+	slices.Sort(all)
+	if err := s.rollupDays(ctx, all); err != nil {
+		return 0, err
+	}
+	n := len(all)
 	return n, nil
 }

@@ -19,8 +19,8 @@ import (
 //     up, written by triggers so that every write path is covered, present and
 //     future: inserting, changing or deleting a message, turn, turn record or
 //     call, rating or conversation whose day is before today's (UTC) marks
-//     that day (and, for a conversation whose kind, bot, integration or
-//     creation time changes, every day of its messages, turns and ratings).
+//     that day (and, for a conversation whose kind, bot, integration,
+//     contact or creation time changes, every day of its messages, turns and ratings).
 //     Rows of today never fire the triggers' work: the insert triggers' WHEN
 //     condition is false for them, so the turn path pays nothing, and no
 //     shared row is written.
@@ -54,6 +54,7 @@ func migrate0017Tables(bytes, ts string) []string {
 			integration_id varchar(36) NOT NULL,
 			kind varchar(20) NOT NULL,
 			conversations bigint NOT NULL DEFAULT 0,
+			contacts text NOT NULL DEFAULT '',
 			messages bigint NOT NULL DEFAULT 0,
 			turns bigint NOT NULL DEFAULT 0,
 			dont_know bigint NOT NULL DEFAULT 0,
@@ -220,7 +221,8 @@ var migrate0017Statements = map[string][]string{
 			EXECUTE FUNCTION analytics_conversations_mark()`,
 		`CREATE TRIGGER analytics_conversations_update AFTER UPDATE ON conversations FOR EACH ROW
 			WHEN (OLD.kind IS DISTINCT FROM NEW.kind OR OLD.bot_id IS DISTINCT FROM NEW.bot_id
-				OR OLD.integration_id IS DISTINCT FROM NEW.integration_id OR OLD.created_at IS DISTINCT FROM NEW.created_at)
+				OR OLD.integration_id IS DISTINCT FROM NEW.integration_id OR OLD.created_at IS DISTINCT FROM NEW.created_at
+				OR OLD.contact_id IS DISTINCT FROM NEW.contact_id)
 			EXECUTE FUNCTION analytics_conversations_mark()`,
 		`CREATE TRIGGER analytics_conversations_delete AFTER DELETE ON conversations FOR EACH ROW
 			WHEN ((OLD.created_at AT TIME ZONE 'UTC') < date_trunc('day', now() AT TIME ZONE 'UTC'))
@@ -290,7 +292,7 @@ var migrate0017Statements = map[string][]string{
 			BEGIN INSERT OR IGNORE INTO analytics_dirty_days (day) VALUES (substr(NEW.created_at, 1, 10)); END`,
 		`CREATE TRIGGER analytics_conversations_update AFTER UPDATE ON conversations
 			WHEN OLD.kind IS NOT NEW.kind OR OLD.bot_id IS NOT NEW.bot_id OR OLD.integration_id IS NOT NEW.integration_id
-				OR OLD.created_at IS NOT NEW.created_at
+				OR OLD.created_at IS NOT NEW.created_at OR OLD.contact_id IS NOT NEW.contact_id
 			BEGIN INSERT OR IGNORE INTO analytics_dirty_days (day) SELECT d FROM (
 				SELECT substr(OLD.created_at, 1, 10) AS d UNION SELECT substr(NEW.created_at, 1, 10)
 				UNION SELECT substr(created_at, 1, 10) FROM messages WHERE conversation_id = OLD.id

@@ -223,8 +223,20 @@ func (s *Store) liveFigures(ctx context.Context, a models.AnalyticsQuery) (map[r
 		return timeScope(convScope(q, a), "t.created_at", a)
 	}
 	tsel, tgroup := keyOf("t.created_at")
+	// Whether a turn's answer did not know and whether it retrieved nothing:
+	// for a day or two, a lookup per turn; for longer ranges (several days
+	// rolled up at once) joins with the answers that did not know (the
+	// partial index) and the turns that retrieved a record.
 	dontKnow := "EXISTS (SELECT 1 FROM messages AS dk WHERE dk.id = t.bot_message_id AND " + dontKnowSQL + ")"
 	noRecord := "NOT EXISTS (SELECT 1 FROM turn_records AS ur WHERE ur.turn_id = t.id)"
+	unanswered := func(q *gorm.DB) *gorm.DB { return q }
+	if a.Since.IsZero() || a.Until.IsZero() || a.Until.Sub(a.Since) > 48*time.Hour {
+		dontKnow, noRecord = "dk.id IS NOT NULL", "ur.turn_id IS NULL"
+		unanswered = func(q *gorm.DB) *gorm.DB {
+			return q.Joins("LEFT JOIN (SELECT id FROM messages WHERE " + dontKnowSQL + ") AS dk ON dk.id = t.bot_message_id").
+				Joins("LEFT JOIN (SELECT DISTINCT turn_id FROM turn_records) AS ur ON ur.turn_id = t.id")
+		}
+	}
 	finished := []string{models.TurnDone, models.TurnFailed, models.TurnInterrupted}
 
 	run(func() error {
@@ -294,7 +306,7 @@ func (s *Store) liveFigures(ctx context.Context, a models.AnalyticsQuery) (map[r
 			TurnBot                   string
 			Turns, DontKnow, NoRecord int64
 		}
-		err := turns().Select(tsel+", COALESCE(t.bot_id, '') AS turn_bot, "+
+		err := unanswered(turns()).Select(tsel+", COALESCE(t.bot_id, '') AS turn_bot, "+
 			"SUM(CASE WHEN t.status IN ? THEN 1 ELSE 0 END) AS turns, "+
 			"SUM(CASE WHEN t.status = 'done' AND "+dontKnow+" THEN 1 ELSE 0 END) AS dont_know, "+
 			"SUM(CASE WHEN t.status = 'done' AND NOT "+dontKnow+" AND "+noRecord+" THEN 1 ELSE 0 END) AS no_record", finished).
@@ -406,7 +418,7 @@ func (s *Store) liveFigures(ctx context.Context, a models.AnalyticsQuery) (map[r
 			TurnBot, Text      string
 			NoRecord           int
 		}
-		err := turns().Joins("CROSS JOIN messages AS u").Where("u.id = t.user_message_id").
+		err := unanswered(turns()).Joins("CROSS JOIN messages AS u").Where("u.id = t.user_message_id").
 			Select(tsel + ", t.id, t.conversation_id, t.created_at, COALESCE(t.bot_id, '') AS turn_bot, u.text, " +
 				"CASE WHEN " + dontKnow + " THEN 0 ELSE 1 END AS no_record").
 			Where("t.status = 'done' AND (" + dontKnow + " OR " + noRecord + ")").Scan(&rows).Error

@@ -457,6 +457,9 @@ func (s *Store) finishAnalytics(ctx context.Context, a models.AnalyticsQuery, pa
 	for _, p := range parts {
 		for k, f := range p {
 			total.add(f)
+			if err := total.addRaw(f); err != nil {
+				return nil, err
+			}
 			if f.Conversations == 0 && f.Messages == 0 {
 				continue
 			}

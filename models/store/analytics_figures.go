@@ -42,6 +42,9 @@ type figures struct {
 	// unansweredSample that did not know, and per turn bot the most recent
 	// unansweredSample that retrieved nothing (capped by capSamples).
 	Samples []questionSample
+	// raw is the rollup row f was read from: its histograms and contacts
+	// are decoded by addRaw straight into the page's totals, not into f.
+	raw *rollupRow
 }
 
 // recordKey is a retrieved record, as the page groups them.

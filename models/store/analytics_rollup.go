@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -14,7 +15,8 @@ import (
 )
 
 // rollupRow is a row of analytics_rollups (migration 17): one day's figures
-// for one key, the maps as JSON and the histograms as hist.encode bytes.
+// for one key, the maps as JSON, the contacts one id a line and the
+// histograms as hist.encode bytes.
 type rollupRow struct {
 	Day           string `gorm:"primaryKey"`
 	BotID         string `gorm:"primaryKey"`
@@ -78,6 +80,7 @@ func (f *figures) row(k rollupKey) (rollupRow, error) {
 		contacts = append(contacts, c)
 	}
 	slices.Sort(contacts)
+	r.Contacts = strings.Join(contacts, "\n") // ids: no newline in them
 	records := make([]recordJSON, 0, len(f.Records))
 	for k, u := range f.Records {
 		records = append(records, recordJSON{RecordID: k.RecordID, DatasetID: k.DatasetID, recordUses: *u})
@@ -88,7 +91,7 @@ func (f *figures) row(k rollupKey) (rollupRow, error) {
 		v     any
 		empty bool
 	}{
-		{&r.Contacts, contacts, len(contacts) == 0}, {&r.NoRecord, f.NoRecord, len(f.NoRecord) == 0}, {&r.Tokens, tokens, len(tokens) == 0},
+		{&r.NoRecord, f.NoRecord, len(f.NoRecord) == 0}, {&r.Tokens, tokens, len(tokens) == 0},
 		{&r.Abilities, abilities, len(abilities) == 0}, {&r.Records, records, len(records) == 0},
 		{&r.Samples, f.Samples, len(f.Samples) == 0},
 	} {
@@ -99,33 +102,25 @@ func (f *figures) row(k rollupKey) (rollupRow, error) {
 	return r, nil
 }
 
-// figures reads a rollup row back (without its samples, read apart).
+// figures reads a rollup row back (without its samples, read apart; its
+// histograms and contacts are decoded by addRaw).
 func (r rollupRow) figures() (*figures, error) {
 	f := newFigures()
 	f.Conversations, f.Messages, f.Turns, f.DontKnow, f.Up, f.Down = r.Conversations, r.Messages, r.Turns, r.DontKnow, r.Up, r.Down
-	if err := f.Latency.decode(r.Latency); err != nil {
-		return nil, err
-	}
-	if err := f.TTFT.decode(r.TTFT); err != nil {
-		return nil, err
-	}
+	f.raw = &r
 	var tokens []models.ModelTokens
 	var abilities []models.AbilityErrors
 	var records []recordJSON
-	var contacts []string
 	for _, x := range []struct {
 		src string
 		dst any
-	}{{r.Contacts, &contacts}, {r.NoRecord, &f.NoRecord}, {r.Tokens, &tokens}, {r.Abilities, &abilities}, {r.Records, &records}} {
+	}{{r.NoRecord, &f.NoRecord}, {r.Tokens, &tokens}, {r.Abilities, &abilities}, {r.Records, &records}} {
 		if x.src == "" {
 			continue
 		}
 		if err := json.Unmarshal([]byte(x.src), x.dst); err != nil {
 			return nil, fmt.Errorf("store: analytics rollup %s: %w", r.Day, err)
 		}
-	}
-	for _, c := range contacts {
-		f.Contacts[c] = true
 	}
 	for _, t := range tokens {
 		f.Tokens[t.Model] = &t
@@ -137,6 +132,27 @@ func (r rollupRow) figures() (*figures, error) {
 		f.Records[recordKey{x.RecordID, x.DatasetID}] = &recordUses{Source: x.Source, Uses: x.Uses}
 	}
 	return f, nil
+}
+
+// addRaw merges into f what o's rollup row holds undecoded (its histograms
+// and contacts; nothing for live figures).
+func (f *figures) addRaw(o *figures) error {
+	r := o.raw
+	if r == nil {
+		return nil
+	}
+	if err := f.Latency.decode(r.Latency); err != nil {
+		return err
+	}
+	if err := f.TTFT.decode(r.TTFT); err != nil {
+		return err
+	}
+	if r.Contacts != "" {
+		for c := range strings.SplitSeq(r.Contacts, "\n") {
+			f.Contacts[c] = true
+		}
+	}
+	return nil
 }
 
 // rollupScope keeps the rollup rows of a's bot and, unless IncludeTests, of

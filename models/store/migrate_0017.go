@@ -192,7 +192,7 @@ var migrate0017Statements = map[string][]string{
 			WHEN ((OLD.updated_at AT TIME ZONE 'UTC') < date_trunc('day', now() AT TIME ZONE 'UTC'))
 			EXECUTE FUNCTION analytics_ratings_mark()`,
 		// Conversations: the day it was created; when its kind, bot,
-		// integration or creation time change, also every day of its
+		// integration, contact or creation time change, also every day of its
 		// messages, turns and ratings (deleting it deletes those, whose own
 		// triggers mark their days).
 		`CREATE FUNCTION analytics_conversations_mark() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -76,11 +76,12 @@ const rollupGrace = 10 * time.Minute
 // unanswered questions grouped by wording (among the most recent
 // unansweredSample), and the most and least retrieved records (least: only
 // for one bot, among its datasets' records). Complete past days are read from
-// their rollups (analytics_rollups; a day missing or marked dirty is rolled
-// up first, one at a time), the rest of the range (today, and a partial first
-// or last day) is counted live with the same queries. Active contacts are
-// the union of the days' contact sets. Latency and TTFT
-// percentiles come from merged histograms (see hist).
+// their rollups (analytics_rollups; days missing or marked dirty are rolled
+// up first, consecutive ones together, each under its lock: ensureRollups),
+// the rest of the range (today, and a partial first or last day) is counted
+// live with the same queries. Active contacts are the union of the days'
+// contact sets. Latency and TTFT percentiles come from merged histograms
+// (see hist).
 func (s *Store) FindAnalytics(ctx context.Context, a models.AnalyticsQuery) (*models.Analytics, error) {
 	if a.BotID != "" && !models.ValidID(a.BotID) {
 		return &models.Analytics{}, nil

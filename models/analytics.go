@@ -1,6 +1,7 @@
 package models
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -118,21 +119,6 @@ func QuestionTokens(q string) []string {
 	return out
 }
 
-// similar reports whether a question's tokens overlap a group's token set
-// enough (Jaccard ≥ 0.5) to count as the same question.
-func similar(set map[string]bool, toks []string) bool {
-	if len(set) == 0 || len(toks) == 0 {
-		return len(set) == len(toks)
-	}
-	common := 0
-	for _, w := range toks {
-		if set[w] {
-			common++
-		}
-	}
-	return float64(common)/float64(len(set)+len(toks)-common) >= 0.5
-}
-
 // maxGroupCandidates bounds how many groups sharing a word one question is
 // compared with, so grouping stays linear in the questions.
 const maxGroupCandidates = 200
@@ -148,44 +134,69 @@ const maxGroupConversations = 5
 
 // GroupQuestions groups questions by similar wording (greedily, in order:
 // each joins the earliest group it is similar to among those sharing one of
-// its words), largest groups first, at most limit of them.
+// its words), largest groups first, at most limit of them. Words are
+// numbered as they come, so comparing a question with a group is a walk of
+// the group's words against the question's, marked in a slice.
 func GroupQuestions(qs []UnansweredQuestion, limit int) []QuestionGroup {
 	type group struct {
 		QuestionGroup
-		order int
-		set   map[string]bool
-		seen  map[string]bool
+		order   int
+		words   []int // the first question's words (its token set)
+		checked int   // 1 + the index of the question last compared with it
+		seen    map[string]bool
 	}
 	var groups []*group
-	byWord := map[string][]*group{} // the groups whose first question has the word
-	var empty *group                // questions with no words left
-	for _, q := range qs {
-		toks := QuestionTokens(q.Text)
+	ids := map[string]int{}
+	var byWord [][]*group // by word id: the groups whose first question has the word
+	var inQuestion []int  // by word id: 1 + the index of the last question with the word
+	var empty *group      // questions with no words left
+	toks := []int{}
+	for qi, q := range qs {
+		stamp := qi + 1
+		toks = toks[:0]
+		for _, w := range QuestionTokens(q.Text) {
+			id, ok := ids[w]
+			if !ok {
+				id = len(ids)
+				ids[w] = id
+				byWord = append(byWord, nil)
+				inQuestion = append(inQuestion, 0)
+			}
+			inQuestion[id] = stamp
+			toks = append(toks, id)
+		}
 		var g *group
 		if len(toks) == 0 {
 			g = empty
 		} else {
-			checked := map[*group]bool{}
+			checked := 0
 		find:
 			for _, w := range toks {
 				for _, c := range byWord[w] {
-					if checked[c] {
+					if c.checked == stamp {
 						continue
 					}
-					checked[c] = true
-					if similar(c.set, toks) && (g == nil || c.order < g.order) {
+					c.checked = stamp
+					checked++
+					common := 0
+					for _, cw := range c.words {
+						if inQuestion[cw] == stamp {
+							common++
+						}
+					}
+					// Jaccard ≥ 0.5, as similar computes it.
+					if float64(common)/float64(len(c.words)+len(toks)-common) >= 0.5 && (g == nil || c.order < g.order) {
 						g = c
 					}
-					if len(checked) >= maxGroupCandidates {
+					if checked >= maxGroupCandidates {
 						break find
 					}
 				}
 			}
 		}
 		if g == nil {
-			g = &group{QuestionGroup: QuestionGroup{Example: q.Text}, order: len(groups), set: map[string]bool{}, seen: map[string]bool{}}
+			g = &group{QuestionGroup: QuestionGroup{Example: q.Text}, order: len(groups), words: slices.Clone(toks), seen: map[string]bool{}}
 			for _, w := range toks {
-				g.set[w] = true
 				byWord[w] = append(byWord[w], g)
 			}
 			if len(toks) == 0 {

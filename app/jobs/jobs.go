@@ -4,8 +4,9 @@
 // riversqlite — so a job is inserted in the same transaction as the rows it
 // is about, a crash or restart resumes where it stopped, and several
 // instances on one PostgreSQL share the work. It runs the channels' jobs:
-// processing an inbound event and sending a thread's replies; and the
-// datasets' embedding (semantic search).
+// processing an inbound event and sending a thread's replies; the
+// datasets' embedding (semantic search); and, periodically, the Analytics
+// page's per-day rollups.
 package jobs
 
 import (
@@ -23,6 +24,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"parley/models/store"
 )
@@ -34,7 +36,29 @@ const (
 	QueueDeliveries = "channel_deliveries"
 	// QueueEmbeddings embeds datasets' records, one dataset at a time.
 	QueueEmbeddings = "embeddings"
+	// QueueAnalytics rolls up the Analytics page's past days.
+	QueueAnalytics = "analytics"
 )
+
+// JobAnalyticsRollup is the kind of the periodic analytics rollup job.
+const JobAnalyticsRollup = "analytics_rollup"
+
+// AnalyticsRollupEvery is how often the rollup job runs (and once when the
+// queue starts): yesterday is rolled up soon after it ends, and a past day
+// changed since its rollup (marked dirty) within this long, so the page
+// rarely computes a day itself.
+const AnalyticsRollupEvery = 10 * time.Minute
+
+// analyticsRollupTimeout bounds one rollup run; days not done go on in the
+// next run.
+const analyticsRollupTimeout = 30 * time.Minute
+
+// AnalyticsRollupArgs is the job that rolls up the recent and dirty days
+// (store.RollupAnalytics).
+type AnalyticsRollupArgs struct{}
+
+// Kind names the job kind.
+func (AnalyticsRollupArgs) Kind() string { return JobAnalyticsRollup }
 
 // Embedder embeds the records of a dataset that need it (app/retrieval's
 // Retriever is one); it is idempotent.
@@ -201,11 +225,20 @@ func New(ctx context.Context, o Options) (*Queue, error) {
 		river.AddWorker(workers, &embedWorker{q: q, e: o.Embedder})
 		queues[QueueEmbeddings] = river.QueueConfig{MaxWorkers: 1}
 	}
+	river.AddWorker(workers, &analyticsWorker{q: q, st: o.Store})
+	queues[QueueAnalytics] = river.QueueConfig{MaxWorkers: 1}
+	// Only the leader instance inserts periodic jobs; one at a time runs.
+	rollup := river.NewPeriodicJob(river.PeriodicInterval(AnalyticsRollupEvery), func() (river.JobArgs, *river.InsertOpts) {
+		return AnalyticsRollupArgs{}, &river.InsertOpts{Queue: QueueAnalytics, MaxAttempts: 3,
+			UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+				rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
+	}, &river.PeriodicJobOpts{ID: JobAnalyticsRollup, RunOnStart: true})
 	cfg := &river.Config{
-		Logger:     quiet(o.Logger),
-		Workers:    workers,
-		Queues:     queues,
-		JobTimeout: o.JobTimeout,
+		PeriodicJobs: []*river.PeriodicJob{rollup},
+		Logger:       quiet(o.Logger),
+		Workers:      workers,
+		Queues:       queues,
+		JobTimeout:   o.JobTimeout,
 		// A job still "running" this long after it started belonged to a
 		// process that died (its own timeout ended it otherwise).
 		RescueStuckJobsAfter: o.JobTimeout + time.Minute,
@@ -367,4 +400,22 @@ func (w *embedWorker) Timeout(*river.Job[EmbedArgs]) time.Duration { return embe
 
 func (w *embedWorker) Work(ctx context.Context, job *river.Job[EmbedArgs]) error {
 	return w.q.outcome(ctx, store.JobEmbed, job.Args.DatasetID, w.e.EmbedDataset(ctx, job.Args.DatasetID))
+}
+
+type analyticsWorker struct {
+	river.WorkerDefaults[AnalyticsRollupArgs]
+	q  *Queue
+	st *store.Store
+}
+
+func (w *analyticsWorker) Timeout(*river.Job[AnalyticsRollupArgs]) time.Duration {
+	return analyticsRollupTimeout
+}
+
+func (w *analyticsWorker) Work(ctx context.Context, _ *river.Job[AnalyticsRollupArgs]) error {
+	n, err := w.st.RollupAnalytics(ctx)
+	if n > 0 {
+		w.q.log.Info("analytics days rolled up", "days", n)
+	}
+	return w.q.outcome(ctx, JobAnalyticsRollup, "", err)
 }

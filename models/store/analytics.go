@@ -1,9 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	"gorm.io/gorm"
@@ -60,40 +65,152 @@ var dontKnowSQL = func() string {
 	return b.String()
 }()
 
-// unansweredJoins adds to a query on turns t what unansweredTurnSQL reads: the
-// answers that did not know (from the partial index, a few percent of the
-// messages) and the turns that retrieved a record, as joins instead of a
-// subquery per turn.
-func unansweredJoins(q *gorm.DB) *gorm.DB {
-	return q.Joins("LEFT JOIN (SELECT id FROM messages WHERE " + dontKnowSQL + ") AS dk ON dk.id = t.bot_message_id").
-		Joins("LEFT JOIN (SELECT DISTINCT turn_id FROM turn_records) AS ur ON ur.turn_id = t.id")
-}
+// rollupGrace is how long after a UTC day ends it is rolled up: until then
+// it is counted live, so that writes still in flight at midnight (whose
+// triggers saw the day as today's) are in its rollup.
+const rollupGrace = 10 * time.Minute
 
-// unansweredTurnSQL is true, over unansweredJoins, for a finished turn t that
-// could not answer (as the conversation list's Unanswered filter reads it):
-// its answer says it did not know, or it retrieved nothing although its bot
-// has a dataset attached.
-const unansweredTurnSQL = `t.status = 'done' AND (dk.id IS NOT NULL
-	OR (ur.turn_id IS NULL AND t.bot_id IN (SELECT ud.bot_id FROM bot_datasets AS ud)))`
-
-// FindAnalytics computes the Analytics page from the typed turn records,
-// conversations, messages and ratings of the range: volumes per day and
+// FindAnalytics computes the Analytics page for a range: volumes per day and
 // channel, contacts, satisfaction, unanswered rate, latency and time to
 // first token percentiles, tokens by model, ability errors, the top
 // unanswered questions grouped by wording (among the most recent
 // unansweredSample), and the most and least retrieved records (least: only
-// for one bot, among its datasets' records). The figures are independent
-// queries, run side by side (at most analyticsParallel at once).
+// for one bot, among its datasets' records). Complete past days are read from
+// their rollups (analytics_rollups; days missing or marked dirty are rolled
+// up first, consecutive ones together, each under its lock: ensureRollups),
+// the rest of the range (today, and a partial first or last day) is counted
+// live with the same queries. Active contacts are the union of the days'
+// contact sets. Latency and TTFT percentiles come from merged histograms
+// (see hist).
 func (s *Store) FindAnalytics(ctx context.Context, a models.AnalyticsQuery) (*models.Analytics, error) {
 	if a.BotID != "" && !models.ValidID(a.BotID) {
 		return &models.Analytics{}, nil
 	}
+	a.Since, a.Until = a.Since.UTC(), a.Until.UTC()
+	lo, hi := a.Since, a.Until
+	if lo.IsZero() {
+		first, err := s.firstActivity(ctx)
+		if err != nil {
+			return nil, err
+		}
+		lo = first
+	}
+	// Full days [from, to) come from rollups: after lo's day starts, before
+	// hi's ends, and done for rollupGrace (by the store's clock and the
+	// process's, whichever is earlier: the triggers use the database's).
+	now := s.rollupNow()
+	from, to := utcDay(lo), utcDay(now.Add(-rollupGrace))
+	if from.Before(lo) {
+		from = from.AddDate(0, 0, 1)
+	}
+	if !hi.IsZero() && utcDay(hi).Before(to) {
+		to = utcDay(hi)
+	}
+	var live []models.AnalyticsQuery
+	if lo.IsZero() || !from.Before(to) {
+		live = append(live, a)
+		from, to = time.Time{}, time.Time{}
+	} else {
+		if lo.Before(from) {
+			live = append(live, models.AnalyticsQuery{BotID: a.BotID, IncludeTests: a.IncludeTests, Since: lo, Until: from})
+		}
+		if hi.IsZero() || to.Before(hi) {
+			live = append(live, models.AnalyticsQuery{BotID: a.BotID, IncludeTests: a.IncludeTests, Since: to, Until: hi})
+		}
+		if err := s.ensureRollups(ctx, from, to); err != nil {
+			return nil, err
+		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	parts := make([]map[rollupKey]*figures, len(live)+1)
+	for i, q := range live {
+		g.Go(func() error {
+			var err error
+			parts[i], err = s.liveFigures(gctx, q)
+			return err
+		})
+	}
+	if !from.IsZero() {
+		g.Go(func() error {
+			var err error
+			parts[len(live)], err = s.readRollups(gctx, a, from, to)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return s.finishAnalytics(ctx, a, parts, from, to)
+}
+
+// findAnalyticsLive is FindAnalytics without rollups: every figure counted
+// live over the whole range (what a day's rollup must equal; the tests
+// compare the two).
+func (s *Store) findAnalyticsLive(ctx context.Context, a models.AnalyticsQuery) (*models.Analytics, error) {
+	if a.BotID != "" && !models.ValidID(a.BotID) {
+		return &models.Analytics{}, nil
+	}
+	a.Since, a.Until = a.Since.UTC(), a.Until.UTC()
+	part, err := s.liveFigures(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return s.finishAnalytics(ctx, a, []map[rollupKey]*figures{part}, time.Time{}, time.Time{})
+}
+
+// utcDay is the start of t's UTC day.
+func utcDay(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// firstActivity is the time of the earliest conversation, message, turn or
+// rating (zero without any), where a range with no start begins.
+func (s *Store) firstActivity(ctx context.Context) (time.Time, error) {
+	db := s.db.WithContext(ctx)
+	var first time.Time
+	for _, q := range []struct{ table, col string }{
+		{"conversations", "created_at"}, {"messages", "created_at"}, {"turns", "created_at"}, {"ratings", "updated_at"},
+	} {
+		var ts []time.Time
+		if err := db.Table(q.table).Order(q.col).Limit(1).Pluck(q.col, &ts).Error; err != nil {
+			return time.Time{}, translate(err, "analytics")
+		}
+		if len(ts) > 0 && (first.IsZero() || ts[0].Before(first)) {
+			first = ts[0].UTC()
+		}
+	}
+	return first, nil
+}
+
+// liveFigures counts the figures of a's range (its bot, test data unless
+// IncludeTests) per day and key, with queries that read each message and turn
+// of the range: what a day's rollup stores, and what the page counts for
+// today. The queries run side by side (at most analyticsParallel at once).
+func (s *Store) liveFigures(ctx context.Context, a models.AnalyticsQuery) (map[rollupKey]*figures, error) {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(analyticsParallel)
 	db := s.db.WithContext(ctx)
-	out := &models.Analytics{}
 	day, dayKey := dayExpr(s.dialect), dayKeyExpr(s.dialect)
-	channel := "COALESCE(i.type, 'api')"
+	keyOf := func(col string) (sel, group string) {
+		return day(dayKey(col)) + " AS day, COALESCE(c.bot_id, '') AS bot_id, COALESCE(c.integration_id, '') AS integration_id, c.kind AS kind",
+			dayKey(col) + ", c.bot_id, c.integration_id, c.kind"
+	}
+	type Keyed struct {
+		Day, BotID, IntegrationID, Kind string
+	}
+	var mu sync.Mutex
+	out := map[rollupKey]*figures{}
+	fig := func(k Keyed) *figures { // under mu
+		rk := rollupKey(k)
+		f := out[rk]
+		if f == nil {
+			f = newFigures()
+			out[rk] = f
+		}
+		return f
+	}
 	run := func(f func() error) {
 		g.Go(func() error {
 			if err := f(); err != nil {
@@ -102,171 +219,465 @@ func (s *Store) FindAnalytics(ctx context.Context, a models.AnalyticsQuery) (*mo
 			return nil
 		})
 	}
-
-	// Conversations and messages per day and channel, grouped by the day
-	// (a date on PostgreSQL, formatted once per group).
-	var convDays, msgDays []models.DayCount
-	run(func() error {
-		q := db.Table("conversations AS c").Select(day(dayKey("c.created_at")) + " AS day, " + channel + " AS channel, COUNT(*) AS conversations").
-			Joins("LEFT JOIN integrations AS i ON i.id = c.integration_id").Group(dayKey("c.created_at") + ", " + channel).Order("day, channel")
-		return timeScope(convScope(q, a), "c.created_at", a).Scan(&convDays).Error
-	})
-	run(func() error {
-		q := db.Table("messages AS m").Select(day(dayKey("m.created_at"))+" AS day, "+channel+" AS channel, COUNT(*) AS messages").
-			Joins("JOIN conversations AS c ON c.id = m.conversation_id").Joins("LEFT JOIN integrations AS i ON i.id = c.integration_id").
-			Where("m.type IN ?", []string{models.MessageUser, models.MessageBot}).Group(dayKey("m.created_at") + ", " + channel).Order("day, channel")
-		return timeScope(convScope(q, a), "m.created_at", a).Scan(&msgDays).Error
-	})
-	run(func() error {
-		q := db.Table("conversations AS c").Select("COUNT(DISTINCT c.contact_id)").Where("c.contact_id IS NOT NULL")
-		return timeScope(convScope(q, a), "c.created_at", a).Scan(&out.ActiveContacts).Error
-	})
-	run(func() error {
-		var votes struct{ Up, Down int64 }
-		q := db.Table("ratings AS r").Select("SUM(CASE WHEN r.value > 0 THEN 1 ELSE 0 END) AS up, SUM(CASE WHEN r.value < 0 THEN 1 ELSE 0 END) AS down").
-			Joins("JOIN conversations AS c ON c.id = r.conversation_id")
-		err := timeScope(convScope(q, a), "r.updated_at", a).Scan(&votes).Error
-		out.Up, out.Down = votes.Up, votes.Down
-		return err
-	})
-
 	turns := func() *gorm.DB {
 		q := db.Table("turns AS t").Joins("JOIN conversations AS c ON c.id = t.conversation_id")
 		return timeScope(convScope(q, a), "t.created_at", a)
 	}
-	if s.dialect == Postgres {
-		// One pass over the range's turns for the counts and percentiles.
-		run(func() error {
-			var r struct {
-				Turns, Unanswered, LatencyP50, LatencyP95 int64
-				TTFTTurns                                 int64 `gorm:"column:ttft_turns"`
-				TTFTP50                                   int64 `gorm:"column:ttft_p50"`
-				TTFTP95                                   int64 `gorm:"column:ttft_p95"`
-			}
-			done, ttft := "t.status = 'done'", "t.status = 'done' AND t.ttft_ms IS NOT NULL"
-			err := unansweredJoins(turns()).Select("COUNT(*) FILTER (WHERE t.status IN ?) AS turns, "+
-				"COUNT(*) FILTER (WHERE "+unansweredTurnSQL+") AS unanswered, "+
-				"COALESCE(percentile_disc(0.5) WITHIN GROUP (ORDER BY t.latency_ms) FILTER (WHERE "+done+"), 0) AS latency_p50, "+
-				"COALESCE(percentile_disc(0.95) WITHIN GROUP (ORDER BY t.latency_ms) FILTER (WHERE "+done+"), 0) AS latency_p95, "+
-				"COUNT(*) FILTER (WHERE "+ttft+") AS ttft_turns, "+
-				"COALESCE(percentile_disc(0.5) WITHIN GROUP (ORDER BY t.ttft_ms) FILTER (WHERE "+ttft+"), 0) AS ttft_p50, "+
-				"COALESCE(percentile_disc(0.95) WITHIN GROUP (ORDER BY t.ttft_ms) FILTER (WHERE "+ttft+"), 0) AS ttft_p95",
-				[]string{models.TurnDone, models.TurnFailed, models.TurnInterrupted}).Scan(&r).Error
-			out.Turns, out.Unanswered, out.LatencyP50, out.LatencyP95 = r.Turns, r.Unanswered, r.LatencyP50, r.LatencyP95
-			out.TTFTTurns, out.TTFTP50, out.TTFTP95 = r.TTFTTurns, r.TTFTP50, r.TTFTP95
-			return err
-		})
-	} else {
-		run(func() error {
-			return turns().Where("t.status IN ?", []string{models.TurnDone, models.TurnFailed, models.TurnInterrupted}).Count(&out.Turns).Error
-		})
-		run(func() error {
-			return unansweredJoins(turns()).Where(unansweredTurnSQL).Count(&out.Unanswered).Error
-		})
-		run(func() error {
-			var err error
-			out.LatencyP50, out.LatencyP95, _, err = percentiles(turns().Where("t.status = ?", models.TurnDone), "t.latency_ms")
-			return err
-		})
-		run(func() error {
-			var err error
-			out.TTFTP50, out.TTFTP95, out.TTFTTurns, err = percentiles(turns().Where("t.status = ? AND t.ttft_ms IS NOT NULL", models.TurnDone), "t.ttft_ms")
-			return err
-		})
+	tsel, tgroup := keyOf("t.created_at")
+	// Whether a turn's answer did not know and whether it retrieved nothing:
+	// for a day or two, a lookup per turn; for longer ranges (several days
+	// rolled up at once) joins with the answers that did not know (the
+	// partial index) and the turns that retrieved a record.
+	dontKnow := "EXISTS (SELECT 1 FROM messages AS dk WHERE dk.id = t.bot_message_id AND " + dontKnowSQL + ")"
+	noRecord := "NOT EXISTS (SELECT 1 FROM turn_records AS ur WHERE ur.turn_id = t.id)"
+	unanswered := func(q *gorm.DB) *gorm.DB { return q }
+	if a.Since.IsZero() || a.Until.IsZero() || a.Until.Sub(a.Since) > 48*time.Hour {
+		dontKnow, noRecord = "dk.id IS NOT NULL", "ur.turn_id IS NULL"
+		unanswered = func(q *gorm.DB) *gorm.DB {
+			return q.Joins("LEFT JOIN (SELECT id FROM messages WHERE " + dontKnowSQL + ") AS dk ON dk.id = t.bot_message_id").
+				Joins("LEFT JOIN (SELECT DISTINCT turn_id FROM turn_records) AS ur ON ur.turn_id = t.id")
+		}
 	}
+	finished := []string{models.TurnDone, models.TurnFailed, models.TurnInterrupted}
+
 	run(func() error {
-		return turns().Select("t.model, COUNT(*) AS turns, SUM(t.input_tokens) AS input_tokens, SUM(t.output_tokens) AS output_tokens").
-			Where("t.model <> ''").Group("t.model").Order("output_tokens DESC, t.model").Limit(analyticsTopN).Scan(&out.Tokens).Error
-	})
-	run(func() error {
-		return turns().Joins("JOIN turn_calls AS k ON k.turn_id = t.id").
-			Select("k.ability, COUNT(*) AS calls, SUM(CASE WHEN k.error <> '' THEN 1 ELSE 0 END) AS errors").
-			Group("k.ability").Order("errors DESC, calls DESC, k.ability").Limit(analyticsTopN).Scan(&out.Abilities).Error
-	})
-	run(func() error {
-		// The most recent unansweredSample questions of the range are grouped:
-		// bounded work however many there are. CROSS JOIN: SQLite would
-		// otherwise walk the messages first.
-		var qs []models.UnansweredQuestion
-		if err := unansweredJoins(turns()).Joins("CROSS JOIN messages AS u").Select("t.conversation_id, u.text").Where("u.id = t.user_message_id").
-			Where(unansweredTurnSQL).Order("t.created_at DESC, t.id DESC").Limit(unansweredSample).Scan(&qs).Error; err != nil {
+		sel, group := keyOf("c.created_at")
+		var rows []struct {
+			Keyed
+			Contact string
+			N       int64
+		}
+		// Per contact too (from idx_conversations_created's columns).
+		q := db.Table("conversations AS c").Select(sel + ", COALESCE(c.contact_id, '') AS contact, COUNT(*) AS n").Group(group + ", c.contact_id")
+		if err := timeScope(convScope(q, a), "c.created_at", a).Scan(&rows).Error; err != nil {
 			return err
 		}
-		out.TopUnanswered = models.GroupQuestions(qs, analyticsTopN)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rows {
+			f := fig(r.Keyed)
+			f.Conversations += r.N
+			if r.Contact != "" {
+				f.Contacts[r.Contact] = true
+			}
+		}
 		return nil
 	})
 	run(func() error {
-		return turns().Joins("JOIN turn_records AS tr ON tr.turn_id = t.id").Joins("LEFT JOIN dataset_records AS d ON d.id = tr.record_id").
-			Select("tr.record_id, tr.dataset_id, MAX(tr.source) AS source, MAX(SUBSTR(d.text, 1, 200)) AS text, COUNT(*) AS uses").
-			Group("tr.record_id, tr.dataset_id").Order("uses DESC, tr.record_id").Limit(analyticsTopN).Scan(&out.MostRetrieved).Error
+		sel, group := keyOf("m.created_at")
+		var rows []struct {
+			Keyed
+			N int64
+		}
+		q := db.Table("messages AS m").Select(sel+", COUNT(*) AS n").Joins("JOIN conversations AS c ON c.id = m.conversation_id").
+			Where("m.type IN ?", []string{models.MessageUser, models.MessageBot}).Group(group)
+		if err := timeScope(convScope(q, a), "m.created_at", a).Scan(&rows).Error; err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rows {
+			fig(r.Keyed).Messages += r.N
+		}
+		return nil
 	})
-	if a.BotID != "" {
+	run(func() error {
+		sel, group := keyOf("r.updated_at")
+		var rows []struct {
+			Keyed
+			Up, Down int64
+		}
+		q := db.Table("ratings AS r").Joins("JOIN conversations AS c ON c.id = r.conversation_id").Group(group).
+			Select(sel + ", SUM(CASE WHEN r.value > 0 THEN 1 ELSE 0 END) AS up, SUM(CASE WHEN r.value < 0 THEN 1 ELSE 0 END) AS down")
+		if err := timeScope(convScope(q, a), "r.updated_at", a).Scan(&rows).Error; err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rows {
+			f := fig(r.Keyed)
+			f.Up += r.Up
+			f.Down += r.Down
+		}
+		return nil
+	})
+	run(func() error {
+		var rows []struct {
+			Keyed
+			TurnBot                   string
+			Turns, DontKnow, NoRecord int64
+		}
+		err := unanswered(turns()).Select(tsel+", COALESCE(t.bot_id, '') AS turn_bot, "+
+			"SUM(CASE WHEN t.status IN ? THEN 1 ELSE 0 END) AS turns, "+
+			"SUM(CASE WHEN t.status = 'done' AND "+dontKnow+" THEN 1 ELSE 0 END) AS dont_know, "+
+			"SUM(CASE WHEN t.status = 'done' AND NOT "+dontKnow+" AND "+noRecord+" THEN 1 ELSE 0 END) AS no_record", finished).
+			Group(tgroup + ", t.bot_id").Scan(&rows).Error
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rows {
+			f := fig(r.Keyed)
+			f.Turns += r.Turns
+			f.DontKnow += r.DontKnow
+			if r.NoRecord > 0 {
+				f.NoRecord[r.TurnBot] += r.NoRecord
+			}
+		}
+		return nil
+	})
+	for _, h := range []struct {
+		col   string
+		where string
+		get   func(*figures) hist
+	}{
+		{"t.latency_ms", "t.status = 'done'", func(f *figures) hist { return f.Latency }},
+		{"t.ttft_ms", "t.status = 'done' AND t.ttft_ms IS NOT NULL", func(f *figures) hist { return f.TTFT }},
+	} {
 		run(func() error {
-			used := turns().Joins("JOIN turn_records AS tr ON tr.turn_id = t.id").Select("tr.record_id, COUNT(*) AS uses").Group("tr.record_id")
-			return db.Table("dataset_records AS d").Joins("JOIN bot_datasets AS bd ON bd.dataset_id = d.dataset_id AND bd.bot_id = ?", a.BotID).
-				Joins("LEFT JOIN (?) AS used ON used.record_id = d.id", used).
-				Select("d.id AS record_id, d.dataset_id, d.source, SUBSTR(d.text, 1, 200) AS text, COALESCE(used.uses, 0) AS uses").
-				Order("uses, d.id").Limit(analyticsTopN).Scan(&out.LeastRetrieved).Error
+			var rows []struct {
+				Keyed
+				V, N int64
+			}
+			if err := turns().Select(tsel + ", " + h.col + " AS v, COUNT(*) AS n").Where(h.where).Group(tgroup + ", " + h.col).Scan(&rows).Error; err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range rows {
+				h.get(fig(r.Keyed)).addValue(r.V, r.N)
+			}
+			return nil
 		})
 	}
+	run(func() error {
+		var rows []struct {
+			Keyed
+			models.ModelTokens
+		}
+		err := turns().Select(tsel + ", t.model, COUNT(*) AS turns, SUM(t.input_tokens) AS input_tokens, SUM(t.output_tokens) AS output_tokens").
+			Where("t.model <> ''").Group(tgroup + ", t.model").Scan(&rows).Error
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rows {
+			fig(r.Keyed).add(&figures{Tokens: map[string]*models.ModelTokens{r.Model: &r.ModelTokens}})
+		}
+		return nil
+	})
+	run(func() error {
+		var rows []struct {
+			Keyed
+			models.AbilityErrors
+		}
+		err := turns().Joins("JOIN turn_calls AS k ON k.turn_id = t.id").
+			Select(tsel + ", k.ability, COUNT(*) AS calls, SUM(CASE WHEN k.error <> '' THEN 1 ELSE 0 END) AS errors").
+			Group(tgroup + ", k.ability").Scan(&rows).Error
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rows {
+			fig(r.Keyed).add(&figures{Abilities: map[string]*models.AbilityErrors{r.Ability: &r.AbilityErrors}})
+		}
+		return nil
+	})
+	run(func() error {
+		var rows []struct {
+			Keyed
+			RecordID, DatasetID, Source string
+			Uses                        int64
+		}
+		source := "MAX(tr.source)"
+		if s.dialect == Postgres {
+			source = `MAX(tr.source COLLATE "C")` // the greatest byte-wise, as merging days takes it
+		}
+		err := turns().Joins("JOIN turn_records AS tr ON tr.turn_id = t.id").
+			Select(tsel + ", tr.record_id, tr.dataset_id, " + source + " AS source, COUNT(*) AS uses").
+			Group(tgroup + ", tr.record_id, tr.dataset_id").Scan(&rows).Error
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rows {
+			fig(r.Keyed).add(&figures{Records: map[recordKey]*recordUses{{r.RecordID, r.DatasetID}: {Source: r.Source, Uses: r.Uses}}})
+		}
+		return nil
+	})
+	run(func() error {
+		// The candidates for the top unanswered questions (those with their
+		// question still there); capped per key below.
+		var rows []struct {
+			Keyed
+			ID, ConversationID string
+			CreatedAt          time.Time
+			TurnBot, Text      string
+			NoRecord           int
+		}
+		err := unanswered(turns()).Joins("CROSS JOIN messages AS u").Where("u.id = t.user_message_id").
+			Select(tsel + ", t.id, t.conversation_id, t.created_at, COALESCE(t.bot_id, '') AS turn_bot, u.text, " +
+				"CASE WHEN " + dontKnow + " THEN 0 ELSE 1 END AS no_record").
+			Where("t.status = 'done' AND (" + dontKnow + " OR " + noRecord + ")").Scan(&rows).Error
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rows {
+			f := fig(r.Keyed)
+			f.Samples = append(f.Samples, questionSample{At: r.CreatedAt.UTC(), TurnID: r.ID, BotID: r.TurnBot,
+				NoRecord: r.NoRecord == 1, ConversationID: r.ConversationID, Text: r.Text})
+		}
+		return nil
+	})
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	out.Days = mergeDays(convDays, msgDays)
-	for _, d := range out.Days {
-		out.Conversations += d.Conversations
-		out.Messages += d.Messages
+	for _, f := range out {
+		f.Samples = capSamples(f.Samples)
 	}
 	return out, nil
 }
 
-// percentiles returns the p50 and p95 of col over q's rows (nearest rank)
-// and how many rows there are, by counting and then reading the two ranks.
-// (PostgreSQL computes them with percentile_disc, the same nearest rank
-// ceil(n·p), in FindAnalytics's one pass over the turns.)
-func percentiles(q *gorm.DB, col string) (p50, p95, n int64, err error) {
-	if err = q.Session(&gorm.Session{}).Count(&n).Error; err != nil || n == 0 {
-		return 0, 0, n, err
-	}
-	at := func(p float64) (int64, error) {
-		rank := int(float64(n)*p+0.999999) - 1 // nearest rank, 0-based
-		var v []int64
-		err := q.Session(&gorm.Session{}).Select(col).Order(col).Offset(max(rank, 0)).Limit(1).Pluck(col, &v).Error
-		if err != nil || len(v) == 0 {
-			return 0, err
+// finishAnalytics turns the figures of the range's parts (and, for the
+// rolled-up days [from, to), their samples, read most recent day first until
+// enough) into the page: it reads the integrations' types, which bots have a
+// dataset, the unanswered questions' text and the records' text, and ranks.
+func (s *Store) finishAnalytics(ctx context.Context, a models.AnalyticsQuery, parts []map[rollupKey]*figures, from, to time.Time) (*models.Analytics, error) {
+	db := s.db.WithContext(ctx)
+	out := &models.Analytics{}
+	total := newFigures()
+	type dayChannel struct{ day, integration string }
+	days := map[dayChannel]*models.DayCount{}
+	integrations := map[string]string{}
+	for _, p := range parts {
+		for k, f := range p {
+			total.add(f)
+			if err := total.addRaw(f); err != nil {
+				return nil, err
+			}
+			if f.Conversations == 0 && f.Messages == 0 {
+				continue
+			}
+			dc := dayChannel{k.Day, k.IntegrationID}
+			d := days[dc]
+			if d == nil {
+				d = &models.DayCount{Day: k.Day}
+				days[dc] = d
+			}
+			d.Conversations += f.Conversations
+			d.Messages += f.Messages
+			if k.IntegrationID != "" {
+				integrations[k.IntegrationID] = "api"
+			}
 		}
-		return v[0], nil
 	}
-	if p50, err = at(0.5); err != nil {
-		return
+	if len(integrations) > 0 {
+		var rows []struct{ ID, Type string }
+		if err := db.Table("integrations").Select("id, type").Where("id IN ?", slices.Collect(maps.Keys(integrations))).Scan(&rows).Error; err != nil {
+			return nil, translate(err, "analytics")
+		}
+		for _, r := range rows {
+			integrations[r.ID] = r.Type
+		}
 	}
-	p95, err = at(0.95)
-	return
+	// Days per channel: an integration's type, or "api" (none, or deleted).
+	byChannel := map[[2]string]*models.DayCount{}
+	for dc, d := range days {
+		ch := "api"
+		if dc.integration != "" {
+			ch = integrations[dc.integration]
+		}
+		k := [2]string{dc.day, ch}
+		if byChannel[k] == nil {
+			byChannel[k] = &models.DayCount{Day: dc.day, Channel: ch}
+		}
+		byChannel[k].Conversations += d.Conversations
+		byChannel[k].Messages += d.Messages
+	}
+	for _, d := range byChannel {
+		out.Days = append(out.Days, *d)
+		out.Conversations += d.Conversations
+		out.Messages += d.Messages
+	}
+	sortDays(out.Days)
+
+	var withDataset []string
+	if err := db.Table("bot_datasets").Distinct("bot_id").Pluck("bot_id", &withDataset).Error; err != nil {
+		return nil, translate(err, "analytics")
+	}
+	hasDataset := map[string]bool{}
+	for _, b := range withDataset {
+		hasDataset[b] = true
+	}
+	out.ActiveContacts = int64(len(total.Contacts))
+	out.Up, out.Down, out.Turns, out.Unanswered = total.Up, total.Down, total.Turns, total.DontKnow
+	for b, n := range total.NoRecord {
+		if hasDataset[b] {
+			out.Unanswered += n
+		}
+	}
+	out.LatencyP50, out.LatencyP95, _ = total.Latency.percentiles()
+	out.TTFTP50, out.TTFTP95, out.TTFTTurns = total.TTFT.percentiles()
+	for _, t := range total.Tokens {
+		out.Tokens = append(out.Tokens, *t)
+	}
+	slices.SortFunc(out.Tokens, func(x, y models.ModelTokens) int {
+		return cmp.Or(cmp.Compare(y.OutputTokens, x.OutputTokens), cmp.Compare(x.Model, y.Model))
+	})
+	out.Tokens = out.Tokens[:min(len(out.Tokens), analyticsTopN)]
+	for _, e := range total.Abilities {
+		out.Abilities = append(out.Abilities, *e)
+	}
+	slices.SortFunc(out.Abilities, func(x, y models.AbilityErrors) int {
+		return cmp.Or(cmp.Compare(y.Errors, x.Errors), cmp.Compare(y.Calls, x.Calls), cmp.Compare(x.Ability, y.Ability))
+	})
+	out.Abilities = out.Abilities[:min(len(out.Abilities), analyticsTopN)]
+
+	var err error
+	if out.TopUnanswered, err = s.topUnanswered(ctx, a, total.Samples, hasDataset, from, to); err != nil {
+		return nil, err
+	}
+	if out.MostRetrieved, err = s.mostRetrieved(ctx, total.Records); err != nil {
+		return nil, err
+	}
+	if a.BotID != "" {
+		if out.LeastRetrieved, err = s.leastRetrieved(ctx, a.BotID, total.Records); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
-// mergeDays joins the conversation and message counts per day and channel.
-func mergeDays(convs, msgs []models.DayCount) []models.DayCount {
-	type key struct{ day, ch string }
-	idx := map[key]int{}
-	var out []models.DayCount
-	add := func(d models.DayCount) {
-		k := key{d.Day, d.Channel}
-		i, ok := idx[k]
-		if !ok {
-			idx[k], i = len(out), len(out)
-			out = append(out, models.DayCount{Day: d.Day, Channel: d.Channel})
+// topUnanswered groups the most recent unansweredSample questions that could
+// not answer: the live parts' samples, and the rolled-up days' read most
+// recent day first until enough are later than the next day to read.
+func (s *Store) topUnanswered(ctx context.Context, a models.AnalyticsQuery, samples []questionSample, hasDataset map[string]bool,
+	from, to time.Time) ([]models.QuestionGroup, error) {
+	eligible := func(ss []questionSample) []questionSample {
+		var out []questionSample
+		for _, x := range ss {
+			if !x.NoRecord || hasDataset[x.BotID] {
+				out = append(out, x)
+			}
 		}
-		out[i].Conversations += d.Conversations
-		out[i].Messages += d.Messages
+		return out
 	}
-	for _, d := range convs {
-		add(d)
+	picked := eligible(samples)
+	if !from.IsZero() {
+		more, err := s.readRollupSamples(ctx, a, from, to, func(dayStart time.Time, ss []questionSample) bool {
+			later := 0
+			for _, x := range picked {
+				if !x.At.Before(dayStart) {
+					later++
+				}
+			}
+			return later+len(eligible(ss)) >= unansweredSample
+		}, eligible)
+		if err != nil {
+			return nil, err
+		}
+		picked = append(picked, more...)
 	}
-	for _, d := range msgs {
-		add(d)
+	slices.SortFunc(picked, sampleOrder)
+	picked = picked[:min(len(picked), unansweredSample)]
+	if len(picked) == 0 {
+		return nil, nil
 	}
-	sortDays(out)
-	return out
+	qs := make([]models.UnansweredQuestion, len(picked))
+	for i, x := range picked {
+		qs[i] = models.UnansweredQuestion{ConversationID: x.ConversationID, Text: x.Text}
+	}
+	return models.GroupQuestions(qs, analyticsTopN), nil
+}
+
+// mostRetrieved ranks the retrieved records (most uses first) and reads the
+// first analyticsTopN's text.
+func (s *Store) mostRetrieved(ctx context.Context, recs map[recordKey]*recordUses) ([]models.RecordUse, error) {
+	var out []models.RecordUse
+	for k, r := range recs {
+		out = append(out, models.RecordUse{RecordID: k.RecordID, DatasetID: k.DatasetID, Source: r.Source, Uses: r.Uses})
+	}
+	slices.SortFunc(out, func(x, y models.RecordUse) int {
+		return cmp.Or(cmp.Compare(y.Uses, x.Uses), cmp.Compare(x.RecordID, y.RecordID), cmp.Compare(x.DatasetID, y.DatasetID))
+	})
+	out = out[:min(len(out), analyticsTopN)]
+	if len(out) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(out))
+	for i, r := range out {
+		ids[i] = r.RecordID
+	}
+	var texts []struct{ ID, Text string }
+	if err := s.db.WithContext(ctx).Table("dataset_records").Select("id, SUBSTR(text, 1, 200) AS text").Where("id IN ?", ids).Scan(&texts).Error; err != nil {
+		return nil, translate(err, "analytics")
+	}
+	byID := map[string]string{}
+	for _, t := range texts {
+		byID[t.ID] = t.Text
+	}
+	for i := range out {
+		out[i].Text = byID[out[i].RecordID]
+	}
+	return out, nil
+}
+
+// leastRetrieved is the bot's datasets' records used least in the range
+// (uses, then id): the bot's first records by id, skipping those used, are
+// read until analyticsTopN unused ones are found or all are read.
+func (s *Store) leastRetrieved(ctx context.Context, botID string, recs map[recordKey]*recordUses) ([]models.RecordUse, error) {
+	used := map[string]int64{}
+	for k, r := range recs {
+		used[k.RecordID] += r.Uses
+	}
+	db := s.db.WithContext(ctx)
+	order := "d.id"
+	if s.dialect == Postgres {
+		order = `d.id COLLATE "C"` // byte-wise, as the ranking below compares
+	}
+	limit := len(used) + analyticsTopN
+	var ids []string
+	if err := db.Table("dataset_records AS d").Joins("JOIN bot_datasets AS bd ON bd.dataset_id = d.dataset_id AND bd.bot_id = ?", botID).
+		Order(order).Limit(limit).Pluck("d.id", &ids).Error; err != nil {
+		return nil, translate(err, "analytics")
+	}
+	var pick []string
+	if len(ids) < limit { // every record: rank them all
+		slices.SortFunc(ids, func(x, y string) int { return cmp.Or(cmp.Compare(used[x], used[y]), cmp.Compare(x, y)) })
+		pick = ids[:min(len(ids), analyticsTopN)]
+	} else { // at least analyticsTopN unused: the first of them
+		for _, id := range ids {
+			if used[id] == 0 && len(pick) < analyticsTopN {
+				pick = append(pick, id)
+			}
+		}
+	}
+	if len(pick) == 0 {
+		return nil, nil
+	}
+	var rows []models.RecordUse
+	if err := db.Table("dataset_records").Select("id AS record_id, dataset_id, source, SUBSTR(text, 1, 200) AS text").
+		Where("id IN ?", pick).Scan(&rows).Error; err != nil {
+		return nil, translate(err, "analytics")
+	}
+	byID := map[string]models.RecordUse{}
+	for _, r := range rows {
+		r.Uses = used[r.RecordID]
+		byID[r.RecordID] = r
+	}
+	out := make([]models.RecordUse, 0, len(pick))
+	for _, id := range pick {
+		if r, ok := byID[id]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 func sortDays(ds []models.DayCount) {

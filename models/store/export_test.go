@@ -43,3 +43,9 @@ func SearchEstimate(ctx context.Context, s *Store, text string) (float64, bool) 
 
 // SearchIndexFirstRows is searchIndexFirstRows for tests.
 const SearchIndexFirstRows = searchIndexFirstRows
+
+// FindAnalyticsLive is FindAnalytics counted live over the whole range, with
+// no rollups: what the rollups must equal.
+func (s *Store) FindAnalyticsLive(ctx context.Context, a models.AnalyticsQuery) (*models.Analytics, error) {
+	return s.findAnalyticsLive(ctx, a)
+}

@@ -36,6 +36,7 @@ var migrations = []migration{
 	{14, "analytics: conversations and messages by creation time, answers that did not know", migrate0014},
 	{15, "web chat widget: settings, identity secret, sessions by integration", migrate0015},
 	{16, "semantic retrieval: embeddings and rerank models, record vectors, retrieval scores of turns", migrate0016},
+	{17, "analytics: per-day rollups, the days rolled up, and the past days changed since (marked by triggers)", migrate0017},
 }
 
 // schemaMigration records an applied step.

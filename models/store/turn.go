@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
@@ -235,18 +236,28 @@ func (s *Store) ConversationsWithUnfinishedTurns(ctx context.Context, limit int)
 // turn is queued again, and answered or closed by the next holder of the
 // conversation's lock; the turn's end, written durably, carries it all.
 func (s *Store) StartTurn(ctx context.Context, t *models.Turn) error {
-	now := s.now()
-	t.Status, t.StartedAt, t.UpdatedAt = models.TurnRunning, &now, now
-	res := s.lazyConn(ctx).Model(&models.Turn{}).Where("id = ? AND status = ?", t.ID, models.TurnQueued).
-		Updates(map[string]any{"status": t.Status, "started_at": now, "updated_at": now, "bot_id": t.BotID,
-			"bot_version_id": t.BotVersionID, "bot_version": t.BotVersion, "redactions": t.Redactions})
-	if res.Error != nil {
-		return translate(res.Error, "turn")
-	}
-	if res.RowsAffected == 0 {
+	started, err := s.startTurn(ctx, t, func(q *gorm.DB) *gorm.DB { return q })
+	if err == nil && !started {
 		return models.Errorf(models.CodeConflict, "This turn is no longer waiting to run.")
 	}
-	return nil
+	return err
+}
+
+// startTurn marks queued turn t running, as of now, with what answers it, on
+// the lazy pool, if the guarded update finds it; started says it did.
+func (s *Store) startTurn(ctx context.Context, t *models.Turn, guard func(*gorm.DB) *gorm.DB) (started bool, err error) {
+	now := s.now()
+	res := guard(s.lazyConn(ctx).Model(&models.Turn{}).Where("id = ? AND status = ?", t.ID, models.TurnQueued)).
+		Updates(map[string]any{"status": models.TurnRunning, "started_at": now, "updated_at": now, "bot_id": t.BotID,
+			"bot_version_id": t.BotVersionID, "bot_version": t.BotVersion, "redactions": t.Redactions})
+	if res.Error != nil {
+		return false, translate(res.Error, "turn")
+	}
+	if res.RowsAffected == 0 {
+		return false, nil
+	}
+	t.Status, t.StartedAt, t.UpdatedAt = models.TurnRunning, &now, now
+	return true, nil
 }
 
 // ErrNotNext says StartNextTurn did not start the turn: another turn of the
@@ -260,23 +271,16 @@ var ErrNotNext = errors.New("store: the turn is not the conversation's next")
 // nothing and returns ErrNotNext (the caller then reads the conversation's
 // unfinished turns and answers them in order).
 func (s *Store) StartNextTurn(ctx context.Context, t *models.Turn) error {
-	now := s.now()
 	um := models.Deref(t.UserMessageID)
-	res := s.lazyConn(ctx).Model(&models.Turn{}).
-		Where("id = ? AND status = ?", t.ID, models.TurnQueued).
-		Where(`NOT EXISTS (SELECT 1 FROM turns AS o WHERE o.conversation_id = ? AND o.id <> ? AND o.status IN ?
+	started, err := s.startTurn(ctx, t, func(q *gorm.DB) *gorm.DB {
+		return q.Where(`NOT EXISTS (SELECT 1 FROM turns AS o WHERE o.conversation_id = ? AND o.id <> ? AND o.status IN ?
 	AND (o.status = ? OR o.user_message_id < ? OR (o.user_message_id = ? AND o.id < ?)))`,
-			t.ConversationID, t.ID, []string{models.TurnQueued, models.TurnRunning}, models.TurnRunning, um, um, t.ID).
-		Updates(map[string]any{"status": models.TurnRunning, "started_at": now, "updated_at": now, "bot_id": t.BotID,
-			"bot_version_id": t.BotVersionID, "bot_version": t.BotVersion, "redactions": t.Redactions})
-	if res.Error != nil {
-		return translate(res.Error, "turn")
-	}
-	if res.RowsAffected == 0 {
+			t.ConversationID, t.ID, []string{models.TurnQueued, models.TurnRunning}, models.TurnRunning, um, um, t.ID)
+	})
+	if err == nil && !started {
 		return ErrNotNext
 	}
-	t.Status, t.StartedAt, t.UpdatedAt = models.TurnRunning, &now, now
-	return nil
+	return err
 }
 
 // AddTurnMessage stores a message a running turn produced in one
@@ -315,15 +319,13 @@ func (s *Store) AddTurnMessage(ctx context.Context, t *models.Turn, m models.Mes
 	return out, nil
 }
 
-// insertTurnMessages stores, in one INSERT, the turn's held context (with
-// the id and time it was made with; then the turn's records, and
-// t.ContextMessageID to write with the turn's figures) and m (a new id; nil:
-// the held context alone), and returns m as stored.
-func (s *Store) insertTurnMessages(tx *gorm.DB, t *models.Turn, m *models.Message) (*models.Message, error) {
+// turnMessages returns, validated, the messages a turn's write stores: its
+// held context (with the id and time it was made with) and m (given a new
+// id; nil: the held context alone).
+func turnMessages(t *models.Turn, m *models.Message) ([]models.Message, error) {
 	turnID := t.ID
 	var rows []models.Message
-	held := t.HeldContext
-	if held != nil {
+	if held := t.HeldContext; held != nil {
 		held.ConversationID, held.TurnID, held.Type = t.ConversationID, &turnID, models.MessageContext
 		rows = append(rows, *held)
 	}
@@ -338,6 +340,20 @@ func (s *Store) insertTurnMessages(tx *gorm.DB, t *models.Turn, m *models.Messag
 		if err := rows[i].Validate(); err != nil {
 			return nil, err
 		}
+	}
+	return rows, nil
+}
+
+// insertTurnMessages stores, in one INSERT, the turn's held context (with
+// the id and time it was made with; then the turn's records, and
+// t.ContextMessageID to write with the turn's figures) and m (a new id; nil:
+// the held context alone), and returns m as stored.
+func (s *Store) insertTurnMessages(tx *gorm.DB, t *models.Turn, m *models.Message) (*models.Message, error) {
+	turnID := t.ID
+	held := t.HeldContext
+	rows, err := turnMessages(t, m)
+	if err != nil {
+		return nil, err
 	}
 	if len(rows) == 0 {
 		return nil, nil
@@ -389,7 +405,16 @@ func (s *Store) finishTurn(tx *gorm.DB, t *models.Turn, closing models.Message) 
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	closeTurn(t, out, s.now())
+	if err := tx.Model(t).Select("*").Omit("id", "created_at", clause.Associations).Updates(t).Error; err != nil {
+		return nil, translate(err, "turn")
+	}
+	return out, nil
+}
+
+// closeTurn records on t that it ended now with message out (its answer, or
+// the activity entry of a failed or interrupted turn).
+func closeTurn(t *models.Turn, out *models.Message, now time.Time) {
 	t.FinishedAt, t.UpdatedAt = &now, now
 	if out.Type == models.MessageBot {
 		t.BotMessageID = &out.ID
@@ -399,10 +424,6 @@ func (s *Store) finishTurn(tx *gorm.DB, t *models.Turn, closing models.Message) 
 	if t.StartedAt == nil {
 		t.StartedAt = &now
 	}
-	if err := tx.Model(t).Select("*").Omit("id", "created_at", clause.Associations).Updates(t).Error; err != nil {
-		return nil, translate(err, "turn")
-	}
-	return out, nil
 }
 
 // finishTurnPostgres is FinishTurn on PostgreSQL in one statement (one round
@@ -413,31 +434,22 @@ func (s *Store) finishTurn(tx *gorm.DB, t *models.Turn, closing models.Message) 
 func (s *Store) finishTurnPostgres(ctx context.Context, t *models.Turn, closing models.Message) (*models.Message, error) {
 	turnID := t.ID
 	now := s.now()
-	var rows []models.Message
 	held := t.HeldContext
-	if held != nil {
-		held.ConversationID, held.TurnID, held.Type = t.ConversationID, &turnID, models.MessageContext
-		rows = append(rows, *held)
-	}
-	closing.ID, closing.ConversationID, closing.TurnID = models.NewID(), t.ConversationID, &turnID
 	closing.CreatedAt, closing.UpdatedAt = now, now
-	rows = append(rows, closing)
+	rows, err := turnMessages(t, &closing)
+	if err != nil {
+		return nil, err
+	}
 	var sql strings.Builder
 	var args []any
 	sql.WriteString("WITH m AS (INSERT INTO messages (id, conversation_id, type, text, meta, turn_id, external_id, created_at, updated_at) VALUES ")
 	for i := range rows {
 		r := &rows[i]
-		if r.Meta == nil {
-			r.Meta = models.Meta{}
-		}
 		if r.CreatedAt.IsZero() {
 			r.CreatedAt = now
 		}
 		if r.UpdatedAt.IsZero() {
 			r.UpdatedAt = r.CreatedAt
-		}
-		if err := r.Validate(); err != nil {
-			return nil, err
 		}
 		meta, err := r.Meta.Value()
 		if err != nil {
@@ -467,15 +479,7 @@ func (s *Store) finishTurnPostgres(ctx context.Context, t *models.Turn, closing 
 	if held != nil {
 		t.ContextMessageID = &rows[0].ID
 	}
-	t.FinishedAt, t.UpdatedAt = &now, now
-	if out.Type == models.MessageBot {
-		t.BotMessageID = &out.ID
-	} else {
-		t.ErrorMessageID = &out.ID
-	}
-	if t.StartedAt == nil {
-		t.StartedAt = &now
-	}
+	closeTurn(t, &out, now)
 	sql.WriteString(` UPDATE turns SET conversation_id = ?, user_message_id = ?, bot_message_id = ?, context_message_id = ?, error_message_id = ?,
 	status = ?, retry = ?, bot_id = ?, bot_version_id = ?, bot_version = ?, provider = ?, model = ?, queued_at = ?, started_at = ?,
 	first_token_at = ?, finished_at = ?, latency_ms = ?, ttft_ms = ?, input_tokens = ?, output_tokens = ?, end_reason = ?, tool_rounds = ?,

@@ -79,9 +79,8 @@ func (s *Store) AuthenticateSecretHit(ctx context.Context, raw, bucketPrefix str
 		allowed, retryAfter, err = s.Hit(ctx, bucketPrefix+sec.ID, limit, window)
 		return sec, allowed, retryAfter, err
 	}
-	bad := models.Errorf(models.CodeUnauthorized, "Invalid or revoked API secret.")
 	if !strings.HasPrefix(raw, SecretPrefix) {
-		return nil, false, 0, bad
+		return nil, false, 0, errBadSecret()
 	}
 	now := s.now()
 	start := windowStart(now, window)
@@ -98,16 +97,13 @@ SELECT s.*, (SELECT "count" FROM h) AS hits FROM s`, models.HashToken(raw), buck
 		return nil, false, 0, translate(err, "API secret")
 	}
 	if len(rows) == 0 {
-		return nil, false, 0, bad
+		return nil, false, 0, errBadSecret()
 	}
 	sec = &rows[0].APISecret
 	if rows[0].Hits == nil || rateLimitBucket(bucketPrefix+sec.ID) != bucketPrefix+sec.ID {
 		return nil, false, 0, models.Errorf(models.CodeInternal, "The request could not be counted.")
 	}
-	if sec.LastUsedAt == nil || now.Sub(*sec.LastUsedAt) > time.Minute {
-		db.Model(&models.APISecret{}).Where("id = ?", sec.ID).UpdateColumn("last_used_at", now)
-		sec.LastUsedAt = &now
-	}
+	s.touchSecret(ctx, sec, now)
 	allowed, retryAfter = s.counted(db, bucketPrefix+sec.ID, start, now, *rows[0].Hits, limit, window)
 	return sec, allowed, retryAfter, nil
 }
@@ -115,20 +111,30 @@ SELECT s.*, (SELECT "count" FROM h) AS hits FROM s`, models.HashToken(raw), buck
 // AuthenticateSecret finds the live secret for a raw Bearer value and records
 // its use (at most once a minute, to spare a write per request).
 func (s *Store) AuthenticateSecret(ctx context.Context, raw string) (*models.APISecret, error) {
-	bad := models.Errorf(models.CodeUnauthorized, "Invalid or revoked API secret.")
 	if !strings.HasPrefix(raw, SecretPrefix) {
-		return nil, bad
+		return nil, errBadSecret()
 	}
 	var sec models.APISecret
 	if err := s.conn(ctx).First(&sec, "hash = ? AND revoked_at IS NULL", models.HashToken(raw)).Error; err != nil {
 		if models.ErrorCode(translate(err, "secret")) == models.CodeNotFound {
-			return nil, bad
+			return nil, errBadSecret()
 		}
 		return nil, translate(err, "API secret")
 	}
-	if now := s.now(); sec.LastUsedAt == nil || now.Sub(*sec.LastUsedAt) > time.Minute {
+	s.touchSecret(ctx, &sec, s.now())
+	return &sec, nil
+}
+
+// errBadSecret refuses a Bearer value that is no live secret.
+func errBadSecret() error {
+	return models.Errorf(models.CodeUnauthorized, "Invalid or revoked API secret.")
+}
+
+// touchSecret records that sec was used now, at most once a minute (to
+// spare a write per request), as a lazy write.
+func (s *Store) touchSecret(ctx context.Context, sec *models.APISecret, now time.Time) {
+	if sec.LastUsedAt == nil || now.Sub(*sec.LastUsedAt) > time.Minute {
 		s.lazyConn(ctx).Model(&models.APISecret{}).Where("id = ?", sec.ID).UpdateColumn("last_used_at", now)
 		sec.LastUsedAt = &now
 	}
-	return &sec, nil
 }

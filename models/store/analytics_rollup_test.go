@@ -255,14 +255,14 @@ func TestAnalyticsRollups(t *testing.T) {
 			if err := s.DB().Exec("DELETE FROM analytics_rollup_days").Error; err != nil {
 				t.Fatal(err)
 			}
-			n, err := s.RollupAnalytics(ctx)
+			n, _, err := s.RollupAnalytics(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if n < 2 {
 				t.Errorf("RollupAnalytics computed %d days, want at least days -3 and -2", n)
 			}
-			if n, err := s.RollupAnalytics(ctx); err != nil || n != 0 {
+			if n, _, err := s.RollupAnalytics(ctx); err != nil || n != 0 {
 				t.Errorf("RollupAnalytics again = %d, %v, want 0 days", n, err)
 			}
 			wantRollupsEqualLive(t, s, f)

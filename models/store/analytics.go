@@ -150,15 +150,14 @@ type analyticsPlan struct {
 }
 
 // planAnalytics splits [lo, hi) (hi zero: no end) into the complete days
-// (ending by done, the time periods must have ended by to be complete), the
-// complete hours of the rest, and what is left to count live: at most the
-// unaligned part of an hour at each end and the time from the last
-// complete hour on.
+// (a period is complete once it has ended by done), the complete hours of
+// the rest, and what is left to count live: at most the unaligned part of
+// an hour at each end and the time from the last complete hour on.
 func planAnalytics(lo, hi, done time.Time) analyticsPlan {
 	var plan analyticsPlan
-	// ceil is the start of the first period of p at or after t; end the
-	// start of the last complete period of p at or before t (hi zero: the
-	// last complete one).
+	// ceil is the start of the first period of p at or after t; end is
+	// where the complete periods of p before t end: the start of t's
+	// period or of done's, whichever is earlier (t zero: done's).
 	ceil := func(p period, t time.Time) time.Time {
 		if s := p.start(t); s.Before(t) {
 			return s.Add(p.length)

@@ -95,7 +95,7 @@ type hourRollupRow struct {
 
 func (hourRollupRow) TableName() string { return "analytics_hour_rollups" }
 
-// create writes rows, each of key's period, into p's table.
+// create writes rows (Day holding the period's key) into p's table.
 func (p period) create(tx *gorm.DB, rows []rollupRow) error {
 	if p == dayPeriod {
 		return tx.CreateInBatches(rows, 100).Error

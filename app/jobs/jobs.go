@@ -6,7 +6,7 @@
 // instances on one PostgreSQL share the work. It runs the channels' jobs:
 // processing an inbound event and sending a thread's replies; the
 // datasets' embedding (semantic search); and, periodically, the Analytics
-// page's per-day rollups.
+// page's per-day and per-hour rollups.
 package jobs
 
 import (
@@ -36,7 +36,7 @@ const (
 	QueueDeliveries = "channel_deliveries"
 	// QueueEmbeddings embeds datasets' records, one dataset at a time.
 	QueueEmbeddings = "embeddings"
-	// QueueAnalytics rolls up the Analytics page's past days.
+	// QueueAnalytics rolls up the Analytics page's past days and today's hours.
 	QueueAnalytics = "analytics"
 )
 
@@ -44,17 +44,18 @@ const (
 const JobAnalyticsRollup = "analytics_rollup"
 
 // AnalyticsRollupEvery is how often the rollup job runs (and once when the
-// queue starts): yesterday is rolled up soon after it ends, and a past day
-// changed since its rollup (marked dirty) within this long, so the page
-// rarely computes a day itself.
+// queue starts): yesterday is rolled up soon after it ends, a past day
+// changed since its rollup (marked dirty) within this long, and so are
+// today's complete hours, so the page rarely computes a day or an hour
+// itself.
 const AnalyticsRollupEvery = 10 * time.Minute
 
 // analyticsRollupTimeout bounds one rollup run; days not done go on in the
 // next run.
 const analyticsRollupTimeout = 30 * time.Minute
 
-// AnalyticsRollupArgs is the job that rolls up the recent and dirty days
-// (store.RollupAnalytics).
+// AnalyticsRollupArgs is the job that rolls up the recent and dirty days and
+// today's complete hours (store.RollupAnalytics).
 type AnalyticsRollupArgs struct{}
 
 // Kind names the job kind.
@@ -413,9 +414,9 @@ func (w *analyticsWorker) Timeout(*river.Job[AnalyticsRollupArgs]) time.Duration
 }
 
 func (w *analyticsWorker) Work(ctx context.Context, _ *river.Job[AnalyticsRollupArgs]) error {
-	n, err := w.st.RollupAnalytics(ctx)
-	if n > 0 {
-		w.q.log.Info("analytics days rolled up", "days", n)
+	days, hours, err := w.st.RollupAnalytics(ctx)
+	if days > 0 || hours > 0 {
+		w.q.log.Info("analytics rolled up", "days", days, "hours", hours)
 	}
 	return w.q.outcome(ctx, JobAnalyticsRollup, "", err)
 }

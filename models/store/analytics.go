@@ -65,9 +65,9 @@ var dontKnowSQL = func() string {
 	return b.String()
 }()
 
-// rollupGrace is how long after a UTC day ends it is rolled up: until then
-// it is counted live, so that writes still in flight at midnight (whose
-// triggers saw the day as today's) are in its rollup.
+// rollupGrace is how long after a UTC day or hour ends it is rolled up:
+// until then it is counted live, so that writes still in flight at its end
+// (whose triggers saw it as current) are in its rollup.
 const rollupGrace = 10 * time.Minute
 
 // FindAnalytics computes the Analytics page for a range: volumes per day and
@@ -76,87 +76,146 @@ const rollupGrace = 10 * time.Minute
 // unanswered questions grouped by wording (among the most recent
 // unansweredSample), and the most and least retrieved records (least: only
 // for one bot, among its datasets' records). Complete past days are read from
-// their rollups (analytics_rollups; days missing or marked dirty are rolled
-// up first, consecutive ones together, each under its lock: ensureRollups),
-// the rest of the range (today, and a partial first or last day) is counted
-// live with the same queries. Active contacts are the union of the days'
-// contact sets. Latency and TTFT percentiles come from merged histograms
-// (see hist).
+// their rollups (analytics_rollups), the complete hours of the rest of the
+// range (today, yesterday during rollupGrace, a partial first or last day)
+// from theirs (analytics_hour_rollups); periods missing or marked dirty are
+// rolled up first, consecutive ones together, each under its day's lock
+// (ensureRollups). Only what is left (the current hour, the last one during
+// rollupGrace, and the unaligned ends of a range) is counted live, with the
+// same queries (see planAnalytics). Active contacts are the union of the
+// periods' contact sets. Latency and TTFT percentiles come from merged
+// histograms (see hist).
 func (s *Store) FindAnalytics(ctx context.Context, a models.AnalyticsQuery) (*models.Analytics, error) {
 	if a.BotID != "" && !models.ValidID(a.BotID) {
 		return &models.Analytics{}, nil
 	}
 	a.Since, a.Until = a.Since.UTC(), a.Until.UTC()
-	lo, hi := a.Since, a.Until
+	lo := a.Since
 	if lo.IsZero() {
+		// Nothing is earlier than the first activity: its day counts whole.
 		first, err := s.firstActivity(ctx)
 		if err != nil {
 			return nil, err
 		}
-		lo = first
-	}
-	// Full days [from, to) come from rollups: after lo's day starts, before
-	// hi's ends, and done for rollupGrace (by the store's clock and the
-	// process's, whichever is earlier: the triggers use the database's).
-	now := s.rollupNow()
-	from, to := utcDay(lo), utcDay(now.Add(-rollupGrace))
-	if from.Before(lo) {
-		from = from.AddDate(0, 0, 1)
-	}
-	if !hi.IsZero() && utcDay(hi).Before(to) {
-		to = utcDay(hi)
-	}
-	var live []models.AnalyticsQuery
-	if lo.IsZero() || !from.Before(to) {
-		live = append(live, a)
-		from, to = time.Time{}, time.Time{}
-	} else {
-		if lo.Before(from) {
-			live = append(live, models.AnalyticsQuery{BotID: a.BotID, IncludeTests: a.IncludeTests, Since: lo, Until: from})
+		if !first.IsZero() {
+			lo = utcDay(first)
 		}
-		if hi.IsZero() || to.Before(hi) {
-			live = append(live, models.AnalyticsQuery{BotID: a.BotID, IncludeTests: a.IncludeTests, Since: to, Until: hi})
+	}
+	plan := analyticsPlan{live: []rollupSpan{{from: a.Since, to: a.Until}}}
+	if !lo.IsZero() {
+		// Judged by the store's clock and the process's, whichever is
+		// earlier (the triggers use the database's).
+		plan = planAnalytics(lo, a.Until, s.rollupNow().Add(-rollupGrace))
+	}
+	// Days first: a complete day's hours count only while it is rolled up.
+	for _, sp := range append(slices.Clone(plan.days), plan.ensure...) {
+		if err := s.ensureRollups(ctx, sp); err != nil {
+			return nil, err
 		}
-		if err := s.ensureRollups(ctx, from, to); err != nil {
+	}
+	for _, sp := range plan.hours {
+		if err := s.ensureRollups(ctx, sp); err != nil {
 			return nil, err
 		}
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	parts := make([]map[rollupKey]*figures, len(live)+1)
-	for i, q := range live {
+	rolled := append(slices.Clone(plan.days), plan.hours...)
+	parts := make([]map[rollupKey]*figures, len(plan.live)+len(rolled))
+	for i, sp := range plan.live {
 		g.Go(func() error {
 			var err error
-			parts[i], err = s.liveFigures(gctx, q)
+			parts[i], err = s.liveFigures(gctx, models.AnalyticsQuery{BotID: a.BotID, IncludeTests: a.IncludeTests, Since: sp.from, Until: sp.to}, dayPeriod)
 			return err
 		})
 	}
-	if !from.IsZero() {
+	for i, sp := range rolled {
 		g.Go(func() error {
 			var err error
-			parts[len(live)], err = s.readRollups(gctx, a, from, to)
+			parts[len(plan.live)+i], err = s.readRollups(gctx, a, sp)
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return s.finishAnalytics(ctx, a, parts, from, to)
+	return s.finishAnalytics(ctx, a, parts, rolled)
+}
+
+// analyticsPlan is how FindAnalytics reads a range: complete days from their
+// rollups, complete hours from theirs, the rest live; ensure are the
+// complete days whose hours are read (rolled up first, see rollupRun).
+type analyticsPlan struct {
+	days, hours, live, ensure []rollupSpan
+}
+
+// planAnalytics splits [lo, hi) (hi zero: no end) into the complete days
+// (a period is complete once it has ended by done), the complete hours of
+// the rest, and what is left to count live: at most the unaligned part of
+// an hour at each end and the time from the last complete hour on.
+func planAnalytics(lo, hi, done time.Time) analyticsPlan {
+	var plan analyticsPlan
+	// ceil is the start of the first period of p at or after t; end is
+	// where the complete periods of p before t end: the start of t's
+	// period or of done's, whichever is earlier (t zero: done's).
+	ceil := func(p period, t time.Time) time.Time {
+		if s := p.start(t); s.Before(t) {
+			return s.Add(p.length)
+		}
+		return t
+	}
+	end := func(p period, t time.Time) time.Time {
+		e := p.start(done)
+		if !t.IsZero() && p.start(t).Before(e) {
+			e = p.start(t)
+		}
+		return e
+	}
+	rest := []rollupSpan{{from: lo, to: hi}}
+	if from, to := ceil(dayPeriod, lo), end(dayPeriod, hi); from.Before(to) {
+		plan.days = []rollupSpan{{p: dayPeriod, from: from, to: to}}
+		rest = nil
+		if lo.Before(from) {
+			rest = append(rest, rollupSpan{from: lo, to: from})
+		}
+		if hi.IsZero() || to.Before(hi) {
+			rest = append(rest, rollupSpan{from: to, to: hi})
+		}
+	}
+	live := func(from, to time.Time) {
+		if to.IsZero() || from.Before(to) {
+			plan.live = append(plan.live, rollupSpan{p: dayPeriod, from: from, to: to})
+		}
+	}
+	for _, r := range rest {
+		from, to := ceil(hourPeriod, r.from), end(hourPeriod, r.to)
+		if !from.Before(to) {
+			live(r.from, r.to)
+			continue
+		}
+		live(r.from, from)
+		plan.hours = append(plan.hours, rollupSpan{p: hourPeriod, from: from, to: to})
+		for d := utcDay(from); d.Before(to) && d.Before(dayPeriod.start(done)); d = d.AddDate(0, 0, 1) {
+			plan.ensure = append(plan.ensure, rollupSpan{p: dayPeriod, from: d, to: d.AddDate(0, 0, 1)})
+		}
+		live(to, r.to)
+	}
+	return plan
 }
 
 // findAnalyticsLive is FindAnalytics without rollups: every figure counted
-// live over the whole range (what a day's rollup must equal; the tests
+// live over the whole range (what a period's rollup must equal; the tests
 // compare the two).
 func (s *Store) findAnalyticsLive(ctx context.Context, a models.AnalyticsQuery) (*models.Analytics, error) {
 	if a.BotID != "" && !models.ValidID(a.BotID) {
 		return &models.Analytics{}, nil
 	}
 	a.Since, a.Until = a.Since.UTC(), a.Until.UTC()
-	part, err := s.liveFigures(ctx, a)
+	part, err := s.liveFigures(ctx, a, dayPeriod)
 	if err != nil {
 		return nil, err
 	}
-	return s.finishAnalytics(ctx, a, []map[rollupKey]*figures{part}, time.Time{}, time.Time{})
+	return s.finishAnalytics(ctx, a, []map[rollupKey]*figures{part}, nil)
 }
 
 // utcDay is the start of t's UTC day.
@@ -185,20 +244,21 @@ func (s *Store) firstActivity(ctx context.Context) (time.Time, error) {
 }
 
 // liveFigures counts the figures of a's range (its bot, test data unless
-// IncludeTests) per day and key, with queries that read each message and turn
-// of the range: what a day's rollup stores, and what the page counts for
-// today. The queries run side by side (at most analyticsParallel at once).
-func (s *Store) liveFigures(ctx context.Context, a models.AnalyticsQuery) (map[rollupKey]*figures, error) {
+// IncludeTests) per period p and key, with queries that read each message
+// and turn of the range: what a period's rollup stores, and what the page
+// counts for the current hour. The queries run side by side (at most
+// analyticsParallel at once).
+func (s *Store) liveFigures(ctx context.Context, a models.AnalyticsQuery, p period) (map[rollupKey]*figures, error) {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(analyticsParallel)
 	db := s.db.WithContext(ctx)
-	day, dayKey := dayExpr(s.dialect), dayKeyExpr(s.dialect)
+	key, format := periodExprs(s.dialect, p)
 	keyOf := func(col string) (sel, group string) {
-		return day(dayKey(col)) + " AS day, COALESCE(c.bot_id, '') AS bot_id, COALESCE(c.integration_id, '') AS integration_id, c.kind AS kind",
-			dayKey(col) + ", c.bot_id, c.integration_id, c.kind"
+		return format(key(col)) + " AS period, COALESCE(c.bot_id, '') AS bot_id, COALESCE(c.integration_id, '') AS integration_id, c.kind AS kind",
+			key(col) + ", c.bot_id, c.integration_id, c.kind"
 	}
 	type Keyed struct {
-		Day, BotID, IntegrationID, Kind string
+		Period, BotID, IntegrationID, Kind string
 	}
 	var mu sync.Mutex
 	out := map[rollupKey]*figures{}
@@ -445,10 +505,10 @@ func (s *Store) liveFigures(ctx context.Context, a models.AnalyticsQuery) (map[r
 }
 
 // finishAnalytics turns the figures of the range's parts (and, for the
-// rolled-up days [from, to), their samples, read most recent day first until
-// enough) into the page: it reads the integrations' types, which bots have a
+// rolled-up spans, their samples, read most recent first until enough) into
+// the page: it reads the integrations' types, which bots have a
 // dataset, the unanswered questions' text and the records' text, and ranks.
-func (s *Store) finishAnalytics(ctx context.Context, a models.AnalyticsQuery, parts []map[rollupKey]*figures, from, to time.Time) (*models.Analytics, error) {
+func (s *Store) finishAnalytics(ctx context.Context, a models.AnalyticsQuery, parts []map[rollupKey]*figures, rolled []rollupSpan) (*models.Analytics, error) {
 	db := s.db.WithContext(ctx)
 	out := &models.Analytics{}
 	total := newFigures()
@@ -464,10 +524,10 @@ func (s *Store) finishAnalytics(ctx context.Context, a models.AnalyticsQuery, pa
 			if f.Conversations == 0 && f.Messages == 0 {
 				continue
 			}
-			dc := dayChannel{k.Day, k.IntegrationID}
+			dc := dayChannel{k.day(), k.IntegrationID}
 			d := days[dc]
 			if d == nil {
-				d = &models.DayCount{Day: k.Day}
+				d = &models.DayCount{Day: dc.day}
 				days[dc] = d
 			}
 			d.Conversations += f.Conversations
@@ -540,7 +600,7 @@ func (s *Store) finishAnalytics(ctx context.Context, a models.AnalyticsQuery, pa
 	out.Abilities = out.Abilities[:min(len(out.Abilities), analyticsTopN)]
 
 	var err error
-	if out.TopUnanswered, err = s.topUnanswered(ctx, a, total.Samples, hasDataset, from, to); err != nil {
+	if out.TopUnanswered, err = s.topUnanswered(ctx, a, total.Samples, hasDataset, rolled); err != nil {
 		return nil, err
 	}
 	if out.MostRetrieved, err = s.mostRetrieved(ctx, total.Records); err != nil {
@@ -555,10 +615,10 @@ func (s *Store) finishAnalytics(ctx context.Context, a models.AnalyticsQuery, pa
 }
 
 // topUnanswered groups the most recent unansweredSample questions that could
-// not answer: the live parts' samples, and the rolled-up days' read most
-// recent day first until enough are later than the next day to read.
+// not answer: the live parts' samples, and the rolled-up spans' read most
+// recent first until enough are later than the next piece to read.
 func (s *Store) topUnanswered(ctx context.Context, a models.AnalyticsQuery, samples []questionSample, hasDataset map[string]bool,
-	from, to time.Time) ([]models.QuestionGroup, error) {
+	rolled []rollupSpan) ([]models.QuestionGroup, error) {
 	eligible := func(ss []questionSample) []questionSample {
 		var out []questionSample
 		for _, x := range ss {
@@ -569,11 +629,11 @@ func (s *Store) topUnanswered(ctx context.Context, a models.AnalyticsQuery, samp
 		return out
 	}
 	picked := eligible(samples)
-	if !from.IsZero() {
-		more, err := s.readRollupSamples(ctx, a, from, to, func(dayStart time.Time, ss []questionSample) bool {
+	if len(rolled) > 0 {
+		more, err := s.readRollupSamples(ctx, a, rolled, func(start time.Time, ss []questionSample) bool {
 			later := 0
 			for _, x := range picked {
-				if !x.At.Before(dayStart) {
+				if !x.At.Before(start) {
 					later++
 				}
 			}

@@ -10,16 +10,20 @@ import (
 	"parley/models"
 )
 
-// rollupKey is what the Analytics figures are kept per: a UTC day and the
+// rollupKey is what the Analytics figures are kept per: a UTC period (a day
+// 'YYYY-MM-DD' or an hour 'YYYY-MM-DDTHH', see period) and the
 // conversation's bot, integration and kind (the page filters by bot and kind
 // and groups by the integration's type, read when the page is shown). ""
 // stands for no bot or no integration.
 type rollupKey struct {
-	Day, BotID, IntegrationID, Kind string
+	Period, BotID, IntegrationID, Kind string
 }
 
-// figures are one key's sums, mergeable: a day's rollup row, or what the live
-// queries count for a part of a day.
+// day is the day of k's period.
+func (k rollupKey) day() string { return k.Period[:len(time.DateOnly)] }
+
+// figures are one key's sums, mergeable: a period's rollup row, or what the
+// live queries count for a part of a period.
 type figures struct {
 	Conversations, Messages int64
 	// Contacts are the distinct contacts of the conversations counted

@@ -1,20 +1,17 @@
 package store
 
-// dayExpr returns the SQL for the UTC day (YYYY-MM-DD) of a day key
-// (dayKeyExpr of a time column).
-func dayExpr(dialect string) func(key string) string {
-	if dialect == Postgres {
-		return func(key string) string { return "to_char(" + key + ", 'YYYY-MM-DD')" }
+// periodExprs returns, for a time column, the SQL of what it is grouped by
+// per period p (key) and of that key as p's key text (format): on
+// PostgreSQL a date or a truncated timestamp (cheaper to group than text;
+// formatted once per group), on SQLite periodExprsSQLite's text.
+func periodExprs(dialect string, p period) (key, format func(string) string) {
+	if dialect != Postgres {
+		return periodExprsSQLite(p)
 	}
-	return func(key string) string { return key }
-}
-
-// dayKeyExpr returns the SQL for what a time column is grouped by per UTC
-// day: on PostgreSQL its date (cheaper to group than text; formatted once
-// per group by dayExpr), on SQLite dayExprSQLite.
-func dayKeyExpr(dialect string) func(col string) string {
-	if dialect == Postgres {
-		return func(col string) string { return "(" + col + " AT TIME ZONE 'UTC')::date" }
+	if p == hourPeriod {
+		return func(col string) string { return "date_trunc('hour', " + col + " AT TIME ZONE 'UTC')" },
+			func(key string) string { return "to_char(" + key + `, 'YYYY-MM-DD"T"HH24')` }
 	}
-	return dayExprSQLite
+	return func(col string) string { return "(" + col + " AT TIME ZONE 'UTC')::date" },
+		func(key string) string { return "to_char(" + key + ", 'YYYY-MM-DD')" }
 }

@@ -9,16 +9,55 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"parley/models"
 )
 
-// rollupRow is a row of analytics_rollups (migration 17): one day's figures
-// for one key, the maps as JSON, the contacts one id a line and the
+// period is what rollups are kept per: a UTC day (migration 17) or hour
+// (migration 18). Each has its rollup rows, the periods rolled up and the
+// periods marked dirty since, in tables whose key column is named for it.
+type period struct {
+	name   string // "day" or "hour": the key column
+	rows   string // the rollup rows' table
+	done   string // the periods rolled up
+	dirty  string // the periods changed since their rollup (triggers)
+	layout string // the key's format
+	length time.Duration
+	// batch bounds how many consecutive periods one computation rolls up:
+	// the live queries read each period's rows once either way, but the
+	// conversations they join are read once per computation.
+	batch int
+	// samples is how much of a range of these periods one query reads the
+	// unanswered samples of (readRollupSamples).
+	samples time.Duration
+}
+
+var (
+	dayPeriod = period{name: "day", rows: "analytics_rollups", done: "analytics_rollup_days", dirty: "analytics_dirty_days",
+		layout: time.DateOnly, length: 24 * time.Hour, batch: 31, samples: 24 * time.Hour}
+	hourPeriod = period{name: "hour", rows: "analytics_hour_rollups", done: "analytics_rollup_hours", dirty: "analytics_dirty_hours",
+		layout: "2006-01-02T15", length: time.Hour, batch: 48, samples: 48 * time.Hour}
+)
+
+// key is the period's key of t.
+func (p period) key(t time.Time) string { return t.UTC().Format(p.layout) }
+
+// start is the start of the period t is in.
+func (p period) start(t time.Time) time.Time { return t.UTC().Truncate(p.length) }
+
+// parse is the start of the period of a key.
+func (p period) parse(key string) (time.Time, error) {
+	t, err := time.Parse(p.layout, key)
+	if err != nil {
+		return t, fmt.Errorf("store: rollup %s %q: %w", p.name, key, err)
+	}
+	return t, nil
+}
+
+// rollupCols are a rollup row's columns but its period: the rest of its key
+// and the figures, the maps as JSON, the contacts one id a line and the
 // histograms as hist.encode bytes.
-type rollupRow struct {
-	Day           string `gorm:"primaryKey"`
+type rollupCols struct {
 	BotID         string `gorm:"primaryKey"`
 	IntegrationID string `gorm:"primaryKey"`
 	Kind          string `gorm:"primaryKey"`
@@ -38,15 +77,35 @@ type rollupRow struct {
 	Samples       string
 }
 
-func (rollupRow) TableName() string { return "analytics_rollups" }
-
-// rollupDayRow records that a day is rolled up (analytics_rollup_days).
-type rollupDayRow struct {
-	Day        string `gorm:"primaryKey"`
-	ComputedAt time.Time
+// rollupRow is a row of analytics_rollups (migration 17): one day's figures
+// for one key; read from analytics_hour_rollups too, its hour as Day.
+type rollupRow struct {
+	Day  string     `gorm:"primaryKey"`
+	Cols rollupCols `gorm:"embedded"`
 }
 
-func (rollupDayRow) TableName() string { return "analytics_rollup_days" }
+func (rollupRow) TableName() string { return "analytics_rollups" }
+
+// hourRollupRow is a row of analytics_hour_rollups (migration 18): one hour's
+// figures for one key.
+type hourRollupRow struct {
+	Hour string     `gorm:"primaryKey"`
+	Cols rollupCols `gorm:"embedded"`
+}
+
+func (hourRollupRow) TableName() string { return "analytics_hour_rollups" }
+
+// create writes rows (Day holding the period's key) into p's table.
+func (p period) create(tx *gorm.DB, rows []rollupRow) error {
+	if p == dayPeriod {
+		return tx.CreateInBatches(rows, 100).Error
+	}
+	hours := make([]hourRollupRow, len(rows))
+	for i, r := range rows {
+		hours[i] = hourRollupRow{Hour: r.Day, Cols: r.Cols}
+	}
+	return tx.CreateInBatches(hours, 100).Error
+}
 
 // recordJSON is a retrieved record as a rollup row stores it.
 type recordJSON struct {
@@ -63,10 +122,10 @@ func marshalJSON(v any, empty bool) (string, error) {
 	return string(b), err
 }
 
-// row is f as a rollup row of key k.
+// row is f as a rollup row of key k (its period as Day).
 func (f *figures) row(k rollupKey) (rollupRow, error) {
-	r := rollupRow{Day: k.Day, BotID: k.BotID, IntegrationID: k.IntegrationID, Kind: k.Kind, Conversations: f.Conversations,
-		Messages: f.Messages, Turns: f.Turns, DontKnow: f.DontKnow, Up: f.Up, Down: f.Down, Latency: f.Latency.encode(), TTFT: f.TTFT.encode()}
+	r := rollupRow{Day: k.Period, Cols: rollupCols{BotID: k.BotID, IntegrationID: k.IntegrationID, Kind: k.Kind, Conversations: f.Conversations,
+		Messages: f.Messages, Turns: f.Turns, DontKnow: f.DontKnow, Up: f.Up, Down: f.Down, Latency: f.Latency.encode(), TTFT: f.TTFT.encode()}}
 	tokens := make([]models.ModelTokens, 0, len(f.Tokens))
 	for _, t := range f.Tokens {
 		tokens = append(tokens, *t)
@@ -80,7 +139,7 @@ func (f *figures) row(k rollupKey) (rollupRow, error) {
 		contacts = append(contacts, c)
 	}
 	slices.Sort(contacts)
-	r.Contacts = strings.Join(contacts, "\n") // ids: no newline in them
+	r.Cols.Contacts = strings.Join(contacts, "\n") // ids: no newline in them
 	records := make([]recordJSON, 0, len(f.Records))
 	for k, u := range f.Records {
 		records = append(records, recordJSON{RecordID: k.RecordID, DatasetID: k.DatasetID, recordUses: *u})
@@ -91,9 +150,9 @@ func (f *figures) row(k rollupKey) (rollupRow, error) {
 		v     any
 		empty bool
 	}{
-		{&r.NoRecord, f.NoRecord, len(f.NoRecord) == 0}, {&r.Tokens, tokens, len(tokens) == 0},
-		{&r.Abilities, abilities, len(abilities) == 0}, {&r.Records, records, len(records) == 0},
-		{&r.Samples, f.Samples, len(f.Samples) == 0},
+		{&r.Cols.NoRecord, f.NoRecord, len(f.NoRecord) == 0}, {&r.Cols.Tokens, tokens, len(tokens) == 0},
+		{&r.Cols.Abilities, abilities, len(abilities) == 0}, {&r.Cols.Records, records, len(records) == 0},
+		{&r.Cols.Samples, f.Samples, len(f.Samples) == 0},
 	} {
 		if *x.dst, err = marshalJSON(x.v, x.empty); err != nil {
 			return r, err
@@ -106,7 +165,7 @@ func (f *figures) row(k rollupKey) (rollupRow, error) {
 // histograms and contacts are decoded by addRaw).
 func (r rollupRow) figures() (*figures, error) {
 	f := newFigures()
-	f.Conversations, f.Messages, f.Turns, f.DontKnow, f.Up, f.Down = r.Conversations, r.Messages, r.Turns, r.DontKnow, r.Up, r.Down
+	f.Conversations, f.Messages, f.Turns, f.DontKnow, f.Up, f.Down = r.Cols.Conversations, r.Cols.Messages, r.Cols.Turns, r.Cols.DontKnow, r.Cols.Up, r.Cols.Down
 	f.raw = &r
 	var tokens []models.ModelTokens
 	var abilities []models.AbilityErrors
@@ -114,7 +173,7 @@ func (r rollupRow) figures() (*figures, error) {
 	for _, x := range []struct {
 		src string
 		dst any
-	}{{r.NoRecord, &f.NoRecord}, {r.Tokens, &tokens}, {r.Abilities, &abilities}, {r.Records, &records}} {
+	}{{r.Cols.NoRecord, &f.NoRecord}, {r.Cols.Tokens, &tokens}, {r.Cols.Abilities, &abilities}, {r.Cols.Records, &records}} {
 		if x.src == "" {
 			continue
 		}
@@ -141,14 +200,14 @@ func (f *figures) addRaw(o *figures) error {
 	if r == nil {
 		return nil
 	}
-	if err := f.Latency.decode(r.Latency); err != nil {
+	if err := f.Latency.decode(r.Cols.Latency); err != nil {
 		return err
 	}
-	if err := f.TTFT.decode(r.TTFT); err != nil {
+	if err := f.TTFT.decode(r.Cols.TTFT); err != nil {
 		return err
 	}
-	if r.Contacts != "" {
-		for c := range strings.SplitSeq(r.Contacts, "\n") {
+	if r.Cols.Contacts != "" {
+		for c := range strings.SplitSeq(r.Cols.Contacts, "\n") {
 			f.Contacts[c] = true
 		}
 	}
@@ -167,12 +226,24 @@ func rollupScope(q *gorm.DB, a models.AnalyticsQuery) *gorm.DB {
 	return q
 }
 
-// readRollups reads the rollups of the days [from, to) in a's scope.
-func (s *Store) readRollups(ctx context.Context, a models.AnalyticsQuery, from, to time.Time) (map[rollupKey]*figures, error) {
+// rollupSpan is a part of a range read from rollups: the periods of p in
+// [from, to).
+type rollupSpan struct {
+	p        period
+	from, to time.Time
+}
+
+// rollupSelect are the columns readRollups reads (all but the samples), the
+// period as day.
+const rollupSelect = "bot_id, integration_id, kind, conversations, contacts, messages, turns, dont_know, up, down, no_record, latency, ttft, tokens, abilities, records"
+
+// readRollups reads the rollups of sp's periods in a's scope, keyed by
+// period.
+func (s *Store) readRollups(ctx context.Context, a models.AnalyticsQuery, sp rollupSpan) (map[rollupKey]*figures, error) {
 	var rows []rollupRow
-	q := s.db.WithContext(ctx).Model(&rollupRow{}).Omit("samples").
-		Select("day, bot_id, integration_id, kind, conversations, contacts, messages, turns, dont_know, up, down, no_record, latency, ttft, tokens, abilities, records").
-		Where("day >= ? AND day < ?", from.Format(time.DateOnly), to.Format(time.DateOnly))
+	col := sp.p.name
+	q := s.db.WithContext(ctx).Table(sp.p.rows).Select(col+" AS day, "+rollupSelect).
+		Where(col+" >= ? AND "+col+" < ?", sp.p.key(sp.from), sp.p.key(sp.to))
 	if err := rollupScope(q, a).Find(&rows).Error; err != nil {
 		return nil, translate(err, "analytics")
 	}
@@ -182,48 +253,58 @@ func (s *Store) readRollups(ctx context.Context, a models.AnalyticsQuery, from, 
 		if err != nil {
 			return nil, err
 		}
-		out[rollupKey{r.Day, r.BotID, r.IntegrationID, r.Kind}] = f
+		out[rollupKey{r.Day, r.Cols.BotID, r.Cols.IntegrationID, r.Cols.Kind}] = f
 	}
 	return out, nil
 }
 
-// readRollupSamples reads the unanswered samples of the rolled-up days
-// [from, to) in a's scope, one day at a time from the most recent, keeping
-// those eligible keeps, and stops after a day for which enough says the
-// earlier days can no longer be among the most recent.
-func (s *Store) readRollupSamples(ctx context.Context, a models.AnalyticsQuery, from, to time.Time,
-	enough func(dayStart time.Time, ss []questionSample) bool, eligible func([]questionSample) []questionSample) ([]questionSample, error) {
+// readRollupSamples reads the unanswered samples of the rolled-up spans in
+// a's scope, most recent first (a day at a time, a span of hours at once),
+// keeping those eligible keeps, and stops after a piece for which enough
+// says what starts earlier can no longer be among the most recent.
+func (s *Store) readRollupSamples(ctx context.Context, a models.AnalyticsQuery, spans []rollupSpan,
+	enough func(start time.Time, ss []questionSample) bool, eligible func([]questionSample) []questionSample) ([]questionSample, error) {
+	spans = slices.Clone(spans)
+	slices.SortFunc(spans, func(x, y rollupSpan) int { return y.from.Compare(x.from) })
 	var out []questionSample
-	for d := to.AddDate(0, 0, -1); !d.Before(from); d = d.AddDate(0, 0, -1) {
-		var js []string
-		q := s.db.WithContext(ctx).Model(&rollupRow{}).Where("day = ? AND samples <> ''", d.Format(time.DateOnly))
-		if err := rollupScope(q, a).Pluck("samples", &js).Error; err != nil {
-			return nil, translate(err, "analytics")
-		}
-		for _, j := range js {
-			var ss []questionSample
-			if err := json.Unmarshal([]byte(j), &ss); err != nil {
-				return nil, fmt.Errorf("store: analytics rollup %s samples: %w", d.Format(time.DateOnly), err)
+	for _, sp := range spans {
+		col := sp.p.name
+		for to := sp.to; to.After(sp.from); {
+			from := to.Add(-sp.p.samples)
+			if from.Before(sp.from) {
+				from = sp.from
 			}
-			out = append(out, eligible(ss)...)
-		}
-		if enough(d, out) {
-			break
+			var js []string
+			q := s.db.WithContext(ctx).Table(sp.p.rows).Where(col+" >= ? AND "+col+" < ? AND samples <> ''", sp.p.key(from), sp.p.key(to))
+			if err := rollupScope(q, a).Pluck("samples", &js).Error; err != nil {
+				return nil, translate(err, "analytics")
+			}
+			for _, j := range js {
+				var ss []questionSample
+				if err := json.Unmarshal([]byte(j), &ss); err != nil {
+					return nil, fmt.Errorf("store: analytics rollup %s samples: %w", sp.p.key(from), err)
+				}
+				out = append(out, eligible(ss)...)
+			}
+			if enough(from, out) {
+				return out, nil
+			}
+			to = from
 		}
 	}
 	return out, nil
 }
 
-// staleDays are the days of [from, to) that are not rolled up or are marked
-// dirty, oldest first.
-func (s *Store) staleDays(ctx context.Context, from, to time.Time) ([]string, error) {
+// stalePeriods are the periods of p in [from, to) that are not rolled up or
+// are marked dirty, oldest first.
+func (s *Store) stalePeriods(ctx context.Context, p period, from, to time.Time) ([]string, error) {
 	db := s.db.WithContext(ctx)
-	lo, hi := from.Format(time.DateOnly), to.Format(time.DateOnly)
+	lo, hi := p.key(from), p.key(to)
 	var done, dirty []string
-	if err := db.Model(&rollupDayRow{}).Where("day >= ? AND day < ?", lo, hi).Pluck("day", &done).Error; err != nil {
+	if err := db.Table(p.done).Where(p.name+" >= ? AND "+p.name+" < ?", lo, hi).Pluck(p.name, &done).Error; err != nil {
 		return nil, translate(err, "analytics")
 	}
-	if err := db.Table("analytics_dirty_days").Where("day >= ? AND day < ?", lo, hi).Pluck("day", &dirty).Error; err != nil {
+	if err := db.Table(p.dirty).Where(p.name+" >= ? AND "+p.name+" < ?", lo, hi).Pluck(p.name, &dirty).Error; err != nil {
 		return nil, translate(err, "analytics")
 	}
 	ok := map[string]bool{}
@@ -234,68 +315,79 @@ func (s *Store) staleDays(ctx context.Context, from, to time.Time) ([]string, er
 		ok[d] = false
 	}
 	var out []string
-	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
-		if k := d.Format(time.DateOnly); !ok[k] {
+	for t := from; t.Before(to); t = t.Add(p.length) {
+		if k := p.key(t); !ok[k] {
 			out = append(out, k)
 		}
 	}
 	return out, nil
 }
 
-// rollupBatchDays bounds how many consecutive days one computation rolls
-// up: the live queries read each day's rows once either way, but the
-// conversations they join are read once per computation, not per day.
-const rollupBatchDays = 31
-
-// ensureRollups rolls up the days of [from, to) that are missing or dirty,
-// consecutive ones together (at most rollupBatchDays at once).
-func (s *Store) ensureRollups(ctx context.Context, from, to time.Time) error {
-	days, err := s.staleDays(ctx, from, to)
+// ensureRollups rolls up the periods of sp that are missing or dirty,
+// consecutive ones together (at most p.batch at once).
+func (s *Store) ensureRollups(ctx context.Context, sp rollupSpan) error {
+	keys, err := s.stalePeriods(ctx, sp.p, sp.from, sp.to)
 	if err != nil {
 		return err
 	}
-	return s.rollupDays(ctx, days)
+	return s.rollupPeriods(ctx, sp.p, keys)
 }
 
-// rollupDays rolls up the given days (sorted), in runs of consecutive days.
-func (s *Store) rollupDays(ctx context.Context, days []string) error {
-	for len(days) > 0 {
+// rollupPeriods rolls up the given periods of p (sorted), in runs of
+// consecutive ones.
+func (s *Store) rollupPeriods(ctx context.Context, p period, keys []string) error {
+	for len(keys) > 0 {
 		n := 1
-		for n < len(days) && n < rollupBatchDays && nextDay(days[n-1]) == days[n] {
+		for n < len(keys) && n < p.batch && p.next(keys[n-1]) == keys[n] {
 			n++
 		}
-		if err := s.rollupRun(ctx, days[:n]); err != nil {
+		if err := s.rollupRun(ctx, p, keys[:n]); err != nil {
 			return err
 		}
-		days = days[n:]
+		keys = keys[n:]
 	}
 	return nil
 }
 
-func nextDay(day string) string {
-	t, err := time.Parse(time.DateOnly, day)
+// next is the key of the period after key's ("" if key is not one).
+func (p period) next(key string) string {
+	t, err := p.parse(key)
 	if err != nil {
 		return ""
 	}
-	return t.AddDate(0, 0, 1).Format(time.DateOnly)
+	return p.key(t.Add(p.length))
 }
 
-// rollupRun (re)computes consecutive past days' rollup rows from the live
-// queries. It holds each day's lock (another instance computing one
-// meanwhile is waited for, and the day not computed again), removes the
-// days' dirty marks and "rolled up" rows before reading (a write committed
-// after the read marks its day again: see migrate0017), and writes each
-// day's rows and day row in one transaction.
-func (s *Store) rollupRun(ctx context.Context, days []string) error {
-	start, err := time.Parse(time.DateOnly, days[0])
+// rollupRun (re)computes consecutive periods' rollup rows from the live
+// queries. It holds the lock of each day the periods are in (another
+// instance computing one meanwhile is waited for, and the period not
+// computed again), removes the periods' dirty marks and "rolled up" rows
+// before reading (a write committed after the read marks its period again:
+// see migrate0017), and writes each period's rows and "rolled up" row in one
+// transaction.
+//
+// Hours take their day's lock, not one of their own, because a day's rollup
+// also drops the day's hours (their rows, "rolled up" rows and marks): the
+// triggers mark only the hours of today and yesterday, so an older day's
+// hours are kept only while the day stays rolled up and clean (a write to
+// the day marks the day, whose next rollup drops them), and computing one of
+// its hours must not straddle the day's rollup.
+func (s *Store) rollupRun(ctx context.Context, p period, keys []string) error {
+	start, err := p.parse(keys[0])
 	if err != nil {
-		return fmt.Errorf("store: rollup day %q: %w", days[0], err)
+		return err
 	}
-	end, err := time.Parse(time.DateOnly, days[len(days)-1])
+	end, err := p.parse(keys[len(keys)-1])
 	if err != nil {
-		return fmt.Errorf("store: rollup day %q: %w", days[len(days)-1], err)
+		return err
 	}
-	end = end.AddDate(0, 0, 1)
+	end = end.Add(p.length)
+	var days []string
+	for _, k := range keys {
+		if d := k[:len(time.DateOnly)]; !slices.Contains(days, d) {
+			days = append(days, d)
+		}
+	}
 	for _, d := range days {
 		release, err := s.Lock(ctx, "analytics-rollup:"+d)
 		if err != nil {
@@ -303,20 +395,30 @@ func (s *Store) rollupRun(ctx context.Context, days []string) error {
 		}
 		defer release()
 	}
-	stale, err := s.staleDays(ctx, start, end)
+	stale, err := s.stalePeriods(ctx, p, start, end)
 	if err != nil || len(stale) == 0 {
 		return err // rolled up meanwhile
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec("DELETE FROM analytics_dirty_days WHERE day IN ?", stale).Error; err != nil {
-			return err
+		for _, t := range []string{p.dirty, p.done} {
+			if err := tx.Exec("DELETE FROM "+t+" WHERE "+p.name+" IN ?", stale).Error; err != nil {
+				return err
+			}
 		}
-		return tx.Exec("DELETE FROM analytics_rollup_days WHERE day IN ?", stale).Error
+		if p != dayPeriod {
+			return nil
+		}
+		for _, t := range []string{hourPeriod.done, hourPeriod.dirty, hourPeriod.rows} {
+			if err := tx.Exec("DELETE FROM "+t+" WHERE substr(hour, 1, 10) IN ?", stale).Error; err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return translate(err, "analytics rollup")
 	}
-	figs, err := s.liveFigures(ctx, models.AnalyticsQuery{Since: start, Until: end, IncludeTests: true})
+	figs, err := s.liveFigures(ctx, models.AnalyticsQuery{Since: start, Until: end, IncludeTests: true}, p)
 	if err != nil {
 		return err
 	}
@@ -326,19 +428,20 @@ func (s *Store) rollupRun(ctx context.Context, days []string) error {
 		if err != nil {
 			return err
 		}
-		rows[k.Day] = append(rows[k.Day], r)
+		rows[k.Period] = append(rows[k.Period], r)
 	}
-	for _, day := range stale {
+	for _, key := range stale {
 		err = s.tx(ctx, func(tx *gorm.DB) error {
-			if err := tx.Exec("DELETE FROM analytics_rollups WHERE day = ?", day).Error; err != nil {
+			if err := tx.Exec("DELETE FROM "+p.rows+" WHERE "+p.name+" = ?", key).Error; err != nil {
 				return err
 			}
-			if len(rows[day]) > 0 {
-				if err := tx.CreateInBatches(rows[day], 100).Error; err != nil {
+			if len(rows[key]) > 0 {
+				if err := p.create(tx, rows[key]); err != nil {
 					return err
 				}
 			}
-			return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&rollupDayRow{Day: day, ComputedAt: s.now()}).Error
+			return tx.Exec("INSERT INTO "+p.done+" ("+p.name+", computed_at) VALUES (?, ?) ON CONFLICT ("+p.name+") DO UPDATE SET computed_at = excluded.computed_at",
+				key, s.now()).Error
 		})
 		if err != nil {
 			return translate(err, "analytics rollup")
@@ -348,9 +451,9 @@ func (s *Store) rollupRun(ctx context.Context, days []string) error {
 }
 
 // rollupNow is the time rollups are judged by: the store's clock or the
-// process's, whichever is earlier (the triggers judge "today" by the
-// database's; a test clock set in the future must not roll up days the
-// database still calls today or later).
+// process's, whichever is earlier (the triggers judge "today" and "the
+// current hour" by the database's; a test clock set in the future must not
+// roll up periods the database still calls current or later).
 func (s *Store) rollupNow() time.Time {
 	now, real := s.now(), time.Now().UTC()
 	if real.Before(now) {
@@ -364,34 +467,42 @@ func (s *Store) rollupNow() time.Time {
 const rollupBackfillDays = 31
 
 // RollupAnalytics rolls up, in the background, the recent complete days that
-// are not yet (yesterday, once rollupGrace has passed) and every day marked
-// dirty since its rollup, so the Analytics page rarely computes a day
-// itself. It returns how many days it computed; safe to run on several
-// instances at once (each day is computed under its lock, once).
-func (s *Store) RollupAnalytics(ctx context.Context) (int, error) {
-	now := s.rollupNow()
-	to := utcDay(now.Add(-rollupGrace))
-	days, err := s.staleDays(ctx, to.AddDate(0, 0, -rollupBackfillDays), to)
+// are not yet (yesterday, once rollupGrace has passed), every day marked
+// dirty since its rollup, and the complete hours of the days that are not
+// complete yet (today's, and yesterday's during the grace), so the Analytics
+// page rarely computes a period itself. It returns how many days and hours
+// it computed; safe to run on several instances at once (each period is
+// computed under its day's lock, once).
+func (s *Store) RollupAnalytics(ctx context.Context) (days, hours int, err error) {
+	done := s.rollupNow().Add(-rollupGrace)
+	to := utcDay(done)
+	stale, err := s.stalePeriods(ctx, dayPeriod, to.AddDate(0, 0, -rollupBackfillDays), to)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	var dirty []string
-	if err := s.db.WithContext(ctx).Table("analytics_dirty_days").Where("day < ?", to.Format(time.DateOnly)).
+	if err := s.db.WithContext(ctx).Table(dayPeriod.dirty).Where("day < ?", dayPeriod.key(to)).
 		Order("day").Pluck("day", &dirty).Error; err != nil {
-		return 0, translate(err, "analytics")
+		return 0, 0, translate(err, "analytics")
 	}
 	seen := map[string]bool{}
 	var all []string
-	for _, d := range append(days, dirty...) {
+	for _, d := range append(stale, dirty...) {
 		if !seen[d] {
 			seen[d] = true
 			all = append(all, d)
 		}
 	}
 	slices.Sort(all)
-	if err := s.rollupDays(ctx, all); err != nil {
-		return 0, err
+	if err := s.rollupPeriods(ctx, dayPeriod, all); err != nil {
+		return 0, 0, err
 	}
-	n := len(all)
-	return n, nil
+	hs, err := s.stalePeriods(ctx, hourPeriod, to, hourPeriod.start(done))
+	if err != nil {
+		return len(all), 0, err
+	}
+	if err := s.rollupPeriods(ctx, hourPeriod, hs); err != nil {
+		return len(all), 0, err
+	}
+	return len(all), len(hs), nil
 }

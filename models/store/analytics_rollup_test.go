@@ -12,9 +12,11 @@ import (
 )
 
 // rollupFixture is traffic on three past days and today, made through the
-// store's methods with its clock set to each day in turn.
+// store's methods with its clock set to each day in turn; today's in the
+// current hour and, when today has a complete hour yet, in one earlier hour.
 type rollupFixture struct {
 	supportFixture
+	now        time.Time // when the fixture was made
 	today      time.Time // start of today, UTC
 	dayTwo     *models.Conversation
 	dayTwoAns  *models.Message // an answer on day -2, upvoted
@@ -22,7 +24,26 @@ type rollupFixture struct {
 	todays     *models.Conversation
 	rec        *models.DatasetRecord
 	clockStore *clock
+	// hour is the start of an hour of today before the current one and
+	// complete for rollupGrace (zero if there is none yet: before 01:10
+	// UTC), with earlier in it: two turns, one answered from a record and
+	// upvoted (earlierAns), one that did not know.
+	hour       time.Time
+	earlier    *models.Conversation
+	earlierAns *models.Message
 }
+
+// earlierHour is the hour of today the fixture puts traffic in: the one
+// before the last hour complete for rollupGrace at now (so it stays complete
+// and before the current hour whatever the test's duration), if today has
+// it.
+func earlierHour(now time.Time) (time.Time, bool) {
+	h := now.Add(-store.RollupGrace).Truncate(time.Hour).Add(-time.Hour)
+	return h, !h.Before(now.Truncate(24 * time.Hour))
+}
+
+// hourKey is an hour's key in the hour rollup tables.
+func hourKey(t time.Time) string { return t.UTC().Format("2006-01-02T15") }
 
 // day is the start of the UTC day n days from today.
 func (f rollupFixture) day(n int) time.Time { return f.today.AddDate(0, 0, n) }
@@ -32,7 +53,7 @@ func mustRollupFixture(t *testing.T, s *store.Store) rollupFixture {
 	ctx := t.Context()
 	c := useClock(s)
 	now := time.Now().UTC()
-	f := rollupFixture{today: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC), clockStore: c}
+	f := rollupFixture{now: now, today: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC), clockStore: c}
 	set := func(at time.Time) {
 		c.mu.Lock()
 		c.t = at
@@ -87,6 +108,20 @@ func mustRollupFixture(t *testing.T, s *store.Store) rollupFixture {
 	latency(f.yesterday.ID, 5678)
 	move(f.day(-1).Add(23*time.Hour+59*time.Minute), f.yesterday)
 
+	if h, ok := earlierHour(now); ok {
+		f.hour = h
+		at := h.Add(20 * time.Minute)
+		set(at)
+		f.earlier = mustConversation(t, s, models.Conversation{BotID: &f.botA.ID, Name: "Earlier today", ContactID: ptr("contact-4")})
+		_, f.earlierAns = mustTurn(t, s, f.earlier.ID, "Is my parcel late?", "Parcels take three days.", f.rec, false)
+		mustTurn(t, s, f.earlier.ID, "Can I pay in coins?", "I don't know.", nil, false)
+		latency(f.earlier.ID, 321)
+		if _, err := s.Rate(ctx, f.earlier.ID, f.earlierAns.ID, models.Rater{Key: "session:z", Kind: models.RaterEndUser, Name: "end user"}, 1, ""); err != nil {
+			t.Fatal(err)
+		}
+		move(at, f.earlier)
+	}
+
 	set(now)
 	f.todays = mustConversation(t, s, models.Conversation{BotID: &f.botA.ID, Name: "Today", ContactID: ptr("contact-3")})
 	mustTurn(t, s, f.todays.ID, "Where is my parcel today?", "I don't know.", nil, false)
@@ -95,15 +130,22 @@ func mustRollupFixture(t *testing.T, s *store.Store) rollupFixture {
 
 // rollupQueries are ranges over the fixture: all of it, one bot with test
 // data, the other bot, a range starting mid-day and ending before today,
-// and no range at all.
+// part of a past day in hours, today, a range around the earlier hour of
+// today, and no range at all.
 func rollupQueries(f rollupFixture) map[string]models.AnalyticsQuery {
-	return map[string]models.AnalyticsQuery{
+	q := map[string]models.AnalyticsQuery{
 		"AllBots":       {Since: f.day(-5), Until: f.day(1)},
 		"BotAWithTests": {BotID: f.botA.ID, IncludeTests: true, Since: f.day(-5), Until: f.day(1)},
 		"BotB":          {BotID: f.botB.ID, Since: f.day(-5), Until: f.day(1)},
 		"PartialDays":   {Since: f.day(-3).Add(9*time.Hour + 30*time.Minute), Until: f.day(-1)},
+		"PartialHours":  {Since: f.day(-2).Add(9*time.Hour + 30*time.Minute), Until: f.day(-2).Add(11*time.Hour + 15*time.Minute)},
+		"Today":         {IncludeTests: true, Since: f.day(0), Until: f.day(1)},
 		"NoRange":       {},
 	}
+	if !f.hour.IsZero() {
+		q["AroundEarlierHour"] = models.AnalyticsQuery{Since: f.hour.Add(-30 * time.Minute), Until: f.hour.Add(90 * time.Minute)}
+	}
+	return q
 }
 
 // wantRollupsEqualLive fails unless FindAnalytics (rollups for past days)
@@ -140,14 +182,29 @@ func TestAnalyticsRollups(t *testing.T) {
 		ctx := t.Context()
 		a := wantRollupsEqualLive(t, s, f)
 		// Hand-counted: 4 + 2 + 1 + 1 real conversations, 6 + 6 + 4 + 2
-		// messages, 3 + 3 + 2 + 1 turns, 1 + 1 + 1 + 1 unanswered.
-		if a.Conversations != 8 || a.Messages != 18 || a.Turns != 9 || a.Unanswered != 4 || a.Up != 2 || a.Down != 1 || a.ActiveContacts != 3 {
-			t.Errorf("all bots = %+v", a)
+		// messages, 3 + 3 + 2 + 1 turns, 1 + 1 + 1 + 1 unanswered; the
+		// earlier hour adds 1, 4, 2, 1, a vote up and a contact.
+		want := models.Analytics{Conversations: 8, Messages: 18, Turns: 9, Unanswered: 4, Up: 2, Down: 1, ActiveContacts: 3}
+		if !f.hour.IsZero() {
+			want.Conversations, want.Messages, want.Turns, want.Unanswered, want.Up, want.ActiveContacts = 9, 22, 11, 5, 3, 4
 		}
-		// Latencies of done turns: 100, 1234, 450, 450, 98765, 5678, 5678
-		// and today's: p95 is the 8th of 8.
+		if a.Conversations != want.Conversations || a.Messages != want.Messages || a.Turns != want.Turns || a.Unanswered != want.Unanswered ||
+			a.Up != want.Up || a.Down != want.Down || a.ActiveContacts != want.ActiveContacts {
+			t.Errorf("all bots = %+v, want the counts of %+v", a, want)
+		}
+		// Latencies of done turns: 100, 1234, 450, 450, 98765, 5678, 5678,
+		// the earlier hour's 321, 321 and today's: p95 is the last.
 		if a.LatencyP95 != 98700 {
 			t.Errorf("latency p95 = %d, want 98700 (98,765 to three significant digits)", a.LatencyP95)
+		}
+		if !f.hour.IsZero() {
+			if n := count(t, s, "analytics_rollup_hours", "hour = ?", hourKey(f.hour)); n != 1 {
+				t.Errorf("the earlier hour %s is not rolled up (%d rows), want it read from its rollup", hourKey(f.hour), n)
+			}
+		}
+		// Day -2's 10:00 hour, read for PartialHours.
+		if n := count(t, s, "analytics_rollup_hours", "hour = ?", hourKey(f.day(-2).Add(10*time.Hour))); n != 1 {
+			t.Errorf("day -2's 10:00 hour rolled up %d times, want 1", n)
 		}
 		rolled := []string{f.day(-3).Format(time.DateOnly), f.day(-2).Format(time.DateOnly)}
 		if n := count(t, s, "analytics_rollup_days", "day IN ?", rolled); n != 2 {
@@ -172,6 +229,27 @@ func TestAnalyticsRollups(t *testing.T) {
 			}
 			if diff := cmp.Diff(before, after); diff != "" {
 				t.Errorf("days rolled up again (-before +after):\n%s", diff)
+			}
+			if f.hour.IsZero() {
+				return
+			}
+			hour := func() (at []time.Time) {
+				t.Helper()
+				if err := s.DB().Table("analytics_rollup_hours").Where("hour = ?", hourKey(f.hour)).Pluck("computed_at", &at).Error; err != nil {
+					t.Fatal(err)
+				}
+				return at
+			}
+			before = hour()
+			f.clockStore.Advance(time.Minute)
+			if _, err := s.FindAnalytics(ctx, rollupQueries(f)["Today"]); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(before, hour()); diff != "" || len(before) != 1 {
+				t.Errorf("earlier hour rolled up again or not at all (-before +after):\n%s", diff)
+			}
+			if n := count(t, s, "analytics_dirty_hours", "hour = ?", hourKey(f.hour)); n != 0 {
+				t.Errorf("earlier hour dirty after the page (%d), want clean", n)
 			}
 		})
 
@@ -251,21 +329,234 @@ func TestAnalyticsRollups(t *testing.T) {
 			}
 		})
 
-		t.Run("RollupAnalytics", func(t *testing.T) {
-			if err := s.DB().Exec("DELETE FROM analytics_rollup_days").Error; err != nil {
+		t.Run("CurrentHourFree", func(t *testing.T) {
+			// The turn path's rows (at the current hour) mark nothing; not
+			// judged close to the hour's end, when "now" may be past it by
+			// the time the row is written.
+			if time.Until(time.Now().Truncate(time.Hour).Add(time.Hour)) < time.Minute {
+				t.Skip("within a minute of the hour's end")
+			}
+			dirty := count(t, s, "analytics_dirty_hours", "") + count(t, s, "analytics_dirty_days", "")
+			now := time.Now().UTC()
+			if _, err := s.CreateMessage(ctx, models.Message{ConversationID: f.todays.ID, Type: models.MessageUser, Text: "Now", CreatedAt: now, UpdatedAt: now}); err != nil {
 				t.Fatal(err)
 			}
-			n, err := s.RollupAnalytics(ctx)
+			if err := s.DB().Exec("UPDATE turns SET latency_ms = latency_ms + 1 WHERE conversation_id = ?", f.todays.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			if n := count(t, s, "analytics_dirty_hours", "") + count(t, s, "analytics_dirty_days", ""); n != dirty {
+				t.Errorf("dirty marks %d after writes at the current hour, want %d", n, dirty)
+			}
+		})
+
+		earlierHourSubtests(t, s, f)
+
+		t.Run("RollupAnalytics", func(t *testing.T) {
+			for _, table := range []string{"analytics_rollup_days", "analytics_rollup_hours"} {
+				if err := s.DB().Exec("DELETE FROM " + table).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			n, hours, err := s.RollupAnalytics(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if n < 2 {
 				t.Errorf("RollupAnalytics computed %d days, want at least days -3 and -2", n)
 			}
-			if n, err := s.RollupAnalytics(ctx); err != nil || n != 0 {
-				t.Errorf("RollupAnalytics again = %d, %v, want 0 days", n, err)
+			if !f.hour.IsZero() && (hours < 1 || count(t, s, "analytics_rollup_hours", "hour = ?", hourKey(f.hour)) != 1) {
+				t.Errorf("RollupAnalytics computed %d hours, want at least the earlier hour %s", hours, hourKey(f.hour))
+			}
+			if n, hours, err := s.RollupAnalytics(ctx); err != nil || n != 0 || hours != 0 {
+				t.Errorf("RollupAnalytics again = %d days, %d hours, %v, want none", n, hours, err)
 			}
 			wantRollupsEqualLive(t, s, f)
 		})
 	})
+}
+
+// earlierHourSubtests check that every kind of write to the fixture's
+// earlier hour of today marks that hour dirty (the triggers of migration 18)
+// and that the page then counts it again: each begins with the hour rolled
+// up, so without the mark the page would show the hour's old rollup.
+func earlierHourSubtests(t *testing.T, s *store.Store, f rollupFixture) {
+	t.Helper()
+	ctx := t.Context()
+	// write makes a change to the earlier hour's data, and then the page
+	// must equal the live count, with the figure check reads from it.
+	write := func(t *testing.T, change func(*testing.T), check func(before, after *models.Analytics)) {
+		t.Helper()
+		if f.hour.IsZero() {
+			t.Skip("no complete hour of today yet")
+		}
+		q := rollupQueries(f)["BotAWithTests"]
+		before, err := s.FindAnalytics(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := hourKey(f.hour)
+		if n := count(t, s, "analytics_rollup_hours", "hour = ?", key); n != 1 {
+			t.Fatalf("hour %s not rolled up before the write", key)
+		}
+		if n := count(t, s, "analytics_dirty_hours", "hour = ?", key); n != 0 {
+			t.Fatalf("hour %s dirty before the write", key)
+		}
+		change(t)
+		if n := count(t, s, "analytics_dirty_hours", "hour = ?", key); n != 1 {
+			t.Errorf("hour %s not marked dirty by the write", key)
+		}
+		wantRollupsEqualLive(t, s, f)
+		after, err := s.FindAnalytics(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(before, after)
+	}
+	must := func(t *testing.T, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// turn is the earlier conversation's first turn without a record (if
+	// noRecord) or first turn.
+	turn := func(t *testing.T, noRecord bool) string {
+		t.Helper()
+		q := s.DB().Table("turns").Where("conversation_id = ?", f.earlier.ID).Order("created_at")
+		if noRecord {
+			q = q.Where("id NOT IN (SELECT turn_id FROM turn_records)")
+		}
+		var id string
+		must(t, q.Limit(1).Pluck("id", &id).Error)
+		return id
+	}
+	var todayBefore *models.Analytics // MarkEarlierAsTest's, without test data
+	withoutTests := rollupQueries(f)["Today"]
+	withoutTests.IncludeTests = false
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T)
+		check  func(t *testing.T, before, after *models.Analytics)
+	}{
+		{"InsertEarlierToday", func(t *testing.T) {
+			at := f.hour.Add(30 * time.Minute)
+			_, err := s.CreateMessage(ctx, models.Message{ConversationID: f.earlier.ID, Type: models.MessageUser, Text: "Imported earlier", CreatedAt: at, UpdatedAt: at})
+			must(t, err)
+		}, func(t *testing.T, before, after *models.Analytics) {
+			if after.Messages != before.Messages+1 {
+				t.Errorf("messages = %d, want %d", after.Messages, before.Messages+1)
+			}
+		}},
+		// The vote moves to now; the earlier hour loses its up.
+		{"ChangeEarlierRating", func(t *testing.T) {
+			_, err := s.Rate(ctx, f.earlier.ID, f.earlierAns.ID, models.Rater{Key: "session:z", Kind: models.RaterEndUser, Name: "end user"}, -1, "")
+			must(t, err)
+		}, func(t *testing.T, before, after *models.Analytics) {
+			if after.Up != before.Up-1 || after.Down != before.Down+1 {
+				t.Errorf("up, down = %d, %d, want %d, %d", after.Up, after.Down, before.Up-1, before.Down+1)
+			}
+		}},
+		{"EditEarlierAnswer", func(t *testing.T) {
+			m := *f.earlierAns
+			m.Text = "I don't know, sorry."
+			_, err := s.UpdateMessage(ctx, m)
+			must(t, err)
+		}, func(t *testing.T, before, after *models.Analytics) {
+			if after.Unanswered != before.Unanswered+1 {
+				t.Errorf("unanswered = %d, want %d", after.Unanswered, before.Unanswered+1)
+			}
+		}},
+		// A turn of the earlier hour whose figures are written after it.
+		{"FinishEarlierTurnLate", func(t *testing.T) {
+			must(t, s.DB().Exec("UPDATE turns SET latency_ms = 123456, output_tokens = output_tokens + 10 WHERE conversation_id = ?", f.earlier.ID).Error)
+		}, func(t *testing.T, _, after *models.Analytics) {
+			if after.LatencyP95 != 123000 {
+				t.Errorf("latency p95 = %d, want 123000", after.LatencyP95)
+			}
+		}},
+		// A record recorded later for the earlier turn that had none.
+		{"RetrieveEarlierRecord", func(t *testing.T) {
+			must(t, s.DB().Create(&models.TurnRecord{TurnID: turn(t, true), Rank: 1, RecordID: f.rec.ID, DatasetID: f.rec.DatasetID, Source: "later", Score: 0.5}).Error)
+		}, func(t *testing.T, before, after *models.Analytics) {
+			if len(after.MostRetrieved) == 0 || len(before.MostRetrieved) == 0 || after.MostRetrieved[0].Uses != before.MostRetrieved[0].Uses+1 {
+				t.Errorf("most retrieved %+v, want one more use than %+v", after.MostRetrieved, before.MostRetrieved)
+			}
+		}},
+		{"CallEarlierAbility", func(t *testing.T) {
+			must(t, s.DB().Create(&models.TurnCall{TurnID: turn(t, false), Seq: 1, MessageID: f.earlierAns.ID, Ability: "lookup", CallID: "call-1", Input: "{}", Error: "timeout"}).Error)
+		}, func(t *testing.T, before, after *models.Analytics) {
+			if len(after.Abilities) != len(before.Abilities)+1 {
+				t.Errorf("abilities %+v, want one more than %+v", after.Abilities, before.Abilities)
+			}
+		}},
+		// A change to the conversation marks every hour of its rows; the
+		// page without test data no longer counts it.
+		{"MarkEarlierAsTest", func(t *testing.T) {
+			var err error
+			todayBefore, err = s.FindAnalytics(ctx, withoutTests)
+			must(t, err)
+			must(t, s.DB().Exec("UPDATE conversations SET kind = ? WHERE id = ?", models.ConversationTest, f.earlier.ID).Error)
+		}, func(t *testing.T, _, _ *models.Analytics) {
+			got, err := s.FindAnalytics(ctx, withoutTests)
+			must(t, err)
+			if got.Conversations != todayBefore.Conversations-1 {
+				t.Errorf("today's real conversations = %d, want %d", got.Conversations, todayBefore.Conversations-1)
+			}
+		}},
+		{"DeleteEarlierConversation", func(t *testing.T) {
+			must(t, s.DeleteConversation(ctx, f.earlier.ID))
+		}, func(t *testing.T, before, after *models.Analytics) {
+			if after.Conversations != before.Conversations-1 || after.Turns != before.Turns-2 {
+				t.Errorf("conversations, turns = %d, %d, want %d, %d", after.Conversations, after.Turns, before.Conversations-1, before.Turns-2)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			write(t, tc.change, func(before, after *models.Analytics) { tc.check(t, before, after) })
+		})
+	}
+}
+
+// TestAnalyticsPlan checks how a range is split: complete days from day
+// rollups, the complete hours of the rest from hour rollups, and live at
+// most the unaligned ends and what is not complete for rollupGrace yet.
+func TestAnalyticsPlan(t *testing.T) {
+	at := func(day, hour, minute int) time.Time { return time.Date(2026, 12, day, hour, minute, 0, 0, time.UTC) }
+	sp := func(from, to time.Time) store.PlanSpan { return store.PlanSpan{From: from, To: to} }
+	type plan struct{ Days, Hours, Live, Ensure []store.PlanSpan }
+	nov := func(day int) time.Time { return time.Date(2026, 11, day, 0, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		name         string
+		lo, hi, done time.Time
+		want         plan
+	}{
+		{"Last30Days", nov(3), at(3, 0, 0), at(2, 12, 24), plan{
+			Days: []store.PlanSpan{sp(nov(3), at(2, 0, 0))}, Hours: []store.PlanSpan{sp(at(2, 0, 0), at(2, 12, 0))},
+			Live: []store.PlanSpan{sp(at(2, 12, 0), at(3, 0, 0))}}},
+		{"InTheHoursGrace", nov(3), at(3, 0, 0), at(2, 11, 55), plan{
+			Days: []store.PlanSpan{sp(nov(3), at(2, 0, 0))}, Hours: []store.PlanSpan{sp(at(2, 0, 0), at(2, 11, 0))},
+			Live: []store.PlanSpan{sp(at(2, 11, 0), at(3, 0, 0))}}},
+		{"YesterdayInTheDaysGrace", nov(3), at(3, 0, 0), at(1, 23, 55), plan{
+			Days: []store.PlanSpan{sp(nov(3), at(1, 0, 0))}, Hours: []store.PlanSpan{sp(at(1, 0, 0), at(1, 23, 0))},
+			Live: []store.PlanSpan{sp(at(1, 23, 0), at(3, 0, 0))}}},
+		{"UnalignedPast", nov(10).Add(9*time.Hour + 30*time.Minute), nov(20).Add(15*time.Hour + 45*time.Minute), at(2, 12, 24), plan{
+			Days:   []store.PlanSpan{sp(nov(11), nov(20))},
+			Hours:  []store.PlanSpan{sp(nov(10).Add(10*time.Hour), nov(11)), sp(nov(20), nov(20).Add(15*time.Hour))},
+			Live:   []store.PlanSpan{sp(nov(10).Add(9*time.Hour+30*time.Minute), nov(10).Add(10*time.Hour)), sp(nov(20).Add(15*time.Hour), nov(20).Add(15*time.Hour+45*time.Minute))},
+			Ensure: []store.PlanSpan{sp(nov(10), nov(11)), sp(nov(20), nov(21))}}},
+		{"WithinAnHour", at(2, 10, 15), at(2, 10, 45), at(2, 12, 24), plan{Live: []store.PlanSpan{sp(at(2, 10, 15), at(2, 10, 45))}}},
+		{"NoEnd", nov(30), time.Time{}, at(2, 12, 24), plan{
+			Days: []store.PlanSpan{sp(nov(30), at(2, 0, 0))}, Hours: []store.PlanSpan{sp(at(2, 0, 0), at(2, 12, 0))},
+			Live: []store.PlanSpan{sp(at(2, 12, 0), time.Time{})}}},
+		{"Future", at(5, 0, 0), at(6, 0, 0), at(2, 12, 24), plan{Live: []store.PlanSpan{sp(at(5, 0, 0), at(6, 0, 0))}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got plan
+			got.Days, got.Hours, got.Live, got.Ensure = store.AnalyticsPlan(tc.lo, tc.hi, tc.done)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("plan (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"parley/models"
 )
@@ -49,3 +50,24 @@ const SearchIndexFirstRows = searchIndexFirstRows
 func (s *Store) FindAnalyticsLive(ctx context.Context, a models.AnalyticsQuery) (*models.Analytics, error) {
 	return s.findAnalyticsLive(ctx, a)
 }
+
+// PlanSpan is a part of an analytics plan, for tests.
+type PlanSpan struct{ From, To time.Time }
+
+// AnalyticsPlan is planAnalytics for tests: the spans read from day rollups
+// and hour rollups, counted live, and the complete days rolled up for their
+// hours.
+func AnalyticsPlan(lo, hi, done time.Time) (days, hours, live, ensure []PlanSpan) {
+	p := planAnalytics(lo, hi, done)
+	conv := func(ss []rollupSpan) []PlanSpan {
+		var out []PlanSpan
+		for _, s := range ss {
+			out = append(out, PlanSpan{s.from, s.to})
+		}
+		return out
+	}
+	return conv(p.days), conv(p.hours), conv(p.live), conv(p.ensure)
+}
+
+// RollupGrace is rollupGrace for tests.
+const RollupGrace = rollupGrace

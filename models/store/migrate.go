@@ -37,6 +37,7 @@ var migrations = []migration{
 	{15, "web chat widget: settings, identity secret, sessions by integration", migrate0015},
 	{16, "semantic retrieval: embeddings and rerank models, record vectors, retrieval scores of turns", migrate0016},
 	{17, "analytics: per-day rollups, the days rolled up, and the past days changed since (marked by triggers)", migrate0017},
+	{18, "analytics: per-hour rollups, the hours rolled up, and the hours of today and yesterday changed since (marked by the triggers of 17, now from the current hour back)", migrate0018},
 }
 
 // schemaMigration records an applied step.

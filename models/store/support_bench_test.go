@@ -162,135 +162,17 @@ func mustSupportBench(b *testing.B, s *store.Store, n int) supportBench {
 	base := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	span := 90 * 24 * time.Hour
 	out.from, out.to = base.Add(30*24*time.Hour), base.Add(37*24*time.Hour)
-	var (
-		cs      []models.Conversation
-		reviews []struct{ id, status, assignee string }
-		ms      []models.Message
-		ts      []models.Turn
-		trs     []models.TurnRecord
-		rs      []models.Rating
-		mts     []models.MessageTag
-	)
-	flush := func(tx *gorm.DB, final bool) error {
-		if len(ms) >= 1000 || (final && len(ms) > 0) {
-			// Conversations first: their messages refer to them.
-			if len(cs) > 0 {
-				if err := tx.Omit(clause.Associations).CreateInBatches(cs, 1000).Error; err != nil {
-					return err
-				}
-				cs = cs[:0]
-			}
-			if err := tx.CreateInBatches(ms, 1000).Error; err != nil {
-				return err
-			}
-			ms = ms[:0]
-			// Turns refer to their messages: written after them.
-			if len(ts) > 0 {
-				if err := tx.Omit(clause.Associations).CreateInBatches(ts, 500).Error; err != nil {
-					return err
-				}
-				ts = ts[:0]
-			}
-			if len(trs) > 0 {
-				if err := tx.CreateInBatches(trs, 1000).Error; err != nil {
-					return err
-				}
-				trs = trs[:0]
-			}
-			if len(rs) > 0 {
-				if err := tx.CreateInBatches(rs, 1000).Error; err != nil {
-					return err
-				}
-				rs = rs[:0]
-			}
-			if len(mts) > 0 {
-				if err := tx.Omit(clause.Associations).CreateInBatches(mts, 1000).Error; err != nil {
-					return err
-				}
-				mts = mts[:0]
-			}
-		}
-		return nil
-	}
-	statuses := []string{models.ReviewInReview, models.ReviewNeedsFix, models.ReviewResolved}
+	w := &benchWriter{rng: rng, gen: gen, bots: out.bots, tags: out.tags, ops: out.ops, recordID: rec.ID, datasetID: ds.ID, contacts: convs/4 + 1}
 	err = s.DB().WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for i := range convs {
-			created := base.Add(span / time.Duration(convs) * time.Duration(i))
-			botIdx := rng.IntN(len(out.bots))
-			c := models.Conversation{ID: models.NewID(), BotID: &out.bots[botIdx], Name: "", Meta: models.Meta{}, Kind: models.ConversationChat,
-				CreatedAt: created, UpdatedAt: created}
-			if rng.IntN(20) == 0 {
-				c.Kind = models.ConversationTest
-			}
-			if rng.IntN(2) == 0 {
-				c.ContactID = ptr(fmt.Sprintf("contact-%d", rng.IntN(convs/4+1)))
-				if out.contact == "" && c.Kind == models.ConversationChat {
-					out.contact = *c.ContactID
-				}
-			}
-			cs = append(cs, c)
-			if rng.IntN(10) == 0 {
-				rv := struct{ id, status, assignee string }{c.ID, statuses[rng.IntN(len(statuses))], ""}
-				if rng.IntN(2) == 0 {
-					rv.assignee = out.ops[rng.IntN(len(out.ops))]
-				}
-				reviews = append(reviews, rv)
-			}
-			at := created
-			for range 5 {
-				at = at.Add(time.Duration(10+rng.IntN(200)) * time.Second)
-				u := models.Message{ID: models.NewID(), ConversationID: c.ID, Type: models.MessageUser, Text: userLine(gen), Meta: models.Meta{}, CreatedAt: at, UpdatedAt: at}
-				at = at.Add(time.Duration(1+rng.IntN(5)) * time.Second)
-				turnID := models.NewID()
-				answer := gen.record()
-				if rng.IntN(20) == 0 {
-					answer = "I don't know: nothing in my knowledge base covers that."
-				}
-				bm := models.Message{ID: models.NewID(), ConversationID: c.ID, Type: models.MessageBot, Text: answer, TurnID: &turnID, Meta: models.Meta{}, CreatedAt: at, UpdatedAt: at}
-				t := models.Turn{ID: turnID, ConversationID: c.ID, UserMessageID: &u.ID, BotMessageID: &bm.ID, Status: models.TurnDone, BotID: c.BotID,
-					Provider: "local", Model: "local", QueuedAt: at, LatencyMs: int64(100 + rng.IntN(900)), EndReason: models.EndStop, CreatedAt: at, UpdatedAt: at}
-				if rng.IntN(50) == 0 {
-					bm.Type, bm.Text = models.MessageActivity, "The model is unavailable."
-					t.Status, t.BotMessageID, t.ErrorMessageID, t.EndReason, t.ErrorStage, t.Error = models.TurnFailed, nil, &bm.ID, models.EndError, "model", "unavailable"
-				}
-				ms = append(ms, u, bm)
-				ts = append(ts, t)
-				if rng.IntN(5) != 0 && t.Status == models.TurnDone {
-					trs = append(trs, models.TurnRecord{TurnID: turnID, Rank: 1, RecordID: rec.ID, DatasetID: ds.ID, Score: 0.5})
-				}
-				if rng.IntN(20) == 0 && bm.Type == models.MessageBot {
-					kind, key := models.RaterOperator, "operator:"+out.ops[0]
-					if rng.IntN(2) == 0 {
-						kind, key = models.RaterEndUser, "session:"+c.ID
-					}
-					v := 1.0
-					if rng.IntN(3) == 0 {
-						v = -1
-					}
-					rs = append(rs, models.Rating{ID: models.NewID(), ConversationID: c.ID, MessageID: bm.ID, Rater: key, RaterKind: kind, RaterName: "bench", Value: v, CreatedAt: at, UpdatedAt: at})
-				}
-				if rng.IntN(50) == 0 && bm.Type == models.MessageBot {
-					mts = append(mts, models.MessageTag{MessageID: bm.ID, TagID: out.tags[botIdx*3+rng.IntN(3)], ConversationID: c.ID, CreatedBy: "bench", CreatedAt: at})
-				}
-			}
-			if err := flush(tx, false); err != nil {
+			w.conversation(base.Add(span/time.Duration(convs)*time.Duration(i)), "")
+			if err := w.flush(tx, false); err != nil {
 				return err
 			}
 		}
-		if err := flush(tx, true); err != nil {
-			return err
-		}
-		for _, rv := range reviews {
-			up := map[string]any{"review_status": rv.status}
-			if rv.assignee != "" {
-				up["assignee_id"] = rv.assignee
-			}
-			if err := tx.Table("conversations").Where("id = ?", rv.id).Updates(up).Error; err != nil {
-				return err
-			}
-		}
-		return nil
+		return w.finish(tx)
 	})
+	out.contact = w.firstContact
 	if err != nil {
 		b.Fatalf("write %d messages: %v", n, err)
 	}
@@ -300,6 +182,201 @@ func mustSupportBench(b *testing.B, s *store.Store, n int) supportBench {
 		}
 	}
 	return out
+}
+
+// benchWriter makes the benchmark's conversations (see mustSupportBench)
+// and writes them in batches.
+type benchWriter struct {
+	rng                 *rand.Rand
+	gen                 *textGen
+	bots, tags, ops     []string
+	recordID, datasetID string
+	contacts            int    // how many distinct contacts there are
+	firstContact        string // the first real conversation's contact
+	cs                  []models.Conversation
+	reviews             []struct{ id, status, assignee string }
+	ms                  []models.Message
+	ts                  []models.Turn
+	trs                 []models.TurnRecord
+	rs                  []models.Rating
+	mts                 []models.MessageTag
+}
+
+// conversation adds a conversation created at created, named name, with five
+// turns over the next minutes.
+func (w *benchWriter) conversation(created time.Time, name string) {
+	rng, gen := w.rng, w.gen
+	botIdx := rng.IntN(len(w.bots))
+	c := models.Conversation{ID: models.NewID(), BotID: &w.bots[botIdx], Name: name, Meta: models.Meta{}, Kind: models.ConversationChat,
+		CreatedAt: created, UpdatedAt: created}
+	if rng.IntN(20) == 0 {
+		c.Kind = models.ConversationTest
+	}
+	if rng.IntN(2) == 0 {
+		c.ContactID = ptr(fmt.Sprintf("contact-%d", rng.IntN(w.contacts)))
+		if w.firstContact == "" && c.Kind == models.ConversationChat {
+			w.firstContact = *c.ContactID
+		}
+	}
+	w.cs = append(w.cs, c)
+	if rng.IntN(10) == 0 {
+		statuses := []string{models.ReviewInReview, models.ReviewNeedsFix, models.ReviewResolved}
+		rv := struct{ id, status, assignee string }{c.ID, statuses[rng.IntN(len(statuses))], ""}
+		if rng.IntN(2) == 0 {
+			rv.assignee = w.ops[rng.IntN(len(w.ops))]
+		}
+		w.reviews = append(w.reviews, rv)
+	}
+	at := created
+	for range 5 {
+		at = at.Add(time.Duration(10+rng.IntN(200)) * time.Second)
+		u := models.Message{ID: models.NewID(), ConversationID: c.ID, Type: models.MessageUser, Text: userLine(gen), Meta: models.Meta{}, CreatedAt: at, UpdatedAt: at}
+		at = at.Add(time.Duration(1+rng.IntN(5)) * time.Second)
+		turnID := models.NewID()
+		answer := gen.record()
+		if rng.IntN(20) == 0 {
+			answer = "I don't know: nothing in my knowledge base covers that."
+		}
+		bm := models.Message{ID: models.NewID(), ConversationID: c.ID, Type: models.MessageBot, Text: answer, TurnID: &turnID, Meta: models.Meta{}, CreatedAt: at, UpdatedAt: at}
+		t := models.Turn{ID: turnID, ConversationID: c.ID, UserMessageID: &u.ID, BotMessageID: &bm.ID, Status: models.TurnDone, BotID: c.BotID,
+			Provider: "local", Model: "local", QueuedAt: at, LatencyMs: int64(100 + rng.IntN(900)), EndReason: models.EndStop, CreatedAt: at, UpdatedAt: at}
+		if rng.IntN(50) == 0 {
+			bm.Type, bm.Text = models.MessageActivity, "The model is unavailable."
+			t.Status, t.BotMessageID, t.ErrorMessageID, t.EndReason, t.ErrorStage, t.Error = models.TurnFailed, nil, &bm.ID, models.EndError, "model", "unavailable"
+		}
+		w.ms = append(w.ms, u, bm)
+		w.ts = append(w.ts, t)
+		if rng.IntN(5) != 0 && t.Status == models.TurnDone {
+			w.trs = append(w.trs, models.TurnRecord{TurnID: turnID, Rank: 1, RecordID: w.recordID, DatasetID: w.datasetID, Score: 0.5})
+		}
+		if rng.IntN(20) == 0 && bm.Type == models.MessageBot {
+			kind, key := models.RaterOperator, "operator:"+w.ops[0]
+			if rng.IntN(2) == 0 {
+				kind, key = models.RaterEndUser, "session:"+c.ID
+			}
+			v := 1.0
+			if rng.IntN(3) == 0 {
+				v = -1
+			}
+			w.rs = append(w.rs, models.Rating{ID: models.NewID(), ConversationID: c.ID, MessageID: bm.ID, Rater: key, RaterKind: kind, RaterName: "bench", Value: v, CreatedAt: at, UpdatedAt: at})
+		}
+		if rng.IntN(50) == 0 && bm.Type == models.MessageBot {
+			w.mts = append(w.mts, models.MessageTag{MessageID: bm.ID, TagID: w.tags[botIdx*3+rng.IntN(3)], ConversationID: c.ID, CreatedBy: "bench", CreatedAt: at})
+		}
+	}
+}
+
+// flush writes what is pending once there are 1,000 messages (all of it if
+// final), each table after those it refers to.
+func (w *benchWriter) flush(tx *gorm.DB, final bool) error {
+	if len(w.ms) < 1000 && (!final || len(w.ms) == 0) {
+		return nil
+	}
+	// Conversations first: their messages refer to them.
+	if len(w.cs) > 0 {
+		if err := tx.Omit(clause.Associations).CreateInBatches(w.cs, 1000).Error; err != nil {
+			return err
+		}
+		w.cs = w.cs[:0]
+	}
+	if err := tx.CreateInBatches(w.ms, 1000).Error; err != nil {
+		return err
+	}
+	w.ms = w.ms[:0]
+	// Turns refer to their messages: written after them.
+	if len(w.ts) > 0 {
+		if err := tx.Omit(clause.Associations).CreateInBatches(w.ts, 500).Error; err != nil {
+			return err
+		}
+		w.ts = w.ts[:0]
+	}
+	if len(w.trs) > 0 {
+		if err := tx.CreateInBatches(w.trs, 1000).Error; err != nil {
+			return err
+		}
+		w.trs = w.trs[:0]
+	}
+	if len(w.rs) > 0 {
+		if err := tx.CreateInBatches(w.rs, 1000).Error; err != nil {
+			return err
+		}
+		w.rs = w.rs[:0]
+	}
+	if len(w.mts) > 0 {
+		if err := tx.Omit(clause.Associations).CreateInBatches(w.mts, 1000).Error; err != nil {
+			return err
+		}
+		w.mts = w.mts[:0]
+	}
+	return nil
+}
+
+// finish writes the rest and the review statuses and assignees.
+func (w *benchWriter) finish(tx *gorm.DB) error {
+	if err := w.flush(tx, true); err != nil {
+		return err
+	}
+	for _, rv := range w.reviews {
+		up := map[string]any{"review_status": rv.status}
+		if rv.assignee != "" {
+			up["assignee_id"] = rv.assignee
+		}
+		if err := tx.Table("conversations").Where("id = ?", rv.id).Updates(up).Error; err != nil {
+			return err
+		}
+	}
+	w.reviews = w.reviews[:0]
+	return nil
+}
+
+// benchTodayName names the conversations mustBenchToday adds.
+const benchTodayName = "bench today"
+
+// mustBenchToday adds today's traffic to the benchmark's data (which is in
+// the past): a typical day's share of the n messages (n/90, as the generator
+// spreads them over 90 days), made like the rest (benchWriter), in
+// conversations spread evenly over today's hours so far, the last started 20
+// minutes ago so that all of its messages are in the past. What an earlier
+// run added is removed first, and this at the end of the benchmark, so the
+// other cases' data stays as built. It returns the start of today (UTC).
+func mustBenchToday(b *testing.B, s *store.Store, f supportBench, n int) time.Time {
+	b.Helper()
+	now := time.Now().UTC()
+	today := now.Truncate(24 * time.Hour)
+	last := now.Add(-20 * time.Minute)
+	if last.Sub(today) < 10*time.Minute {
+		b.Skip("today's traffic needs half an hour of today: run after 00:30 UTC")
+	}
+	remove := func() {
+		if err := s.DB().Exec("DELETE FROM conversations WHERE name = ?", benchTodayName).Error; err != nil {
+			b.Error(err)
+		}
+	}
+	remove()
+	b.Cleanup(remove)
+	db := s.DB().WithContext(b.Context())
+	var rec struct{ ID, DatasetID string }
+	if err := db.Raw("SELECT r.id, r.dataset_id FROM dataset_records AS r JOIN datasets AS d ON d.id = r.dataset_id WHERE d.name = 'Bench FAQ'").
+		Scan(&rec).Error; err != nil || rec.ID == "" {
+		b.Fatalf("the benchmark's record: %v", err)
+	}
+	w := &benchWriter{rng: rand.New(rand.NewPCG(2026, 13)), gen: newTextGen(), bots: f.bots, tags: f.tags, ops: f.ops,
+		recordID: rec.ID, datasetID: rec.DatasetID, contacts: n/40 + 1}
+	convs := max(1, n/900)
+	err := db.Transaction(func(tx *gorm.DB) error {
+		for i := range convs {
+			w.conversation(today.Add(last.Sub(today)/time.Duration(convs)*time.Duration(i)), benchTodayName)
+			if err := w.flush(tx, false); err != nil {
+				return err
+			}
+		}
+		return w.finish(tx)
+	})
+	if err != nil {
+		b.Fatalf("write today's %d conversations: %v", convs, err)
+	}
+	b.Logf("today: %d messages in %d conversations from 00:00 to %s UTC", convs*10, convs, last.Format("15:04"))
+	return today
 }
 
 // userLine is a user's message: one short sentence.
@@ -388,6 +465,31 @@ func BenchmarkSupportList(b *testing.B) {
 				})
 				b.Run(an.name+"/warm", func(b *testing.B) { benchP95(b, find) })
 			}
+			// The page's default view, the last 30 days, today included:
+			// today holds a typical day's messages (mustBenchToday). Warm:
+			// past days and today's complete hours rolled up; cold-hours:
+			// today's hours not (dropped, untimed, before each run), as on
+			// a first view before the background job has run.
+			b.Run("analytics/last-30-days", func(b *testing.B) {
+				today := mustBenchToday(b, s, f, n)
+				q := models.AnalyticsQuery{Since: today.AddDate(0, 0, -29), Until: today.AddDate(0, 0, 1)}
+				find := func() int {
+					a, err := s.FindAnalytics(b.Context(), q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					return int(a.Conversations)
+				}
+				find() // rolls up what is complete, untimed
+				b.Run("warm", func(b *testing.B) { benchP95(b, find) })
+				b.Run("cold-hours", func(b *testing.B) {
+					benchP95Setup(b, func() {
+						if err := s.DB().Exec("DELETE FROM analytics_rollup_hours").Error; err != nil {
+							b.Fatal(err)
+						}
+					}, find)
+				})
+			})
 			g := newTextGen()
 			searches := []struct {
 				name string

@@ -108,19 +108,14 @@ func (s *Store) FindAnalytics(ctx context.Context, a models.AnalyticsQuery) (*mo
 		plan = planAnalytics(lo, a.Until, s.rollupNow().Add(-rollupGrace))
 	}
 	// Days first: a complete day's hours count only while it is rolled up.
-	for _, sp := range append(slices.Clone(plan.days), plan.ensure...) {
-		if err := s.ensureRollups(ctx, sp); err != nil {
-			return nil, err
-		}
-	}
-	for _, sp := range plan.hours {
+	for _, sp := range slices.Concat(plan.days, plan.ensure, plan.hours) {
 		if err := s.ensureRollups(ctx, sp); err != nil {
 			return nil, err
 		}
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	rolled := append(slices.Clone(plan.days), plan.hours...)
+	rolled := slices.Concat(plan.days, plan.hours)
 	parts := make([]map[rollupKey]*figures, len(plan.live)+len(rolled))
 	for i, sp := range plan.live {
 		g.Go(func() error {

@@ -153,6 +153,12 @@ type Posted struct {
 	Duplicate bool
 	// Conversation is the conversation posted to, with its bot.
 	Conversation *models.Conversation
+
+	// held is the conversation's lock, taken before posting, when the turn
+	// was stored running (PostAndStart; else nil): AnswerPosted answers it
+	// under that lock with cfg, the configuration it was started with.
+	held func()
+	cfg  config
 }
 
 // Post stores a user message and, with answer, queues the turn that answers
@@ -177,7 +183,29 @@ func (e *Engine) Post(ctx context.Context, convID string, in Input, answer bool)
 		id := in.ExternalID
 		m.ExternalID = &id
 	}
-	msg, turn, created, err := e.opts.Store.PostUserMessage(ctx, m, answer, redacted)
+	held, cfg, err := e.startable(ctx, conv, answer)
+	if err != nil {
+		return nil, err
+	}
+	var msg *models.Message
+	var turn *models.Turn
+	var created bool
+	if held != nil {
+		start := store.TurnStart{BotVersion: cfg.version}
+		if cfg.botID != "" {
+			start.BotID = &cfg.botID
+			if cfg.versionID != "" {
+				start.BotVersionID = &cfg.versionID
+			}
+		}
+		msg, turn, created, err = e.opts.Store.PostAndStart(ctx, m, redacted, start)
+	} else {
+		msg, turn, created, err = e.opts.Store.PostUserMessage(ctx, m, answer, redacted)
+	}
+	if held != nil && (err != nil || !created || turn == nil || turn.Status != models.TurnRunning) {
+		held() // not started here: answered in order under the lock taken again
+		held = nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +215,29 @@ func (e *Engine) Post(ctx context.Context, convID string, in Input, answer bool)
 			return nil, err
 		}
 	}
-	return &Posted{Message: msg, Turn: turn, Duplicate: !created, Conversation: conv}, nil
+	return &Posted{Message: msg, Turn: turn, Duplicate: !created, Conversation: conv, held: held, cfg: cfg}, nil
+}
+
+// startable takes the conversation's lock for a message about to be posted
+// with its answer, if nobody holds it, and returns it (nil: not taken) with
+// the configuration that will answer: the turn can then be stored running
+// (PostAndStart) and answered without another statement to start it. A
+// lock held elsewhere, or one that cannot be checked, leaves the turn to
+// the ordinary path (queued, then answered in order).
+func (e *Engine) startable(ctx context.Context, conv *models.Conversation, answer bool) (func(), config, error) {
+	if !answer {
+		return nil, config{}, nil
+	}
+	unlock, ok, err := e.opts.Locker.TryLock(ctx, conv.ID)
+	if err != nil || !ok {
+		return nil, config{}, nil
+	}
+	cfg, err := e.configOf(ctx, conv)
+	if err != nil {
+		unlock()
+		return nil, config{}, err
+	}
+	return unlock, cfg, nil
 }
 
 // Queue queues a turn that answers the conversation's latest user message:
@@ -248,6 +298,16 @@ func (e *Engine) Answer(ctx context.Context, turnID string, emit func(Event)) (*
 func (e *Engine) AnswerPosted(ctx context.Context, p *Posted, emit func(Event)) (*Result, error) {
 	if emit == nil {
 		emit = func(Event) {}
+	}
+	if p.held != nil {
+		// Stored running under the lock Post took (see Engine.startable).
+		defer p.held()
+		carriedRedactions(p.Conversation, p.Turn, p.Message)
+		sc := e.storedScope(p.Conversation)
+		cfg := p.cfg
+		sc.config = func(context.Context) (config, error) { return cfg, nil }
+		sc.start = func(context.Context, *models.Turn) error { return nil }
+		return e.answer(ctx, sc, &Result{Turn: p.Turn, User: p.Message}, emit)
 	}
 	if p.Turn.Finished() || p.Conversation == nil {
 		return e.Answer(ctx, p.Turn.ID, emit)

@@ -71,3 +71,6 @@ func AnalyticsPlan(lo, hi, done time.Time) (days, hours, live, ensure []PlanSpan
 
 // RollupGrace is rollupGrace for tests.
 const RollupGrace = rollupGrace
+
+// UnfinishedTurnPredicate is migration 19's index predicate.
+const UnfinishedTurnPredicate = unfinishedTurn

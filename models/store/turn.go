@@ -22,6 +22,27 @@ import (
 // false (a retried delivery). Errors: not_found (the conversation), invalid
 // (the message).
 func (s *Store) PostUserMessage(ctx context.Context, m models.Message, queue bool, redactions int) (msg *models.Message, turn *models.Turn, created bool, err error) {
+	return s.postUserMessage(ctx, m, queue, redactions, nil)
+}
+
+// TurnStart is what answers a turn started as it is queued (PostAndStart):
+// the bot and the version whose configuration answers.
+type TurnStart struct {
+	BotID, BotVersionID *string
+	BotVersion          int
+}
+
+// PostAndStart is PostUserMessage with a turn, for the holder of the
+// conversation's lock: when no other turn of the conversation is queued or
+// running, the turn is stored already running (as of now, answered by
+// start's bot version) in the same statement, so it need not be started
+// with another. Otherwise it is queued, as PostUserMessage queues it. The
+// returned turn's Status says which.
+func (s *Store) PostAndStart(ctx context.Context, m models.Message, redactions int, start TurnStart) (*models.Message, *models.Turn, bool, error) {
+	return s.postUserMessage(ctx, m, true, redactions, &start)
+}
+
+func (s *Store) postUserMessage(ctx context.Context, m models.Message, queue bool, redactions int, start *TurnStart) (msg *models.Message, turn *models.Turn, created bool, err error) {
 	m.Type = models.MessageUser
 	m.ID = models.NewID() // for validation; made again inside the transaction
 	m.TurnID = nil
@@ -38,7 +59,7 @@ func (s *Store) PostUserMessage(ctx context.Context, m models.Message, queue boo
 		return nil, nil, false, notFound("conversation")
 	}
 	if s.dialect == Postgres && queue {
-		return s.postAndQueuePostgres(ctx, m, redactions)
+		return s.postAndQueuePostgres(ctx, m, redactions, start)
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		// Ids are made inside the transaction, so (SQLite's writers being
@@ -63,6 +84,16 @@ func (s *Store) PostUserMessage(ctx context.Context, m models.Message, queue boo
 		if queue {
 			t := s.newTurn(m.ConversationID, m.ID, false)
 			t.Redactions = redactions
+			if start != nil {
+				var unfinished int64
+				if err := tx.Model(&models.Turn{}).Where("conversation_id = ? AND "+unfinishedTurn, m.ConversationID).
+					Limit(1).Count(&unfinished).Error; err != nil {
+					return translate(err, "turns")
+				}
+				if unfinished == 0 {
+					started(&t, start)
+				}
+			}
 			if err := tx.Omit(clause.Associations).Create(&t).Error; err != nil {
 				return translate(err, "turn")
 			}
@@ -76,11 +107,20 @@ func (s *Store) PostUserMessage(ctx context.Context, m models.Message, queue boo
 	return msg, turn, created, nil
 }
 
+// started marks new turn t running, as of its queueing, answered by start.
+func started(t *models.Turn, start *TurnStart) {
+	at := t.QueuedAt
+	t.Status, t.StartedAt = models.TurnRunning, &at
+	t.BotID, t.BotVersionID, t.BotVersion = start.BotID, start.BotVersionID, start.BotVersion
+}
+
 // postAndQueuePostgres is PostUserMessage with a turn on PostgreSQL: the
 // message and its turn in one statement (one round trip, one implicit
 // transaction): the turn is inserted from what the message insert returned,
-// so a message seen before (its external id) queues nothing.
-func (s *Store) postAndQueuePostgres(ctx context.Context, m models.Message, redactions int) (*models.Message, *models.Turn, bool, error) {
+// so a message seen before (its external id) queues nothing. With start
+// (PostAndStart), the turn is inserted running when the conversation has no
+// other unfinished turn.
+func (s *Store) postAndQueuePostgres(ctx context.Context, m models.Message, redactions int, start *TurnStart) (*models.Message, *models.Turn, bool, error) {
 	m.ID = models.NewID()
 	now := s.now()
 	m.CreatedAt, m.UpdatedAt = now, now
@@ -90,18 +130,36 @@ func (s *Store) postAndQueuePostgres(ctx context.Context, m models.Message, reda
 	if err != nil {
 		return nil, nil, false, models.FieldError("meta", "The meta could not be stored as JSON.")
 	}
-	var inserted []string
+	// first: whether the turn starts now (start given, nothing unfinished).
+	first := "false"
+	args := []any{m.ID, m.ConversationID, m.Type, m.Text, meta, m.ExternalID, now, now}
+	if start != nil {
+		first = "NOT EXISTS (SELECT 1 FROM turns WHERE conversation_id = ? AND " + unfinishedTurn + ")"
+		args = append(args, m.ConversationID)
+	}
+	var bot, version any
+	var number int
+	if start != nil {
+		bot, version, number = start.BotID, start.BotVersionID, start.BotVersion
+	}
+	args = append(args, t.ID, t.ConversationID, models.TurnRunning, t.Status, t.QueuedAt, t.QueuedAt, bot, version, number,
+		t.Redactions, t.CreatedAt, t.UpdatedAt)
+	var inserted []struct {
+		UserMessageID string
+		Status        string
+	}
 	err = s.conn(ctx).Raw(`WITH m AS (
 	INSERT INTO messages (id, conversation_id, type, text, meta, turn_id, external_id, created_at, updated_at)
 	VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)
 	ON CONFLICT (conversation_id, external_id) DO NOTHING
-	RETURNING id)
-INSERT INTO turns (id, conversation_id, user_message_id, status, retry, bot_version, provider, model, queued_at,
+	RETURNING id), f AS MATERIALIZED (SELECT `+first+` AS first)
+INSERT INTO turns (id, conversation_id, user_message_id, status, retry, provider, model, queued_at, started_at,
+	bot_id, bot_version_id, bot_version,
 	latency_ms, input_tokens, output_tokens, end_reason, tool_rounds, error_stage, error, redactions, moderated, created_at, updated_at)
-SELECT ?, ?, m.id, ?, false, 0, '', '', ?, 0, 0, 0, '', 0, '', '', ?, false, ?, ? FROM m
-RETURNING user_message_id`,
-		m.ID, m.ConversationID, m.Type, m.Text, meta, m.ExternalID, now, now,
-		t.ID, t.ConversationID, t.Status, t.QueuedAt, t.Redactions, t.CreatedAt, t.UpdatedAt).Scan(&inserted).Error
+SELECT ?, ?, m.id, CASE WHEN f.first THEN ? ELSE ? END, false, '', '', ?, CASE WHEN f.first THEN ?::timestamptz END,
+	CASE WHEN f.first THEN ?::text END, CASE WHEN f.first THEN ?::text END, CASE WHEN f.first THEN ?::int ELSE 0 END,
+	0, 0, 0, '', 0, '', '', ?, false, ?, ? FROM m, f
+RETURNING user_message_id, status`, args...).Scan(&inserted).Error
 	var pe *pgconn.PgError
 	if errors.Is(err, gorm.ErrForeignKeyViolated) || (errors.As(err, &pe) && pe.Code == "23503") { // foreign_key_violation
 		return nil, nil, false, notFound("conversation")
@@ -110,6 +168,9 @@ RETURNING user_message_id`,
 		return nil, nil, false, translate(err, "message")
 	}
 	if len(inserted) == 1 {
+		if inserted[0].Status == models.TurnRunning {
+			started(&t, start)
+		}
 		return &m, &t, true, nil
 	}
 	msg, turn, err := postedBefore(s.conn(ctx), m)
@@ -217,7 +278,7 @@ func (s *Store) Answered(ctx context.Context, userMsgID string) (bool, error) {
 // running ones were left by a holder that is gone, the queued ones wait their turn.
 func (s *Store) UnfinishedTurns(ctx context.Context, convID string, limit int) ([]models.Turn, error) {
 	var ts []models.Turn
-	err := s.conn(ctx).Where("conversation_id = ? AND status IN ?", convID, []string{models.TurnQueued, models.TurnRunning}).
+	err := s.conn(ctx).Where("conversation_id = ? AND "+unfinishedTurn, convID).
 		Order("user_message_id, id").Limit(limit).Find(&ts).Error
 	return ts, translate(err, "turns")
 }
@@ -227,7 +288,7 @@ func (s *Store) UnfinishedTurns(ctx context.Context, convID string, limit int) (
 func (s *Store) ConversationsWithUnfinishedTurns(ctx context.Context, limit int) ([]string, error) {
 	var ids []string
 	err := s.conn(ctx).Model(&models.Turn{}).Distinct("conversation_id").
-		Where("status IN ?", []string{models.TurnQueued, models.TurnRunning}).Limit(limit).Pluck("conversation_id", &ids).Error
+		Where(unfinishedTurn).Limit(limit).Pluck("conversation_id", &ids).Error
 	return ids, translate(err, "turns")
 }
 
@@ -273,9 +334,9 @@ var ErrNotNext = errors.New("store: the turn is not the conversation's next")
 func (s *Store) StartNextTurn(ctx context.Context, t *models.Turn) error {
 	um := models.Deref(t.UserMessageID)
 	started, err := s.startTurn(ctx, t, func(q *gorm.DB) *gorm.DB {
-		return q.Where(`NOT EXISTS (SELECT 1 FROM turns AS o WHERE o.conversation_id = ? AND o.id <> ? AND o.status IN ?
+		return q.Where(`NOT EXISTS (SELECT 1 FROM turns AS o WHERE o.conversation_id = ? AND o.id <> ? AND o.`+unfinishedTurn+`
 	AND (o.status = ? OR o.user_message_id < ? OR (o.user_message_id = ? AND o.id < ?)))`,
-			t.ConversationID, t.ID, []string{models.TurnQueued, models.TurnRunning}, models.TurnRunning, um, um, t.ID)
+			t.ConversationID, t.ID, models.TurnRunning, um, um, t.ID)
 	})
 	if err == nil && !started {
 		return ErrNotNext

@@ -1,0 +1,89 @@
+package store_test
+
+import (
+	"testing"
+
+	"parley/models"
+	"parley/models/store"
+	"parley/models/store/storetest"
+)
+
+// TestPostAndStart: for the holder of a conversation's lock, a message
+// posted while nothing of the conversation is unfinished gets its turn
+// stored running, with the bot version that answers; one posted while a turn
+// is queued or running gets it queued, as PostUserMessage does, with nothing
+// of the start written; a retried delivery starts nothing.
+func TestPostAndStart(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		bot := mustBot(t, s, store.BotInput{Bot: models.Bot{Name: "Starter", Model: "local"}})
+		conv := mustConversation(t, s, models.Conversation{BotID: &bot.ID})
+		version := models.NewID()
+		start := store.TurnStart{BotID: &bot.ID, BotVersionID: &version, BotVersion: 3}
+
+		m1, t1, created, err := s.PostAndStart(ctx, models.Message{ConversationID: conv.ID, Text: "first"}, 0, start)
+		if err != nil || !created || t1 == nil || t1.Status != models.TurnRunning || t1.StartedAt == nil {
+			t.Fatalf("first PostAndStart = %+v, %v, %v; want a running turn", t1, created, err)
+		}
+		got, err := s.FindTurn(ctx, t1.ID)
+		if err != nil || got.Status != models.TurnRunning || got.StartedAt == nil || models.Deref(got.BotID) != bot.ID ||
+			models.Deref(got.BotVersionID) != version || got.BotVersion != 3 || models.Deref(got.UserMessageID) != m1.ID {
+			t.Fatalf("stored first turn = %+v (%v); want running, started, version %s (3) of %s, answering %s", got, err, version, bot.ID, m1.ID)
+		}
+
+		// The first is running: the next waits.
+		_, t2, _, err := s.PostAndStart(ctx, models.Message{ConversationID: conv.ID, Text: "second"}, 0, start)
+		if err != nil || t2 == nil || t2.Status != models.TurnQueued || t2.StartedAt != nil {
+			t.Fatalf("second PostAndStart = %+v, %v; want a queued turn", t2, err)
+		}
+		got, err = s.FindTurn(ctx, t2.ID)
+		if err != nil || got.Status != models.TurnQueued || got.StartedAt != nil || got.BotVersionID != nil || got.BotVersion != 0 {
+			t.Fatalf("stored second turn = %+v (%v); want queued with nothing of a start", got, err)
+		}
+		pending, err := s.UnfinishedTurns(ctx, conv.ID, 10)
+		if err != nil || len(pending) != 2 || pending[0].ID != t1.ID || pending[1].ID != t2.ID {
+			t.Fatalf("UnfinishedTurns = %v (%v); want the running one, then the queued one", pending, err)
+		}
+
+		// Both end: the next post starts again; a retried delivery of it does not.
+		for _, tr := range []*models.Turn{t1, t2} {
+			tr.Status = models.TurnDone
+			if _, err := s.FinishTurn(ctx, tr, models.Message{Type: models.MessageBot, Text: "answer"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		key := "delivery-" + models.NewID()
+		_, t3, created, err := s.PostAndStart(ctx, models.Message{ConversationID: conv.ID, Text: "third", ExternalID: &key}, 0, start)
+		if err != nil || !created || t3.Status != models.TurnRunning {
+			t.Fatalf("third PostAndStart = %+v, %v, %v; want running", t3, created, err)
+		}
+		t3.Status = models.TurnDone
+		if _, err := s.FinishTurn(ctx, t3, models.Message{Type: models.MessageBot, Text: "answer"}); err != nil {
+			t.Fatal(err)
+		}
+		_, again, created, err := s.PostAndStart(ctx, models.Message{ConversationID: conv.ID, Text: "third", ExternalID: &key}, 0, start)
+		if err != nil || created || again == nil || again.ID != t3.ID || again.Status != models.TurnDone {
+			t.Fatalf("retried PostAndStart = %+v, %v, %v; want the first delivery's finished turn", again, created, err)
+		}
+		if pending, _ := s.UnfinishedTurns(ctx, conv.ID, 10); len(pending) != 0 {
+			t.Errorf("unfinished turns after the retry: %v", pending)
+		}
+
+		if _, _, _, err := s.PostAndStart(ctx, models.Message{ConversationID: models.NewID(), Text: "lost"}, 0, start); models.ErrorCode(err) != models.CodeNotFound {
+			t.Errorf("PostAndStart to an unknown conversation: %v, want not_found", err)
+		}
+	})
+}
+
+// TestUnfinishedTurnsIndexed: migration 19's partial index exists, and the
+// predicate queries state is the one it is defined with.
+func TestUnfinishedTurnsIndexed(t *testing.T) {
+	if want := "status IN ('" + models.TurnQueued + "', '" + models.TurnRunning + "')"; store.UnfinishedTurnPredicate != want {
+		t.Errorf("unfinishedTurn = %q, want %q (the turn statuses changed: add a migration)", store.UnfinishedTurnPredicate, want)
+	}
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		if !s.DB().Migrator().HasIndex(&models.Turn{}, "idx_turns_unfinished") {
+			t.Error("idx_turns_unfinished is missing")
+		}
+	})
+}

@@ -63,6 +63,9 @@ type Store struct {
 	// msgStats caches messages.search's term statistics for message
 	// search (PostgreSQL only, see searchEstimate).
 	msgStats messageTermStatsCache
+	// recordStats caches dataset_terms' statistics for record search
+	// (PostgreSQL only, see termStatsCache).
+	recordStats termStatsCache
 	// lastPurge is when Hit last purged stale rate-limit windows (Unix
 	// nanoseconds of the store clock).
 	lastPurge atomic.Int64

@@ -16,6 +16,9 @@ type searchHit struct {
 	models.DatasetRecord `gorm:"embedded"`
 	Relevance            float64
 	Matched              int
+	// Stamp is the stamp of the term statistics as the search saw them
+	// (PostgreSQL only, see termStatsCache).
+	Stamp string
 }
 
 // SearchRecords returns the records of q.DatasetIDs that best answer q.Text,
@@ -51,24 +54,48 @@ func (s *Store) SearchRecords(ctx context.Context, q models.RecordQuery) ([]mode
 		return out, nil
 	}
 	pool := min(max(4*q.Limit, 40), 400)
-	stats, err := s.searchTermStats(ctx, ids, terms)
-	if err != nil {
-		return nil, translate(err, "record search")
+	stats, stamp, cached := s.recordStats.get(ids, terms)
+	if s.dialect != Postgres {
+		cached = false
 	}
-	plan := planSearch(terms, stats, s.dialect == SQLite)
-	if len(plan.first.groups) == 0 {
-		return out, nil // no word is in any record
+	if !cached {
+		var err error
+		if stats, stamp, err = s.searchTermStats(ctx, ids, terms); err != nil {
+			return nil, translate(err, "record search")
+		}
 	}
-	hits, err := s.searchCandidates(ctx, ids, terms, plan.first, pool)
-	if err != nil {
-		return nil, translate(err, "record search")
-	}
-	if len(hits) < q.Limit && plan.relaxed != nil {
-		more, err := s.searchCandidates(ctx, ids, terms, *plan.relaxed, pool)
+	var hits []searchHit
+	for {
+		plan := planSearch(terms, stats, s.dialect == SQLite)
+		hits = nil
+		if len(plan.first.groups) > 0 {
+			var err error
+			if hits, err = s.searchCandidates(ctx, ids, terms, plan.first, pool); err != nil {
+				return nil, translate(err, "record search")
+			}
+			if len(hits) < q.Limit && plan.relaxed != nil {
+				more, err := s.searchCandidates(ctx, ids, terms, *plan.relaxed, pool)
+				if err != nil {
+					return nil, translate(err, "record search")
+				}
+				hits = mergeHits(hits, more)
+			}
+		}
+		if !cached || (len(hits) >= q.Limit && hits[0].Stamp == stamp) {
+			break
+		}
+		// Planned from cached statistics that may be stale (the records'
+		// words changed since, or too little was found): read them again,
+		// and search again if they changed.
+		cached = false
+		fresh, freshStamp, err := s.searchTermStats(ctx, ids, terms)
 		if err != nil {
 			return nil, translate(err, "record search")
 		}
-		hits = mergeHits(hits, more)
+		if freshStamp == stamp && slices.Equal(fresh.records, stats.records) && fresh.total == stats.total {
+			break
+		}
+		stats, stamp = fresh, freshStamp
 	}
 	scores := make(map[string]float64, len(hits))
 	for _, h := range hits {
@@ -242,12 +269,14 @@ func each(terms []string) [][]string {
 	return groups
 }
 
-// searchTermStats returns the statistics of the terms in the datasets.
-func (s *Store) searchTermStats(ctx context.Context, ids, terms []string) (termStats, error) {
+// searchTermStats returns the statistics of the terms in the datasets and
+// (PostgreSQL) the stamp they were read at.
+func (s *Store) searchTermStats(ctx context.Context, ids, terms []string) (termStats, string, error) {
 	if s.dialect == Postgres {
 		return s.searchPostgresTermStats(ctx, ids, terms)
 	}
-	return s.searchSQLiteTermStats(ctx, ids, terms)
+	st, err := s.searchSQLiteTermStats(ctx, ids, terms)
+	return st, "", err
 }
 
 // searchCandidates ranks the candidates c of the datasets and returns the

@@ -6,9 +6,13 @@ import "context"
 // records of the datasets contain each term, and how many records they have
 // (see termStats for what SQLite estimates).
 func SearchTermCounts(ctx context.Context, s *Store, datasetIDs, terms []string) ([]int64, int64, error) {
-	st, err := s.searchTermStats(ctx, datasetIDs, terms)
+	st, _, err := s.searchTermStats(ctx, datasetIDs, terms)
 	return st.records, st.total, err
 }
+
+// SearchStatReads is how many times searches read term statistics from the
+// database (PostgreSQL: the rest came from the cache).
+func SearchStatReads(s *Store) int { return s.recordStats.readCount() }
 
 // ScaleSearchBounds multiplies the search planner's bounds by f (at least 1
 // record each), so a test on 20,000 records plans as a search on

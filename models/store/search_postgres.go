@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"strings"
+
+	"parley/models"
 )
 
 // pgSearchConfig is the text search configuration of dataset_records.search
@@ -39,7 +41,7 @@ func (s *Store) searchPostgres(ctx context.Context, datasetIDs, terms []string, 
 	for _, t := range terms {
 		args = append(args, t)
 	}
-	args = append(args, pgRankScale)
+	args = append(args, datasetIDs, pgRankScale) // the stamp's, then the rank's
 	var anyTerm, cand string
 	anyTerm, args = pgJoin(terms, "||", args)
 	args = append(args, datasetIDs)
@@ -56,7 +58,7 @@ func (s *Store) searchPostgres(ctx context.Context, datasetIDs, terms []string, 
 	}
 	args = append(args, pool)
 	sql := `SELECT r.id, r.dataset_id, r.text, r.source, r.meta, r.created_at, r.updated_at,
-		c.relevance, ` + matched + ` AS matched
+		c.relevance, ` + matched + ` AS matched, ` + pgTermStamp + ` AS stamp
 	FROM (
 		SELECT d.id, ? * ts_rank_cd(d.search, ` + anyTerm + `, 1) AS relevance
 		FROM (
@@ -74,16 +76,17 @@ func (s *Store) searchPostgres(ctx context.Context, datasetIDs, terms []string, 
 // searchPostgresTermStats reads the terms' statistics from dataset_terms
 // (migration 9): a term's records are its lexeme's, summed over the datasets
 // (the fewest of its lexemes' when the parser splits it in several; 0 for a
-// stop word), and total is the datasets' record count.
-func (s *Store) searchPostgresTermStats(ctx context.Context, datasetIDs, terms []string) (termStats, error) {
+// stop word), and total is the datasets' record count; with the stamp they
+// were read at (termStatsCache), which it keeps them under.
+func (s *Store) searchPostgresTermStats(ctx context.Context, datasetIDs, terms []string) (termStats, string, error) {
 	values := make([]string, len(terms))
 	args := make([]any, 0, len(terms)+2)
 	for i, t := range terms {
 		values[i] = "(" + strconv.Itoa(i+1) + ", ?::text)"
 		args = append(args, t)
 	}
-	args = append(args, datasetIDs, datasetIDs)
-	sql := `SELECT q.i AS i, coalesce(min(x.records), 0) AS records
+	args = append(args, datasetIDs, datasetIDs, datasetIDs)
+	sql := `SELECT q.i AS i, coalesce(min(x.records), 0) AS records, NULL AS stamp
 	FROM (VALUES ` + strings.Join(values, ", ") + `) AS q(i, term)
 	LEFT JOIN LATERAL (
 		SELECT coalesce((SELECT sum(t.records) FROM dataset_terms AS t
@@ -92,21 +95,24 @@ func (s *Store) searchPostgresTermStats(ctx context.Context, datasetIDs, terms [
 	) AS x ON true
 	GROUP BY q.i
 	UNION ALL
-	SELECT 0, coalesce(sum(records), 0) FROM dataset_terms WHERE term = '' AND dataset_id IN ?`
+	SELECT 0, coalesce(sum(records), 0), ` + pgTermStamp + ` FROM dataset_terms WHERE term = '' AND dataset_id IN ?`
 	var rows []struct {
 		I       int
 		Records int64
+		Stamp   *string
 	}
 	if err := s.conn(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
-		return termStats{}, err
+		return termStats{}, "", err
 	}
 	st := termStats{records: make([]int64, len(terms))}
+	stamp := ""
 	for _, r := range rows {
 		if r.I == 0 {
-			st.total = r.Records
+			st.total, stamp = r.Records, models.Deref(r.Stamp)
 		} else if r.I <= len(terms) {
 			st.records[r.I-1] = r.Records
 		}
 	}
-	return st, nil
+	s.recordStats.put(datasetIDs, terms, st, stamp)
+	return st, stamp, nil
 }

@@ -6,10 +6,11 @@ import (
 )
 
 // termStatsCache keeps, on PostgreSQL, the term statistics searches read,
-// per set of datasets, with the stamp they were read at: the datasets' ”
-// rows of dataset_terms (their record counts), whose xmin changes with every
-// write that changes a record's words — migration 9's triggers rewrite the
-// ” row of each dataset they count for, in every instance's writes alike.
+// per set of datasets, with the stamp they were read at: the xmin of the
+// datasets' record-count rows of dataset_terms (the empty term), which
+// changes with every write that changes a record's words — migration 9's
+// triggers rewrite that row of each dataset they count for, in every
+// instance's writes alike.
 // A search planned from cached statistics reads the stamp back in its own
 // statement, so a search costs one statement where it cost two; when the
 // stamp differs, or the search found fewer records than asked for (it may

@@ -198,13 +198,15 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 	}
 	before := commits(ctx, db)
 	dbCPU, appCPU := meterCPU(dbMark), meterCPU(bin+" serve")
+	selfBefore := selfCPU()
 	local := api.load(convs, dur+warm, 0) // metered from the start: no warm-up (pgbench had none either)
 	dbUsed, appUsed := dbCPU.Stop(), appCPU.Stop()
+	clientUsed := selfCPU() - selfBefore
 	perTurn := float64(commits(ctx, db)-before) / float64(local.total)
 	fmt.Printf("parley, local:                  %8.0f completes/s  p50 %s  p95 %s  max %s  errors %d  (%.1f transactions per turn)\n",
 		local.rate, ms(local.p50), ms(local.p95), ms(local.max), local.errors, perTurn)
-	fmt.Printf("                                CPU per turn: parley %s, its database %s\n",
-		ms(appUsed/time.Duration(max(1, local.total))), ms(dbUsed/time.Duration(max(1, local.total))))
+	fmt.Printf("                                CPU per turn: parley %s, its database %s, the load generator (this tool) %s\n",
+		ms(appUsed/time.Duration(max(1, local.total))), ms(dbUsed/time.Duration(max(1, local.total))), ms(clientUsed/time.Duration(max(1, local.total))))
 	fmt.Printf("ratio parley/pgbench:           %8.2f\n", local.rate/tps)
 
 	if !withOpenAI {

@@ -149,9 +149,21 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 		h, err := e.history(ctx, sc, res.User)
 		past <- read{h, err}
 	}()
+	// The model's provider too (a configured provider is a row to read).
+	type resolved struct {
+		prov  provider.Provider
+		model string
+		err   error
+	}
+	model := make(chan resolved, 1)
+	go func() {
+		p, name, err := e.opts.Providers(ctx, cfg.model)
+		model <- resolved{p, name, err}
+	}()
 	if err := sc.start(ctx, t); err != nil {
 		<-search
 		<-past
+		<-model
 		return nil, err
 	}
 	ev(Event{Type: EventTurn, Turn: t})
@@ -183,7 +195,8 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 	if err != nil {
 		return e.fail(ctx, sc, res, ev, "abilities", err)
 	}
-	prov, modelName, err := e.opts.Providers(ctx, cfg.model)
+	m := <-model
+	prov, modelName, err := m.prov, m.model, m.err
 	if err != nil {
 		return e.fail(ctx, sc, res, ev, "model", err)
 	}

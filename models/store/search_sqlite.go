@@ -86,6 +86,16 @@ func (s *Store) searchSQLiteMatched(ctx context.Context, terms []string, hits []
 	probe := make([][]int64, len(terms)) // probe[i]: rowids to look terms[i] up in
 	byRid := make(map[int64]*sqliteHit, len(hits))
 	found := make([]bool, len(terms))
+	// could skips stemming the words that cannot stem to any term's token:
+	// a stem is never longer than its word and starts with the same letter.
+	could := func(word []byte) bool {
+		for i, t := range toks {
+			if ascii[i] && len(word) >= len(t) && word[0] == t[0] {
+				return true
+			}
+		}
+		return false
+	}
 	var buf []byte
 	for k := range hits {
 		h := &hits[k]
@@ -105,8 +115,8 @@ func (s *Store) searchSQLiteMatched(ctx context.Context, terms []string, hits []
 				}
 			}
 		}
-		buf = ftsEachToken(h.Hit.Text, buf, count)
-		buf = ftsEachToken(h.Hit.Source, buf, count)
+		buf = ftsEachToken(h.Hit.Text, buf, could, count)
+		buf = ftsEachToken(h.Hit.Source, buf, could, count)
 		for i := range terms {
 			switch {
 			case !ascii[i]:

@@ -29,9 +29,11 @@ func ftsTokenByte(c byte) bool {
 }
 
 // ftsEachToken calls f with each token of the ASCII text s, folded and
-// stemmed as dataset_records_fts indexes it; buf is scratch space reused
-// between tokens (f must not keep its argument).
-func ftsEachToken(s string, buf []byte, f func(tok []byte)) []byte {
+// stemmed as dataset_records_fts indexes it, except those whose folded word
+// stem does not want (nil: none); buf is scratch space reused between tokens
+// (f must not keep its argument). A stem is never longer than its word and
+// starts with the same letter (TestFTSTokensAgree checks both).
+func ftsEachToken(s string, buf []byte, stem func(word []byte) bool, f func(tok []byte)) []byte {
 	for i := 0; i < len(s); {
 		if !ftsTokenByte(s[i]) {
 			i++
@@ -45,8 +47,10 @@ func ftsEachToken(s string, buf []byte, f func(tok []byte)) []byte {
 			}
 			buf = append(buf, c)
 		}
-		buf = porterStem(buf)
-		f(buf)
+		if stem == nil || stem(buf) {
+			buf = porterStem(buf)
+			f(buf)
+		}
 	}
 	return buf
 }
@@ -64,7 +68,7 @@ func ftsTerm(term string) (string, bool) {
 		}
 	}
 	var tok string
-	ftsEachToken(term, nil, func(b []byte) { tok = string(b) })
+	ftsEachToken(term, nil, nil, func(b []byte) { tok = string(b) })
 	return tok, true
 }
 
@@ -156,12 +160,37 @@ type porterRule struct {
 	cond        func([]byte) bool
 }
 
+// porterStep is a step's rules by the second-to-last letter of their
+// suffix, as SQLite groups them: only the group of the word's second-to-last
+// letter can match it. The rules of a group are in SQLite's order; i is
+// each one's index in the step's list.
+type porterStep [256][]struct {
+	porterRule
+	i int
+}
+
+// porterGroup groups a step's rules (see porterStep).
+func porterGroup(rules []porterRule) *porterStep {
+	var st porterStep
+	for i, r := range rules {
+		c := r.suffix[len(r.suffix)-2]
+		st[c] = append(st[c], struct {
+			porterRule
+			i int
+		}{r, i})
+	}
+	return &st
+}
+
 // porterApply applies the first rule whose suffix w ends with (and is
 // longer than), if its condition holds: as in SQLite, a matching suffix whose
 // condition fails ends the step (no later rule is tried). It returns the
 // index of the rule applied, or -1.
-func porterApply(w []byte, rules []porterRule) ([]byte, int) {
-	for i, r := range rules {
+func porterApply(w []byte, step *porterStep) ([]byte, int) {
+	if len(w) < 3 {
+		return w, -1 // every suffix has 2 letters or more
+	}
+	for _, r := range step[w[len(w)-2]] {
 		if len(w) <= len(r.suffix) || string(w[len(w)-len(r.suffix):]) != r.suffix {
 			continue
 		}
@@ -169,22 +198,18 @@ func porterApply(w []byte, rules []porterRule) ([]byte, int) {
 		if r.cond != nil && !r.cond(stem) {
 			return w, -1
 		}
-		return append(stem, r.out...), i
+		return append(stem, r.out...), r.i
 	}
 	return w, -1
 }
 
-// The rules of each step, in SQLite's order. SQLite groups a step's rules
-// by their suffix's second-to-last letter and tries only the group of the
-// word's second-to-last letter; trying them all in order is the same, since
-// a rule of another group cannot match the word, and each group's rules are
-// in SQLite's order here.
+// The rules of each step, in SQLite's order.
 var (
-	porterStep1B = []porterRule{
+	porterStep1B = porterGroup([]porterRule{
 		{"eed", "ee", porterMGt0}, {"ed", "", porterHasVowel}, {"ing", "", porterHasVowel},
-	}
-	porterStep1B2 = []porterRule{{"at", "ate", nil}, {"bl", "ble", nil}, {"iz", "ize", nil}}
-	porterStep2   = []porterRule{
+	})
+	porterStep1B2 = porterGroup([]porterRule{{"at", "ate", nil}, {"bl", "ble", nil}, {"iz", "ize", nil}})
+	porterStep2   = porterGroup([]porterRule{
 		{"ational", "ate", porterMGt0}, {"tional", "tion", porterMGt0},
 		{"enci", "ence", porterMGt0}, {"anci", "ance", porterMGt0},
 		{"izer", "ize", porterMGt0},
@@ -193,16 +218,16 @@ var (
 		{"ization", "ize", porterMGt0}, {"ation", "ate", porterMGt0}, {"ator", "ate", porterMGt0},
 		{"alism", "al", porterMGt0}, {"iveness", "ive", porterMGt0}, {"fulness", "ful", porterMGt0}, {"ousness", "ous", porterMGt0},
 		{"aliti", "al", porterMGt0}, {"iviti", "ive", porterMGt0}, {"biliti", "ble", porterMGt0},
-	}
-	porterStep3 = []porterRule{
+	})
+	porterStep3 = porterGroup([]porterRule{
 		{"ical", "ic", porterMGt0},
 		{"ness", "", porterMGt0},
 		{"icate", "ic", porterMGt0}, {"iciti", "ic", porterMGt0},
 		{"ful", "", porterMGt0},
 		{"ative", "", porterMGt0},
 		{"alize", "al", porterMGt0},
-	}
-	porterStep4 = []porterRule{
+	})
+	porterStep4 = porterGroup([]porterRule{
 		{"al", "", porterMGt1},
 		{"ance", "", porterMGt1}, {"ence", "", porterMGt1},
 		{"er", "", porterMGt1},
@@ -215,7 +240,7 @@ var (
 		{"ous", "", porterMGt1},
 		{"ive", "", porterMGt1},
 		{"ize", "", porterMGt1},
-	}
+	})
 )
 
 // porterStem stems the folded token w in place, as SQLite's porter

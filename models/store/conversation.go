@@ -106,11 +106,11 @@ func (s *Store) FindConversation(ctx context.Context, id string) (*models.Conver
 	if !models.ValidID(id) {
 		return nil, notFound("conversation")
 	}
-	var c models.Conversation
-	if err := s.conn(ctx).Joins("Bot").First(&c, "conversations.id = ?", id).Error; err != nil {
+	c, err := s.findConversationWithBot(ctx, id)
+	if err != nil {
 		return nil, translate(err, "conversation")
 	}
-	return &c, nil
+	return c, nil
 }
 
 // FindConversationsByID returns the conversations of ids that exist, each

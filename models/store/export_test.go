@@ -74,3 +74,9 @@ const RollupGrace = rollupGrace
 
 // UnfinishedTurnPredicate is migration 19's index predicate.
 const UnfinishedTurnPredicate = unfinishedTurn
+
+// Fields FindConversation scans by hand (conversation_scan.go).
+const (
+	ConversationScannedFields = conversationScannedFields
+	BotScannedFields          = botScannedFields
+)

@@ -178,9 +178,17 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 		}
 	}
 	dbMark := "postgres " + benchDB + " " // a backend's title: user, database, client
-	// Fresh statistics before each run, as autovacuum keeps them (servers
-	// for tests often run without it, and a plan made on an empty table
-	// sorts a conversation's every message).
+	// Each run warms up, then the tables are analyzed and the run measured:
+	// fresh statistics, as autovacuum keeps them (servers for tests often
+	// run without it). Parley's statements are prepared and their plans
+	// cached per connection, pgbench's planned each time: without this,
+	// Parley's plans would be those of the tables before the run (a turn
+	// then updated its row by scanning every turn), pgbench's not.
+	if warm > 0 {
+		if _, err := runPgbench(pgbench, dsn, clients, warm, models.HashToken(secret), dataset); err != nil {
+			return err
+		}
+	}
 	if err := analyze(ctx, db); err != nil {
 		return err
 	}
@@ -193,13 +201,16 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 	fmt.Printf("pgbench, minimal turn SQL:      %8.0f turns/s    CPU per turn: %s (database and pgbench)\n",
 		tps, ms(pgbenchCPU/time.Duration(max(1, int(tps*dur.Seconds())))))
 
+	if warm > 0 {
+		api.load(convs, warm, 0)
+	}
 	if err := analyze(ctx, db); err != nil {
 		return err
 	}
 	before := commits(ctx, db)
 	dbCPU, appCPU := meterCPU(dbMark), meterCPU(bin+" serve")
 	selfBefore := selfCPU()
-	local := api.load(convs, dur+warm, 0) // metered from the start: no warm-up (pgbench had none either)
+	local := api.load(convs, dur, 0)
 	dbUsed, appUsed := dbCPU.Stop(), appCPU.Stop()
 	clientUsed := selfCPU() - selfBefore
 	perTurn := float64(commits(ctx, db)-before) / float64(local.total)
@@ -220,10 +231,13 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 	if err != nil {
 		return err
 	}
+	if warm > 0 {
+		api.load(fconvs, warm, 0)
+	}
 	if err := analyze(ctx, db); err != nil {
 		return err
 	}
-	remote := api.load(fconvs, dur, warm)
+	remote := api.load(fconvs, dur, 0)
 	fmt.Printf("parley, OpenAI-compatible fake: %8.0f completes/s  p50 %s  p95 %s  max %s  errors %d\n",
 		remote.rate, ms(remote.p50), ms(remote.p95), ms(remote.max), remote.errors)
 

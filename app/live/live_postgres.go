@@ -83,7 +83,9 @@ func (b *Broker) sendLoop(ctx context.Context, cfg *pgx.ConnConfig, notify <-cha
 				if conn == nil {
 					c, err := pgx.ConnectConfig(ctx, cfg)
 					if err != nil {
-						log.Warn("live: connect for NOTIFY", "error", err)
+						if ctx.Err() == nil { // not merely shutting down
+							log.Warn("live: connect for NOTIFY", "error", err)
+						}
 						break
 					}
 					conn = c

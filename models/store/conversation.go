@@ -299,11 +299,11 @@ func (s *Store) FindMessages(ctx context.Context, conversationID string, p model
 // limit, with their id, type, text and turn only.
 func (s *Store) RecentDialogue(ctx context.Context, conversationID string, limit int) ([]models.Message, error) {
 	// Every turn reads this: scanned by hand, not by reflection.
-	// The types and the limit are written into the statement (constants
-	// and a number): with only the conversation a parameter, its prepared
-	// plan is reused rather than planned again for every turn.
+	// The types (idx_messages_dialogue's predicate, migration 20) and the
+	// limit are written into the statement: with only the conversation a
+	// parameter, the index serves it and its prepared plan is reused.
 	rows, err := s.conn(ctx).Raw(`SELECT id, type, text, turn_id FROM messages
-	WHERE conversation_id = ? AND type IN ('`+models.MessageUser+`', '`+models.MessageBot+`', '`+models.MessageInstruction+`')
+	WHERE conversation_id = ? AND `+dialogueMessage+`
 	ORDER BY id DESC LIMIT `+strconv.Itoa(max(limit, 0)), conversationID).Rows()
 	if err != nil {
 		return nil, translate(err, "messages")

@@ -80,3 +80,6 @@ const (
 	ConversationScannedFields = conversationScannedFields
 	BotScannedFields          = botScannedFields
 )
+
+// DialoguePredicate is migration 20's index predicate.
+const DialoguePredicate = dialogueMessage

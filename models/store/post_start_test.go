@@ -75,15 +75,21 @@ func TestPostAndStart(t *testing.T) {
 	})
 }
 
-// TestUnfinishedTurnsIndexed: migration 19's partial index exists, and the
-// predicate queries state is the one it is defined with.
-func TestUnfinishedTurnsIndexed(t *testing.T) {
+// TestPartialIndexes: migrations 19 and 20's partial indexes exist, and the
+// predicates queries state are the ones they are defined with.
+func TestPartialIndexes(t *testing.T) {
 	if want := "status IN ('" + models.TurnQueued + "', '" + models.TurnRunning + "')"; store.UnfinishedTurnPredicate != want {
 		t.Errorf("unfinishedTurn = %q, want %q (the turn statuses changed: add a migration)", store.UnfinishedTurnPredicate, want)
+	}
+	if want := "type IN ('" + models.MessageUser + "', '" + models.MessageBot + "', '" + models.MessageInstruction + "')"; store.DialoguePredicate != want {
+		t.Errorf("dialogueMessage = %q, want %q (the message types changed: add a migration)", store.DialoguePredicate, want)
 	}
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		if !s.DB().Migrator().HasIndex(&models.Turn{}, "idx_turns_unfinished") {
 			t.Error("idx_turns_unfinished is missing")
+		}
+		if !s.DB().Migrator().HasIndex(&models.Message{}, "idx_messages_dialogue") {
+			t.Error("idx_messages_dialogue is missing")
 		}
 	})
 }

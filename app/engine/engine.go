@@ -76,9 +76,6 @@ type Engine struct {
 	opts    Options
 	words   *WordList
 	configs configCache
-	// posting serialises, per conversation in this process, the posts that
-	// queue or start a turn (see Post).
-	posting keyedMutex
 }
 
 // New makes an Engine with defaults filled in.
@@ -187,13 +184,16 @@ func (e *Engine) Post(ctx context.Context, convID string, in Input, answer bool)
 		m.ExternalID = &id
 	}
 	if answer {
-		// One post of the conversation at a time here, from trying its lock
-		// to storing the message: a turn started as it is stored (below)
-		// then never overtakes a message posted just before it in this
-		// process, whose id is smaller but whose row would not be visible
-		// yet. (Posts to one conversation from two instances at the same
-		// moment are answered in the order the database stores them.)
-		defer e.posting.lock(convID)()
+		// One post of the conversation at a time, in every instance (a
+		// short lock of its own, not the turns' lock), from trying the
+		// turns' lock to storing the message: a turn started as it is
+		// stored (below) then never overtakes a message posted just before
+		// it, whose id is smaller but whose row would not be visible yet.
+		unlock, err := e.opts.Store.Lock(ctx, "posting:"+convID)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
 	}
 	held, cfg, err := e.startable(ctx, conv, answer)
 	if err != nil {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"sync"
 
 	"parley/models/store"
 )
@@ -29,40 +28,4 @@ func (l storeLocker) Lock(ctx context.Context, id string) (func(), error) {
 
 func (l storeLocker) TryLock(ctx context.Context, id string) (func(), bool, error) {
 	return l.s.TryLock(ctx, "conversation:"+id)
-}
-
-// keyedMutex is a mutex per key (a conversation id), for this process; an
-// entry lives while someone holds or waits for it.
-type keyedMutex struct {
-	mu sync.Mutex
-	m  map[string]*keyedEntry
-}
-
-type keyedEntry struct {
-	mu   sync.Mutex
-	refs int
-}
-
-// lock locks key's mutex and returns its unlock.
-func (k *keyedMutex) lock(key string) func() {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = map[string]*keyedEntry{}
-	}
-	e := k.m[key]
-	if e == nil {
-		e = &keyedEntry{}
-		k.m[key] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
-		k.mu.Lock()
-		if e.refs--; e.refs == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"parley/models"
+	"parley/models/store"
 )
 
 // config is what answers a conversation: its bot's settings as of the bot's
@@ -37,6 +38,18 @@ type loadedAbilities struct {
 
 // maxCachedConfigs bounds the configurations kept by version.
 const maxCachedConfigs = 1000
+
+// turnStart is what a turn answered by cfg is started with.
+func (cfg config) turnStart() store.TurnStart {
+	start := store.TurnStart{BotVersion: cfg.version}
+	if cfg.botID != "" {
+		start.BotID = &cfg.botID
+		if cfg.versionID != "" {
+			start.BotVersionID = &cfg.versionID
+		}
+	}
+	return start
+}
 
 // configCache keeps the configuration of bot versions by version id:
 // versions never change, so an entry never goes stale, and a turn reads its

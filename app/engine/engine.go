@@ -203,14 +203,7 @@ func (e *Engine) Post(ctx context.Context, convID string, in Input, answer bool)
 	var turn *models.Turn
 	var created bool
 	if held != nil {
-		start := store.TurnStart{BotVersion: cfg.version}
-		if cfg.botID != "" {
-			start.BotID = &cfg.botID
-			if cfg.versionID != "" {
-				start.BotVersionID = &cfg.versionID
-			}
-		}
-		msg, turn, created, err = e.opts.Store.PostAndStart(ctx, m, redacted, start)
+		msg, turn, created, err = e.opts.Store.PostAndStart(ctx, m, redacted, cfg.turnStart())
 	} else {
 		msg, turn, created, err = e.opts.Store.PostUserMessage(ctx, m, answer, redacted)
 	}
@@ -312,14 +305,8 @@ func (e *Engine) AnswerPosted(ctx context.Context, p *Posted, emit func(Event)) 
 		emit = func(Event) {}
 	}
 	if p.held != nil {
-		// Stored running under the lock Post took (see Engine.startable).
 		defer p.held()
-		carriedRedactions(p.Conversation, p.Turn, p.Message)
-		sc := e.storedScope(p.Conversation)
-		cfg := p.cfg
-		sc.config = func(context.Context) (config, error) { return cfg, nil }
-		sc.start = func(context.Context, *models.Turn) error { return nil }
-		return e.answer(ctx, sc, &Result{Turn: p.Turn, User: p.Message}, emit)
+		return e.runStarted(ctx, p, emit)
 	}
 	if p.Turn.Finished() || p.Conversation == nil {
 		return e.Answer(ctx, p.Turn.ID, emit)

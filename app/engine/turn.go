@@ -102,9 +102,26 @@ func (e *Engine) run(ctx context.Context, conv *models.Conversation, t *models.T
 // unfinished one (the lock is held): it starts only if so, and otherwise
 // returns store.ErrNotNext before anything is written.
 func (e *Engine) runFirst(ctx context.Context, conv *models.Conversation, t *models.Turn, user *models.Message, emit func(Event)) (*Result, error) {
-	carriedRedactions(conv, t, user)
 	sc := e.storedScope(conv)
 	sc.start = e.opts.Store.StartNextTurn
+	return e.runKnown(ctx, sc, conv, t, user, emit)
+}
+
+// runStarted is run for a turn stored running as it was posted, under the
+// lock Post took (see Engine.startable), with the configuration it was
+// started with: nothing is left to start or to read.
+func (e *Engine) runStarted(ctx context.Context, p *Posted, emit func(Event)) (*Result, error) {
+	sc := e.storedScope(p.Conversation)
+	cfg := p.cfg
+	sc.config = func(context.Context) (config, error) { return cfg, nil }
+	sc.start = func(context.Context, *models.Turn) error { return nil }
+	return e.runKnown(ctx, sc, p.Conversation, p.Turn, p.Message, emit)
+}
+
+// runKnown answers turn t of conv, whose user message the caller has, in
+// scope sc.
+func (e *Engine) runKnown(ctx context.Context, sc scope, conv *models.Conversation, t *models.Turn, user *models.Message, emit func(Event)) (*Result, error) {
+	carriedRedactions(conv, t, user)
 	return e.answer(ctx, sc, &Result{Turn: t, User: user}, emit)
 }
 

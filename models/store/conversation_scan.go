@@ -12,7 +12,7 @@ import (
 
 // conversationWithBotSQL reads a conversation and its bot (if it still has
 // one) by id, every column models.Conversation and models.Bot map, in
-// scanConversationWithBot's order. Every turn reads its conversation this
+// findConversationWithBot's order. Every turn reads its conversation this
 // way: scanned by hand rather than through reflection (TestFindConversationScan
 // checks that it reads what GORM reads, field by field).
 const conversationWithBotSQL = `SELECT c.id, c.bot_id, c.name, c.description, c.meta, c.model, c.backstory, c.dataset_id, c.skillset_id,

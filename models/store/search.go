@@ -54,10 +54,7 @@ func (s *Store) SearchRecords(ctx context.Context, q models.RecordQuery) ([]mode
 		return out, nil
 	}
 	pool := min(max(4*q.Limit, 40), 400)
-	stats, stamp, cached := s.recordStats.get(ids, terms)
-	if s.dialect != Postgres {
-		cached = false
-	}
+	stats, stamp, cached := s.recordStats.get(ids, terms) // PostgreSQL's only: SQLite's are never kept
 	if !cached {
 		var err error
 		if stats, stamp, err = s.searchTermStats(ctx, ids, terms); err != nil {

@@ -133,13 +133,11 @@ func (s *Store) postAndQueuePostgres(ctx context.Context, m models.Message, reda
 	// first: whether the turn starts now (start given, nothing unfinished).
 	first := "false"
 	args := []any{m.ID, m.ConversationID, m.Type, m.Text, meta, m.ExternalID, now, now}
-	if start != nil {
-		first = "NOT EXISTS (SELECT 1 FROM turns WHERE conversation_id = ? AND " + unfinishedTurn + ")"
-		args = append(args, m.ConversationID)
-	}
 	var bot, version any
 	var number int
 	if start != nil {
+		first = "NOT EXISTS (SELECT 1 FROM turns WHERE conversation_id = ? AND " + unfinishedTurn + ")"
+		args = append(args, m.ConversationID)
 		bot, version, number = start.BotID, start.BotVersionID, start.BotVersion
 	}
 	args = append(args, t.ID, t.ConversationID, models.TurnRunning, t.Status, t.QueuedAt, t.QueuedAt, bot, version, number,

@@ -106,11 +106,14 @@ func (s *Store) FindConversation(ctx context.Context, id string) (*models.Conver
 	if !models.ValidID(id) {
 		return nil, notFound("conversation")
 	}
-	c, err := s.findConversationWithBot(ctx, id)
+	convs, err := s.findConversationsWithBot(ctx, "c.id = ?", id)
 	if err != nil {
 		return nil, translate(err, "conversation")
 	}
-	return c, nil
+	if len(convs) == 0 {
+		return nil, notFound("conversation")
+	}
+	return &convs[0], nil
 }
 
 // FindConversationsByID returns the conversations of ids that exist, each
@@ -125,8 +128,8 @@ func (s *Store) FindConversationsByID(ctx context.Context, ids []string) (map[st
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var convs []models.Conversation
-	if err := s.conn(ctx).Joins("Bot").Where("conversations.id IN ?", ids).Find(&convs).Error; err != nil {
+	convs, err := s.findConversationsWithBot(ctx, "c.id IN ?", ids)
+	if err != nil {
 		return nil, translate(err, "conversation")
 	}
 	for _, c := range convs {

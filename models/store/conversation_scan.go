@@ -10,17 +10,18 @@ import (
 	"parley/models"
 )
 
-// conversationWithBotSQL reads a conversation and its bot (if it still has
-// one) by id, every column models.Conversation and models.Bot map, in
-// findConversationWithBot's order. Every turn reads its conversation this
-// way: scanned by hand rather than through reflection (TestFindConversationScan
-// checks that it reads what GORM reads, field by field).
+// conversationWithBotSQL reads conversations and their bots (if they still
+// have one), every column models.Conversation and models.Bot map, in
+// scanConversationWithBot's order; a condition on c follows it. Every turn
+// reads its conversation this way: scanned by hand rather than through
+// reflection (TestFindConversationScan checks that it reads what GORM
+// reads, field by field).
 const conversationWithBotSQL = `SELECT c.id, c.bot_id, c.name, c.description, c.meta, c.model, c.backstory, c.dataset_id, c.skillset_id,
 	c.privacy, c.moderation, c.contact_id, c.task_id, c.space_id, c.kind, c.pinned, c.created_at, c.updated_at,
 	c.integration_id, c.channel_thread_id,
 	b.id, b.alias, b.name, b.description, b.backstory, b.model, b.privacy, b.moderation, b.visibility, b.meta,
 	b.version_id, b.created_at, b.updated_at
-FROM conversations AS c LEFT JOIN bots AS b ON b.id = c.bot_id WHERE c.id = ?`
+FROM conversations AS c LEFT JOIN bots AS b ON b.id = c.bot_id WHERE `
 
 // Fields scanned, for the test that keeps them in step with the models.
 const (
@@ -28,19 +29,27 @@ const (
 	botScannedFields          = 13
 )
 
-// findConversationWithBot is FindConversation's read.
-func (s *Store) findConversationWithBot(ctx context.Context, id string) (*models.Conversation, error) {
-	rows, err := s.conn(ctx).Raw(conversationWithBotSQL, id).Rows()
+// findConversationsWithBot reads the conversations matching where (a
+// condition on c, with its arguments) with their bots.
+func (s *Store) findConversationsWithBot(ctx context.Context, where string, args ...any) ([]models.Conversation, error) {
+	rows, err := s.conn(ctx).Raw(conversationWithBotSQL+where, args...).Rows()
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
+	var out []models.Conversation
+	for rows.Next() {
+		c, err := scanConversationWithBot(rows)
+		if err != nil {
 			return nil, err
 		}
-		return nil, notFound("conversation")
+		out = append(out, c)
 	}
+	return out, rows.Err()
+}
+
+// scanConversationWithBot scans one row of conversationWithBotSQL.
+func scanConversationWithBot(rows *sql.Rows) (models.Conversation, error) {
 	var (
 		c                                              models.Conversation
 		botID, dataset, skillset, contact, task, space sql.NullString
@@ -57,7 +66,7 @@ func (s *Store) findConversationWithBot(ctx context.Context, id string) (*models
 		&integration, &thread,
 		&bID, &bAlias, &bName, &bDesc, &bBackstory, &bModel, &bPrivacy, &bModeration, &bVisibility, &bMeta,
 		&bVersion, &bCreated, &bUpdated); err != nil {
-		return nil, err
+		return c, err
 	}
 	c.CreatedAt, c.UpdatedAt = createdAt, updatedAt
 	c.BotID, c.DatasetID, c.SkillsetID = nullable(botID), nullable(dataset), nullable(skillset)
@@ -66,7 +75,7 @@ func (s *Store) findConversationWithBot(ctx context.Context, id string) (*models
 	if pinned.Valid && pinned.String != "" && pinned.String != "null" {
 		var p models.PinnedConfig
 		if err := json.Unmarshal([]byte(pinned.String), &p); err != nil {
-			return nil, errors.New("store: conversation: pinned configuration: " + err.Error())
+			return c, errors.New("store: conversation: pinned configuration: " + err.Error())
 		}
 		c.Pinned = &p
 	}
@@ -76,7 +85,7 @@ func (s *Store) findConversationWithBot(ctx context.Context, id string) (*models
 			Visibility: bVisibility.String, Meta: bMeta, VersionID: nullable(bVersion),
 			CreatedAt: bCreated.Time, UpdatedAt: bUpdated.Time}
 	}
-	return &c, rows.Err()
+	return c, nil
 }
 
 // nullable is a NULL-able column as an optional string.

@@ -9,11 +9,12 @@ import (
 	"parley/models/store/storetest"
 )
 
-// TestFindConversationScan: FindConversation, scanned by hand, reads every
-// field GORM reads — a conversation with a bot (alias, meta, version), one
-// without (inline settings, attachments, a contact), one pinned to a
-// configuration, one whose bot is gone — and the scan covers every field of
-// the two models (a field added to either fails here until it is scanned).
+// TestFindConversationScan: FindConversation and FindConversationsByID,
+// scanned by hand, read every field GORM reads — a conversation with a bot
+// (alias, meta, version), one without (inline settings, attachments, a
+// contact), one pinned to a configuration, one whose bot is gone — and the
+// scan covers every field of the two models (a field added to either fails
+// here until it is scanned).
 func TestFindConversationScan(t *testing.T) {
 	conv := reflect.TypeFor[models.Conversation]()
 	if n := conv.NumField() - 1; n != store.ConversationScannedFields { // less Bot
@@ -56,6 +57,10 @@ func TestFindConversationScan(t *testing.T) {
 			}
 			if !reflect.DeepEqual(*got, want) {
 				t.Errorf("%s: FindConversation =\n%+v (bot %+v)\nGORM reads\n%+v (bot %+v)", c.Name, *got, got.Bot, want, want.Bot)
+			}
+			byID, err := s.FindConversationsByID(ctx, []string{c.ID, models.NewID()})
+			if err != nil || len(byID) != 1 || !reflect.DeepEqual(byID[c.ID], want) {
+				t.Errorf("%s: FindConversationsByID = %+v (%v), want only it as GORM reads it", c.Name, byID, err)
 			}
 		}
 		if _, err := s.FindConversation(ctx, models.NewID()); models.ErrorCode(err) != models.CodeNotFound {

@@ -10,7 +10,11 @@
 //     same C clients on the same database for the same duration;
 //  4. the same load with a bot on an OpenAI-compatible provider (an
 //     in-process fake that streams at once), and the time to first token
-//     through Parley's stream against calling the fake directly.
+//     through Parley's stream against sending the fake Parley's request
+//     directly; beside it, pgbench at one client of what the database alone
+//     takes for the statements a turn needs before the model
+//     (firsttoken.sql), for storing the message alone and for a bare round
+//     trip.
 //
 // Run it with `task bench:turns`, or:
 //
@@ -49,6 +53,9 @@ import (
 
 //go:embed minimal.sql
 var minimalSQL string
+
+//go:embed firsttoken.sql
+var firstTokenSQL string
 
 const benchDB = "parley_bench_turns"
 
@@ -241,12 +248,23 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 	fmt.Printf("parley, OpenAI-compatible fake: %8.0f completes/s  p50 %s  p95 %s  max %s  errors %d\n",
 		remote.rate, ms(remote.p50), ms(remote.p95), ms(remote.max), remote.errors)
 
-	direct, through, err := ttft(api, fake.URL, fconvs[0], samples)
+	direct, tiny, through, err := ttft(api, fake, fconvs[0], samples)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("time to first token, %d sequential streamed turns: fake directly p50 %s p95 %s; through parley p50 %s p95 %s; added p50 %s\n",
-		samples, ms(pct(direct, 50)), ms(pct(direct, 95)), ms(pct(through, 50)), ms(pct(through, 95)), ms(pct(through, 50)-pct(direct, 50)))
+	fmt.Printf("time to first token, %d sequential streamed turns: fake directly with parley's request p50 %s p95 %s (one-message request p50 %s); through parley p50 %s p95 %s; added p50 %s\n",
+		samples, ms(pct(direct, 50)), ms(pct(direct, 95)), ms(pct(tiny, 50)), ms(pct(through, 50)), ms(pct(through, 95)), ms(pct(through, 50)-pct(direct, 50)))
+	// What the database alone takes, at one client, for what must come
+	// before the model: all of it one statement after another, and the two
+	// parts no server can skip or keep in memory.
+	var floors [3][]time.Duration
+	for i, script := range []string{firstTokenSQL, storeMessageSQL, roundTripSQL} {
+		if floors[i], err = oneClient(pgbench, dsn, script, samples, models.HashToken(secret), dataset, fconvs[0]); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("  the database alone, pgbench at one client, p50 (p95): the SQL before the model one statement after another (firsttoken.sql) %s (%s); storing the message alone %s (%s); a bare round trip (SELECT 1) %s (%s)\n",
+		ms(pct(floors[0], 50)), ms(pct(floors[0], 95)), ms(pct(floors[1], 50)), ms(pct(floors[1], 95)), ms(pct(floors[2], 50)), ms(pct(floors[2], 95)))
 
 	// The same without waiting for the WAL flush of each commit (the user's
 	// message is stored before the model is called, so a durable commit is
@@ -270,7 +288,7 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 	if err := napi.waitUp(nbase + "/healthz"); err != nil {
 		return err
 	}
-	direct, through, err = ttft(napi, fake.URL, fconvs[1], samples)
+	direct, _, through, err = ttft(napi, fake, fconvs[1], samples)
 	if err != nil {
 		return err
 	}
@@ -349,27 +367,82 @@ func commits(ctx context.Context, db *pgx.Conn) int64 {
 var tpsLine = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
 
 func runPgbench(bin, dsn string, clients int, dur time.Duration, hash, dataset string) (float64, error) {
-	f, err := os.CreateTemp("", "minimal-*.sql")
+	out, err := pgbench(bin, dsn, minimalSQL, "", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(min(clients, 2)), "-T", strconv.Itoa(int(dur.Seconds())),
+		"-D", "hash='"+hash+"'", "-D", "ds='"+dataset+"'")
 	if err != nil {
 		return 0, err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.WriteString(minimalSQL); err != nil {
-		return 0, err
-	}
-	f.Close()
-	threads := min(clients, 2)
-	cmd := exec.Command(bin, "-n", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(threads), "-T", strconv.Itoa(int(dur.Seconds())),
-		"-f", f.Name(), "-D", "hash='"+hash+"'", "-D", "ds='"+dataset+"'", dsn)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return 0, fmt.Errorf("pgbench: %v\n%s", err, out)
 	}
 	m := tpsLine.FindSubmatch(out)
 	if m == nil {
 		return 0, fmt.Errorf("pgbench: no tps in\n%s", out)
 	}
 	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// The parts of firsttoken.sql a turn cannot do without however much it
+// kept in memory: storing the message (a durable commit), and any one
+// statement's round trip.
+const (
+	storeMessageSQL = `INSERT INTO messages (id, conversation_id, type, text, meta, created_at, updated_at)
+  VALUES (gen_random_uuid(), :conv, 'user', 'How do I reset my password?', '{}', now(), now());
+`
+	roundTripSQL = "SELECT 1;\n"
+)
+
+// oneClient runs script (firsttoken.sql's variables) at one client for n
+// transactions and returns the latencies of its transactions, sorted (from
+// pgbench's per-transaction log).
+func oneClient(bin, dsn, script string, n int, hash, dataset, conv string) ([]time.Duration, error) {
+	dir, err := os.MkdirTemp("", "firsttoken-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if _, err := pgbench(bin, dsn, script, dir, "-c", "1", "-t", strconv.Itoa(n), "-l", "--log-prefix", filepath.Join(dir, "tx"),
+		"-D", "hash='"+hash+"'", "-D", "ds='"+dataset+"'", "-D", "conv='"+conv+"'"); err != nil {
+		return nil, err
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "tx.*"))
+	var lat []time.Duration
+	for _, name := range logs {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			// client_id transaction_no time_us script_no time_epoch time_us_frac
+			if f := strings.Fields(line); len(f) >= 3 {
+				if us, err := strconv.Atoi(f[2]); err == nil {
+					lat = append(lat, time.Duration(us)*time.Microsecond)
+				}
+			}
+		}
+	}
+	if len(lat) == 0 {
+		return nil, errors.New("pgbench: no transactions logged")
+	}
+	slices.Sort(lat)
+	return lat, nil
+}
+
+// pgbench runs script with args (in dir, when given) and returns its output.
+func pgbench(bin, dsn, script, dir string, args ...string) ([]byte, error) {
+	f, err := os.CreateTemp(dir, "script-*.sql")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(script); err != nil {
+		return nil, err
+	}
+	f.Close()
+	cmd := exec.Command(bin, append(append([]string{"-n", "-f", f.Name()}, args...), dsn)...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("pgbench: %v\n%s", err, out)
+	}
+	return out, nil
 }
 
 type client struct {
@@ -529,42 +602,57 @@ func (c *client) load(convs []string, dur, warm time.Duration) loadResult {
 	return r
 }
 
-// ttft times the first token of n sequential streamed turns, calling the
-// fake directly and through Parley's complete (JSON lines).
-func ttft(c *client, fakeURL, conv string, n int) (direct, through []time.Duration, err error) {
-	body := `{"model":"fast","stream":true,"messages":[{"role":"user","content":"How do I reset my password?"}]}`
-	for i := 0; i < n; i++ {
+// ttft times the first token of n sequential streamed turns through
+// Parley's complete (JSON lines), each followed by the very request Parley
+// sent the fake (its prompt: backstory, records, history) sent to the fake
+// directly — what an app calling the provider itself with the same prompt
+// would wait — and by a one-message request (tiny), for reference.
+func ttft(c *client, fake *fakeProvider, conv string, n int) (direct, tiny, through []time.Duration, err error) {
+	small := []byte(`{"model":"fast","stream":true,"messages":[{"role":"user","content":"How do I reset my password?"}]}`)
+	post := func(body []byte) (time.Duration, bool, error) {
 		t0 := time.Now()
-		r, err := c.http.Post(fakeURL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		r, err := c.http.Post(fake.URL+"/v1/chat/completions", "application/json", bytes.NewReader(body))
 		if err != nil {
-			return nil, nil, err
+			return 0, false, err
 		}
-		if d, ok := firstLine(r.Body, "data: {", t0); ok {
-			direct = append(direct, d)
-		}
-		r.Body.Close()
-
+		defer r.Body.Close()
+		d, ok := firstLine(r.Body, "data: {", t0)
+		return d, ok, nil
+	}
+	for i := 0; i < n; i++ {
 		req, err := c.request("POST", "/conversation/"+conv+"/complete", map[string]any{"text": "How do I reset my password?"})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		req.Header.Set("Accept", "application/jsonl")
-		t0 = time.Now()
-		r, err = c.http.Do(req)
+		t0 := time.Now()
+		r, err := c.http.Do(req)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if d, ok := firstLine(r.Body, `{"type":"token"`, t0); ok {
 			through = append(through, d)
 		}
 		r.Body.Close()
+
+		if d, ok, err := post(fake.lastBody()); err != nil {
+			return nil, nil, nil, err
+		} else if ok {
+			direct = append(direct, d)
+		}
+		if d, ok, err := post(small); err != nil {
+			return nil, nil, nil, err
+		} else if ok {
+			tiny = append(tiny, d)
+		}
 	}
-	if len(direct) == 0 || len(through) == 0 {
-		return nil, nil, errors.New("no token streamed")
+	if len(direct) == 0 || len(through) == 0 || len(tiny) == 0 {
+		return nil, nil, nil, errors.New("no token streamed")
 	}
 	slices.Sort(direct)
+	slices.Sort(tiny)
 	slices.Sort(through)
-	return direct, through, nil
+	return direct, tiny, through, nil
 }
 
 // firstLine reads body until a line starting with prefix and returns the

@@ -156,9 +156,13 @@ type Posted struct {
 
 	// held is the conversation's lock, taken before posting, when the turn
 	// was stored running (PostAndStart; else nil): AnswerPosted answers it
-	// under that lock with cfg, the configuration it was started with.
-	held func()
-	cfg  config
+	// under that lock with cfg, the configuration it was started with, the
+	// history read with the post (recent) and its retrieval and provider,
+	// started alongside it (early).
+	held   func()
+	cfg    config
+	recent []models.Message
+	early  *early
 }
 
 // Post stores a user message and, with answer, queues the turn that answers
@@ -202,8 +206,19 @@ func (e *Engine) Post(ctx context.Context, convID string, in Input, answer bool)
 	var msg *models.Message
 	var turn *models.Turn
 	var created bool
+	var recent []models.Message
+	var pre early
 	if held != nil {
-		msg, turn, created, err = e.opts.Store.PostAndStart(ctx, m, redacted, cfg.turnStart())
+		// The turn will most likely start with this post: its search and
+		// its provider need only the text and the configuration, so they
+		// are read meanwhile, and the history comes back with the post (one
+		// round trip for both).
+		pre = e.prefetch(ctx, cfg, text)
+		start := cfg.turnStart()
+		start.History = models.MaxPageSize
+		var sp store.StartedPost
+		sp, err = e.opts.Store.PostAndStart(ctx, m, redacted, start)
+		msg, turn, created, recent = sp.Message, sp.Turn, sp.Created, sp.Recent
 	} else {
 		msg, turn, created, err = e.opts.Store.PostUserMessage(ctx, m, answer, redacted)
 	}
@@ -220,7 +235,11 @@ func (e *Engine) Post(ctx context.Context, convID string, in Input, answer bool)
 			return nil, err
 		}
 	}
-	return &Posted{Message: msg, Turn: turn, Duplicate: !created, Conversation: conv, held: held, cfg: cfg}, nil
+	p := &Posted{Message: msg, Turn: turn, Duplicate: !created, Conversation: conv, held: held}
+	if held != nil {
+		p.cfg, p.recent, p.early = cfg, recent, &pre
+	}
+	return p, nil
 }
 
 // startable takes the conversation's lock for a message about to be posted

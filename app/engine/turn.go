@@ -23,6 +23,9 @@ type scope struct {
 	// recent returns the latest user, bot and instruction messages, newest
 	// first, at most MaxPageSize (other types may be left out).
 	recent func(ctx context.Context) ([]models.Message, error)
+	// early, when not nil, is the turn's retrieval and provider, started
+	// already (else the turn starts them).
+	early *early
 	// owners returns, for turn ids, the user message each answered.
 	owners func(ctx context.Context, turnIDs []string) (map[string]string, error)
 	start  func(ctx context.Context, t *models.Turn) error
@@ -115,7 +118,52 @@ func (e *Engine) runStarted(ctx context.Context, p *Posted, emit func(Event)) (*
 	cfg := p.cfg
 	sc.config = func(context.Context) (config, error) { return cfg, nil }
 	sc.start = func(context.Context, *models.Turn) error { return nil }
+	if p.recent != nil {
+		recent := p.recent
+		sc.recent = func(context.Context) ([]models.Message, error) { return recent, nil }
+	}
+	sc.early = p.early
 	return e.runKnown(ctx, sc, p.Conversation, p.Turn, p.Message, emit)
+}
+
+// early is what a turn reads besides its history, each as soon as it is
+// read: its retrieval for the question and its model's provider (a
+// configured provider is a row to read). Neither depends on the stored
+// message, so they are started together as early as the configuration is
+// known (prefetch).
+type early struct {
+	search <-chan retrieved
+	model  <-chan resolved
+}
+
+// retrieved is a turn's retrieval, with how long it took.
+type retrieved struct {
+	retrieval
+	took time.Duration
+	err  error
+}
+
+// resolved is a turn's model provider and the model name to send it.
+type resolved struct {
+	prov  provider.Provider
+	model string
+	err   error
+}
+
+// prefetch starts what a turn answered by cfg reads for question besides
+// its history.
+func (e *Engine) prefetch(ctx context.Context, cfg config, question string) early {
+	search, model := make(chan retrieved, 1), make(chan resolved, 1)
+	go func() {
+		start := e.opts.Now()
+		r, err := e.retrieve(ctx, cfg, question)
+		search <- retrieved{r, e.opts.Now().Sub(start), err}
+	}()
+	go func() {
+		p, name, err := e.opts.Providers(ctx, cfg.model)
+		model <- resolved{p, name, err}
+	}()
+	return early{search: search, model: model}
 }
 
 // runKnown answers turn t of conv, whose user message the caller has, in
@@ -142,21 +190,18 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 			t.BotVersionID, t.BotVersion = &cfg.versionID, cfg.version
 		}
 	}
-	// The start, the history and the retrieval touch different things: run
-	// them at once (the first token comes two round trips sooner). The
-	// conversation's lock is held, so the history is the one the started
-	// turn sees; a start refused leaves the two reads unused.
-	type retrieved struct {
-		retrieval
-		took time.Duration
-		err  error
+	// The start, the history, the retrieval and the provider touch
+	// different things: run them at once (the first token comes round
+	// trips sooner), unless the post started the last two already and read
+	// the history with it (runStarted). The conversation's lock is held, so
+	// the history is the one the started turn sees; a start refused leaves
+	// the reads unused.
+	pre := sc.early
+	if pre == nil {
+		p := e.prefetch(ctx, cfg, res.User.Text)
+		pre = &p
 	}
-	search := make(chan retrieved, 1)
-	go func() {
-		start := e.opts.Now()
-		r, err := e.retrieve(ctx, cfg, res.User.Text)
-		search <- retrieved{r, e.opts.Now().Sub(start), err}
-	}()
+	search, model := pre.search, pre.model
 	type read struct {
 		history []provider.Message
 		err     error
@@ -165,17 +210,6 @@ func (e *Engine) answer(ctx context.Context, sc scope, res *Result, emit func(Ev
 	go func() {
 		h, err := e.history(ctx, sc, res.User)
 		past <- read{h, err}
-	}()
-	// The model's provider too (a configured provider is a row to read).
-	type resolved struct {
-		prov  provider.Provider
-		model string
-		err   error
-	}
-	model := make(chan resolved, 1)
-	go func() {
-		p, name, err := e.opts.Providers(ctx, cfg.model)
-		model <- resolved{p, name, err}
 	}()
 	if err := sc.start(ctx, t); err != nil {
 		<-search

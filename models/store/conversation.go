@@ -301,13 +301,12 @@ func (s *Store) FindMessages(ctx context.Context, conversationID string, p model
 // messages — what a prompt's history is made of — newest first, at most
 // limit, with their id, type, text and turn only.
 func (s *Store) RecentDialogue(ctx context.Context, conversationID string, limit int) ([]models.Message, error) {
+	return recentDialogue(s.conn(ctx), conversationID, limit)
+}
+
+func recentDialogue(db *gorm.DB, conversationID string, limit int) ([]models.Message, error) {
 	// Every turn reads this: scanned by hand, not by reflection.
-	// The types (idx_messages_dialogue's predicate, migration 20) and the
-	// limit are written into the statement: with only the conversation a
-	// parameter, the index serves it and its prepared plan is reused.
-	rows, err := s.conn(ctx).Raw(`SELECT id, type, text, turn_id FROM messages
-	WHERE conversation_id = ? AND `+dialogueMessage+`
-	ORDER BY id DESC LIMIT `+strconv.Itoa(max(limit, 0)), conversationID).Rows()
+	rows, err := db.Raw(dialogueSQL(limit, "?"), conversationID).Rows()
 	if err != nil {
 		return nil, translate(err, "messages")
 	}
@@ -325,6 +324,17 @@ func (s *Store) RecentDialogue(ctx context.Context, conversationID string, limit
 		msgs = append(msgs, m)
 	}
 	return msgs, translate(rows.Err(), "messages")
+}
+
+// dialogueSQL reads a conversation's newest limit dialogue messages, the
+// conversation being the parameter placeholder. The types
+// (idx_messages_dialogue's predicate, migration 20) and the limit are
+// written into the statement: with only the conversation a parameter, the
+// index serves it and its prepared plan is reused.
+func dialogueSQL(limit int, placeholder string) string {
+	return `SELECT id, type, text, turn_id FROM messages
+	WHERE conversation_id = ` + placeholder + ` AND ` + dialogueMessage + `
+	ORDER BY id DESC LIMIT ` + strconv.Itoa(max(limit, 0))
 }
 
 // CountMessagesUpTo counts a conversation's messages, stopping at max (so a

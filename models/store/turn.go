@@ -22,27 +22,51 @@ import (
 // false (a retried delivery). Errors: not_found (the conversation), invalid
 // (the message).
 func (s *Store) PostUserMessage(ctx context.Context, m models.Message, queue bool, redactions int) (msg *models.Message, turn *models.Turn, created bool, err error) {
-	return s.postUserMessage(ctx, m, queue, redactions, nil)
+	return s.postUserMessage(ctx, m, queue, redactions, nil, nil)
 }
 
 // TurnStart is what answers a turn started as it is queued (PostAndStart):
-// the bot and the version whose configuration answers.
+// the bot and the version whose configuration answers; History, when more
+// than 0, asks for the conversation's newest History dialogue messages as
+// well (StartedPost.Recent), read with the post.
 type TurnStart struct {
 	BotID, BotVersionID *string
 	BotVersion          int
+	History             int
+}
+
+// StartedPost is what PostAndStart stored: the message, its turn (running
+// or queued: Turn.Status says which) and whether the message is new (false:
+// a retried delivery, the first one's message and latest turn).
+type StartedPost struct {
+	Message *models.Message
+	Turn    *models.Turn
+	Created bool
+	// Recent is, when the turn started and start.History asked for it, the
+	// conversation's newest user, bot and instruction messages, the posted
+	// one among them, newest first, as RecentDialogue(History) returns them
+	// once the post is stored: read in the same round trip and transaction
+	// (PostgreSQL: a batch of the post and the read) or transaction
+	// (SQLite), so answering needs no other read of its history.
+	Recent []models.Message
 }
 
 // PostAndStart is PostUserMessage with a turn, for the holder of the
 // conversation's lock: when no other turn of the conversation is queued or
 // running, the turn is stored already running (as of now, answered by
 // start's bot version) in the same statement, so it need not be started
-// with another. Otherwise it is queued, as PostUserMessage queues it. The
-// returned turn's Status says which.
-func (s *Store) PostAndStart(ctx context.Context, m models.Message, redactions int, start TurnStart) (*models.Message, *models.Turn, bool, error) {
-	return s.postUserMessage(ctx, m, true, redactions, &start)
+// with another. Otherwise it is queued, as PostUserMessage queues it.
+func (s *Store) PostAndStart(ctx context.Context, m models.Message, redactions int, start TurnStart) (StartedPost, error) {
+	var p StartedPost
+	var err error
+	p.Message, p.Turn, p.Created, err = s.postUserMessage(ctx, m, true, redactions, &start, &p.Recent)
+	return p, err
 }
 
-func (s *Store) postUserMessage(ctx context.Context, m models.Message, queue bool, redactions int, start *TurnStart) (msg *models.Message, turn *models.Turn, created bool, err error) {
+// postUserMessage stores m (with its turn, queue); with start, the turn
+// starts when nothing else is unfinished, and then recent receives the
+// history start asks for.
+func (s *Store) postUserMessage(ctx context.Context, m models.Message, queue bool, redactions int, start *TurnStart, recent *[]models.Message) (msg *models.Message, turn *models.Turn, created bool, err error) {
 	m.Type = models.MessageUser
 	m.ID = models.NewID() // for validation; made again inside the transaction
 	m.TurnID = nil
@@ -59,7 +83,7 @@ func (s *Store) postUserMessage(ctx context.Context, m models.Message, queue boo
 		return nil, nil, false, notFound("conversation")
 	}
 	if s.dialect == Postgres && queue {
-		return s.postAndQueuePostgres(ctx, m, redactions, start)
+		return s.postAndQueuePostgres(ctx, m, redactions, start, recent)
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		// Ids are made inside the transaction, so (SQLite's writers being
@@ -98,6 +122,11 @@ func (s *Store) postUserMessage(ctx context.Context, m models.Message, queue boo
 				return translate(err, "turn")
 			}
 			turn = &t
+			if start != nil && t.Status == models.TurnRunning && start.History > 0 {
+				if *recent, err = recentDialogue(tx, m.ConversationID, start.History); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -119,8 +148,9 @@ func started(t *models.Turn, start *TurnStart) {
 // transaction): the turn is inserted from what the message insert returned,
 // so a message seen before (its external id) queues nothing. With start
 // (PostAndStart), the turn is inserted running when the conversation has no
-// other unfinished turn.
-func (s *Store) postAndQueuePostgres(ctx context.Context, m models.Message, redactions int, start *TurnStart) (*models.Message, *models.Turn, bool, error) {
+// other unfinished turn, and then recent receives the history start asks
+// for.
+func (s *Store) postAndQueuePostgres(ctx context.Context, m models.Message, redactions int, start *TurnStart, recent *[]models.Message) (*models.Message, *models.Turn, bool, error) {
 	m.ID = models.NewID()
 	now := s.now()
 	m.CreatedAt, m.UpdatedAt = now, now
@@ -134,30 +164,44 @@ func (s *Store) postAndQueuePostgres(ctx context.Context, m models.Message, reda
 	first := "false"
 	args := []any{m.ID, m.ConversationID, m.Type, m.Text, meta, m.ExternalID, now, now}
 	var bot, version any
-	var number int
+	var number, history int
 	if start != nil {
 		first = "NOT EXISTS (SELECT 1 FROM turns WHERE conversation_id = ? AND " + unfinishedTurn + ")"
 		args = append(args, m.ConversationID)
-		bot, version, number = start.BotID, start.BotVersionID, start.BotVersion
+		bot, version, number, history = start.BotID, start.BotVersionID, start.BotVersion, max(start.History, 0)
 	}
 	args = append(args, t.ID, t.ConversationID, models.TurnRunning, t.Status, t.QueuedAt, t.QueuedAt, bot, version, number,
 		t.Redactions, t.CreatedAt, t.UpdatedAt)
-	var inserted []struct {
-		UserMessageID string
-		Status        string
-	}
-	err = s.conn(ctx).Raw(`WITH m AS (
+	sql := `WITH m AS (
 	INSERT INTO messages (id, conversation_id, type, text, meta, turn_id, external_id, created_at, updated_at)
 	VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)
 	ON CONFLICT (conversation_id, external_id) DO NOTHING
-	RETURNING id), f AS MATERIALIZED (SELECT `+first+` AS first)
+	RETURNING id), f AS MATERIALIZED (SELECT ` + first + ` AS first)
 INSERT INTO turns (id, conversation_id, user_message_id, status, retry, provider, model, queued_at, started_at,
 	bot_id, bot_version_id, bot_version,
 	latency_ms, input_tokens, output_tokens, end_reason, tool_rounds, error_stage, error, redactions, moderated, created_at, updated_at)
 SELECT ?, ?, m.id, CASE WHEN f.first THEN ? ELSE ? END, false, '', '', ?, CASE WHEN f.first THEN ?::timestamptz END,
 	CASE WHEN f.first THEN ?::text END, CASE WHEN f.first THEN ?::text END, CASE WHEN f.first THEN ?::int ELSE 0 END,
 	0, 0, 0, '', 0, '', '', ?, false, ?, ? FROM m, f
-RETURNING user_message_id, status`, args...).Scan(&inserted).Error
+RETURNING user_message_id, status`
+	var status string // of the turn inserted; "" when none was (a message seen before)
+	var msgs []models.Message
+	_, inTx := ctx.Value(txKey{}).(*gorm.DB)
+	if history > 0 && !inTx {
+		// The history with the post, in one round trip: both statements
+		// are sent at once and run in one implicit transaction, so the
+		// second sees the message the first stored.
+		status, msgs, err = s.postWithHistory(ctx, dollars(sql), args, m.ConversationID, history)
+	} else {
+		var inserted []struct{ UserMessageID, Status string }
+		err = s.conn(ctx).Raw(sql, args...).Scan(&inserted).Error
+		if len(inserted) == 1 {
+			status = inserted[0].Status
+		}
+		if err == nil && status == models.TurnRunning && history > 0 {
+			msgs, err = recentDialogue(s.conn(ctx), m.ConversationID, history)
+		}
+	}
 	var pe *pgconn.PgError
 	if errors.Is(err, gorm.ErrForeignKeyViolated) || (errors.As(err, &pe) && pe.Code == "23503") { // foreign_key_violation
 		return nil, nil, false, notFound("conversation")
@@ -165,9 +209,10 @@ RETURNING user_message_id, status`, args...).Scan(&inserted).Error
 	if err != nil {
 		return nil, nil, false, translate(err, "message")
 	}
-	if len(inserted) == 1 {
-		if inserted[0].Status == models.TurnRunning {
+	if status != "" {
+		if status == models.TurnRunning {
 			started(&t, start)
+			*recent = msgs
 		}
 		return &m, &t, true, nil
 	}

@@ -301,12 +301,13 @@ func (s *Store) FindMessages(ctx context.Context, conversationID string, p model
 // messages — what a prompt's history is made of — newest first, at most
 // limit, with their id, type, text and turn only.
 func (s *Store) RecentDialogue(ctx context.Context, conversationID string, limit int) ([]models.Message, error) {
-	return recentDialogue(s.conn(ctx), conversationID, limit)
+	return s.recentDialogue(s.conn(ctx), conversationID, limit)
 }
 
-func recentDialogue(db *gorm.DB, conversationID string, limit int) ([]models.Message, error) {
+// recentDialogue is RecentDialogue on db (the store's, or a transaction).
+func (s *Store) recentDialogue(db *gorm.DB, conversationID string, limit int) ([]models.Message, error) {
 	// Every turn reads this: scanned by hand, not by reflection.
-	rows, err := db.Raw(dialogueSQL(limit, "?"), conversationID).Rows()
+	rows, err := db.Raw(s.dialogueSQL(limit, "?"), conversationID).Rows()
 	if err != nil {
 		return nil, translate(err, "messages")
 	}
@@ -327,11 +328,15 @@ func recentDialogue(db *gorm.DB, conversationID string, limit int) ([]models.Mes
 }
 
 // dialogueSQL reads a conversation's newest limit dialogue messages, the
-// conversation being the parameter placeholder. The types
+// conversation being the parameter placeholder. On PostgreSQL it is
+// migration 21's recent_dialogue (see there why). On SQLite the types
 // (idx_messages_dialogue's predicate, migration 20) and the limit are
 // written into the statement: with only the conversation a parameter, the
 // index serves it and its prepared plan is reused.
-func dialogueSQL(limit int, placeholder string) string {
+func (s *Store) dialogueSQL(limit int, placeholder string) string {
+	if s.dialect == Postgres {
+		return `SELECT id, type, text, turn_id FROM recent_dialogue(` + placeholder + `, ` + strconv.Itoa(max(limit, 0)) + `)`
+	}
 	return `SELECT id, type, text, turn_id FROM messages
 	WHERE conversation_id = ` + placeholder + ` AND ` + dialogueMessage + `
 	ORDER BY id DESC LIMIT ` + strconv.Itoa(max(limit, 0))

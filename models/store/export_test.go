@@ -83,3 +83,6 @@ const (
 
 // DialoguePredicate is migration 20's index predicate.
 const DialoguePredicate = dialogueMessage
+
+// DialogueSQL is the history read RecentDialogue runs (? for the conversation).
+func (s *Store) DialogueSQL(limit int) string { return s.dialogueSQL(limit, "?") }

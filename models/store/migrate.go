@@ -40,6 +40,7 @@ var migrations = []migration{
 	{18, "analytics: per-hour rollups, the hours rolled up, and the hours of today and yesterday changed since (marked by the triggers of 17, now from the current hour back)", migrate0018},
 	{19, "turns: an index of each conversation's unfinished turns", migrate0019},
 	{20, "messages: an index of each conversation's dialogue (user, bot and instruction messages)", migrate0020},
+	{21, "messages: a conversation's newest dialogue read through recent_dialogue (PostgreSQL: planned without bitmap scans)", migrate0021},
 }
 
 // schemaMigration records an applied step.

@@ -24,7 +24,7 @@ func (s *Store) postWithHistory(ctx context.Context, post string, args []any, co
 	err := s.withPgx(ctx, func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue(post, args...)
-		b.Queue(dialogueSQL(limit, "$1"), conversationID)
+		b.Queue(s.dialogueSQL(limit, "$1"), conversationID)
 		br := c.SendBatch(ctx, b)
 		defer br.Close()
 		rows, err := br.Query()

@@ -123,7 +123,7 @@ func (s *Store) postUserMessage(ctx context.Context, m models.Message, queue boo
 			}
 			turn = &t
 			if start != nil && t.Status == models.TurnRunning && start.History > 0 {
-				if *recent, err = recentDialogue(tx, m.ConversationID, start.History); err != nil {
+				if *recent, err = s.recentDialogue(tx, m.ConversationID, start.History); err != nil {
 					return err
 				}
 			}
@@ -199,7 +199,7 @@ RETURNING user_message_id, status`
 			status = inserted[0].Status
 		}
 		if err == nil && status == models.TurnRunning && history > 0 {
-			msgs, err = recentDialogue(s.conn(ctx), m.ConversationID, history)
+			msgs, err = s.recentDialogue(s.conn(ctx), m.ConversationID, history)
 		}
 	}
 	var pe *pgconn.PgError

@@ -252,8 +252,8 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 	if err != nil {
 		return err
 	}
-	fmt.Printf("time to first token, %d sequential streamed turns: fake directly with parley's request p50 %s p95 %s (one-message request p50 %s); through parley p50 %s p95 %s; added p50 %s\n",
-		samples, ms(pct(direct, 50)), ms(pct(direct, 95)), ms(pct(tiny, 50)), ms(pct(through, 50)), ms(pct(through, 95)), ms(pct(through, 50)-pct(direct, 50)))
+	fmt.Printf("time to first token, %d sequential streamed turns: fake directly with parley's request (%.1f KB) p50 %s p95 %s (one-message request p50 %s); through parley p50 %s p95 %s; added p50 %s\n",
+		samples, float64(len(fake.lastBody()))/1024, ms(pct(direct, 50)), ms(pct(direct, 95)), ms(pct(tiny, 50)), ms(pct(through, 50)), ms(pct(through, 95)), ms(pct(through, 50)-pct(direct, 50)))
 	// What the database alone takes, at one client, for what must come
 	// before the model: all of it one statement after another, and the two
 	// parts no server can skip or keep in memory.

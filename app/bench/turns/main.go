@@ -248,12 +248,12 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 	fmt.Printf("parley, OpenAI-compatible fake: %8.0f completes/s  p50 %s  p95 %s  max %s  errors %d\n",
 		remote.rate, ms(remote.p50), ms(remote.p95), ms(remote.max), remote.errors)
 
-	direct, tiny, through, err := ttft(api, fake, fconvs[0], samples)
+	direct, tiny, through, size, err := ttft(api, fake, fconvs[0], samples)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("time to first token, %d sequential streamed turns: fake directly with parley's request (%.1f KB) p50 %s p95 %s (one-message request p50 %s); through parley p50 %s p95 %s; added p50 %s\n",
-		samples, float64(len(fake.lastBody()))/1024, ms(pct(direct, 50)), ms(pct(direct, 95)), ms(pct(tiny, 50)), ms(pct(through, 50)), ms(pct(through, 95)), ms(pct(through, 50)-pct(direct, 50)))
+		samples, float64(size)/1024, ms(pct(direct, 50)), ms(pct(direct, 95)), ms(pct(tiny, 50)), ms(pct(through, 50)), ms(pct(through, 95)), ms(pct(through, 50)-pct(direct, 50)))
 	// What the database alone takes, at one client, for what must come
 	// before the model: all of it one statement after another, and the two
 	// parts no server can skip or keep in memory.
@@ -288,7 +288,7 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 	if err := napi.waitUp(nbase + "/healthz"); err != nil {
 		return err
 	}
-	direct, _, through, err = ttft(napi, fake, fconvs[1], samples)
+	direct, _, through, _, err = ttft(napi, fake, fconvs[1], samples)
 	if err != nil {
 		return err
 	}
@@ -607,7 +607,7 @@ func (c *client) load(convs []string, dur, warm time.Duration) loadResult {
 // sent the fake (its prompt: backstory, records, history) sent to the fake
 // directly — what an app calling the provider itself with the same prompt
 // would wait — and by a one-message request (tiny), for reference.
-func ttft(c *client, fake *fakeProvider, conv string, n int) (direct, tiny, through []time.Duration, err error) {
+func ttft(c *client, fake *fakeProvider, conv string, n int) (direct, tiny, through []time.Duration, size int, err error) {
 	small := []byte(`{"model":"fast","stream":true,"messages":[{"role":"user","content":"How do I reset my password?"}]}`)
 	post := func(body []byte) (time.Duration, bool, error) {
 		t0 := time.Now()
@@ -622,37 +622,39 @@ func ttft(c *client, fake *fakeProvider, conv string, n int) (direct, tiny, thro
 	for i := 0; i < n; i++ {
 		req, err := c.request("POST", "/conversation/"+conv+"/complete", map[string]any{"text": "How do I reset my password?"})
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, 0, err
 		}
 		req.Header.Set("Accept", "application/jsonl")
 		t0 := time.Now()
 		r, err := c.http.Do(req)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, 0, err
 		}
 		if d, ok := firstLine(r.Body, `{"type":"token"`, t0); ok {
 			through = append(through, d)
 		}
 		r.Body.Close()
 
-		if d, ok, err := post(fake.lastBody()); err != nil {
-			return nil, nil, nil, err
+		body := fake.lastBody()
+		size = len(body)
+		if d, ok, err := post(body); err != nil {
+			return nil, nil, nil, 0, err
 		} else if ok {
 			direct = append(direct, d)
 		}
 		if d, ok, err := post(small); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, 0, err
 		} else if ok {
 			tiny = append(tiny, d)
 		}
 	}
 	if len(direct) == 0 || len(through) == 0 || len(tiny) == 0 {
-		return nil, nil, nil, errors.New("no token streamed")
+		return nil, nil, nil, 0, errors.New("no token streamed")
 	}
 	slices.Sort(direct)
 	slices.Sort(tiny)
 	slices.Sort(through)
-	return direct, tiny, through, nil
+	return direct, tiny, through, size, nil
 }
 
 // firstLine reads body until a line starting with prefix and returns the

@@ -75,8 +75,9 @@ func main() {
 	pgbench := flag.String("pgbench", "pgbench", "the pgbench binary")
 	openai := flag.Bool("openai", true, "also measure a bot on an OpenAI-compatible provider (a fast in-process fake)")
 	samples := flag.Int("ttft", 300, "sequential streamed turns for the time to first token")
+	vs := flag.String("vs", "", "another parley binary: after the runs, it serves the same database beside -bin and the first token of both is timed, turns alternating (less noisy than comparing two runs)")
 	flag.Parse()
-	if err := run(*admin, *bin, *clients, *dur, *warm, *pgbench, *openai, *samples); err != nil {
+	if err := run(*admin, *bin, *clients, *dur, *warm, *pgbench, *openai, *samples, *vs); err != nil {
 		fmt.Fprintln(os.Stderr, "bench turns:", err)
 		os.Exit(1)
 	}
@@ -89,7 +90,7 @@ func envOr(k, def string) string {
 	return def
 }
 
-func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string, withOpenAI bool, samples int) error {
+func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string, withOpenAI bool, samples int, vs string) error {
 	ctx := context.Background()
 	dsn, err := freshDatabase(ctx, admin)
 	if err != nil {
@@ -265,6 +266,12 @@ func run(admin, bin string, clients int, dur, warm time.Duration, pgbench string
 	}
 	fmt.Printf("  the database alone, pgbench at one client, p50 (p95): the SQL before the model one statement after another (firsttoken.sql) %s (%s); storing the message alone %s (%s); a bare round trip (SELECT 1) %s (%s)\n",
 		ms(pct(floors[0], 50)), ms(pct(floors[0], 95)), ms(pct(floors[1], 50)), ms(pct(floors[1], 95)), ms(pct(floors[2], 50)), ms(pct(floors[2], 95)))
+
+	if vs != "" {
+		if err := versus(api, vs, env, bot.ID, samples, bin); err != nil {
+			return err
+		}
+	}
 
 	// The same without waiting for the WAL flush of each commit (the user's
 	// message is stored before the model is called, so a durable commit is
@@ -620,20 +627,11 @@ func ttft(c *client, fake *fakeProvider, conv string, n int) (direct, tiny, thro
 		return d, ok, nil
 	}
 	for i := 0; i < n; i++ {
-		req, err := c.request("POST", "/conversation/"+conv+"/complete", map[string]any{"text": "How do I reset my password?"})
-		if err != nil {
+		if d, ok, err := c.firstToken(conv); err != nil {
 			return nil, nil, nil, 0, err
-		}
-		req.Header.Set("Accept", "application/jsonl")
-		t0 := time.Now()
-		r, err := c.http.Do(req)
-		if err != nil {
-			return nil, nil, nil, 0, err
-		}
-		if d, ok := firstLine(r.Body, `{"type":"token"`, t0); ok {
+		} else if ok {
 			through = append(through, d)
 		}
-		r.Body.Close()
 
 		body := fake.lastBody()
 		size = len(body)
@@ -655,6 +653,69 @@ func ttft(c *client, fake *fakeProvider, conv string, n int) (direct, tiny, thro
 	slices.Sort(tiny)
 	slices.Sort(through)
 	return direct, tiny, through, size, nil
+}
+
+// firstToken times the first token of one streamed turn on conv.
+func (c *client) firstToken(conv string) (time.Duration, bool, error) {
+	req, err := c.request("POST", "/conversation/"+conv+"/complete", map[string]any{"text": "How do I reset my password?"})
+	if err != nil {
+		return 0, false, err
+	}
+	req.Header.Set("Accept", "application/jsonl")
+	t0 := time.Now()
+	r, err := c.http.Do(req)
+	if err != nil {
+		return 0, false, err
+	}
+	defer r.Body.Close()
+	d, ok := firstLine(r.Body, `{"type":"token"`, t0)
+	return d, ok, nil
+}
+
+// versus starts the binary other on api's database beside api's server and
+// times the first token of n streamed turns on each, alternating (each on a
+// new conversation of bot): two binaries compared under the same noise.
+func versus(api *client, other string, env []string, bot string, n int, bin string) error {
+	base, stop, err := startServer(other, env)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	them := &client{base: base + "/api/v1", secret: api.secret, http: api.http}
+	if err := them.waitUp(base + "/healthz"); err != nil {
+		return err
+	}
+	clients := []*client{api, them}
+	var convs []string
+	for _, c := range clients {
+		ids, err := c.conversations(bot, 1)
+		if err != nil {
+			return err
+		}
+		convs = append(convs, ids[0])
+	}
+	lat := make([][]time.Duration, 2)
+	const warm = 20 // turns each before timing: the other server has just started
+	for i := range warm + n {
+		for k := range 2 {
+			k = (k + i) % 2 // who goes first alternates too
+			d, ok, err := clients[k].firstToken(convs[k])
+			if err != nil {
+				return err
+			}
+			if ok && i >= warm {
+				lat[k] = append(lat[k], d)
+			}
+		}
+	}
+	for k, name := range []string{bin, other} {
+		if len(lat[k]) == 0 {
+			return errors.New("no token streamed")
+		}
+		slices.Sort(lat[k])
+		fmt.Printf("  first token, %d turns alternating with the other binary: %s p50 %s p95 %s\n", n, name, ms(pct(lat[k], 50)), ms(pct(lat[k], 95)))
+	}
+	return nil
 }
 
 // firstLine reads body until a line starting with prefix and returns the

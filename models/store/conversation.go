@@ -312,19 +312,33 @@ func (s *Store) recentDialogue(db *gorm.DB, conversationID string, limit int) ([
 		return nil, translate(err, "messages")
 	}
 	defer rows.Close()
+	msgs, err := scanDialogue(rows, conversationID, limit)
+	return msgs, translate(err, "messages")
+}
+
+// dialogueRows is what scanDialogue reads: database/sql's rows or pgx's.
+type dialogueRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanDialogue scans the rows of dialogueSQL (at most limit) into messages
+// of conversationID.
+func scanDialogue(rows dialogueRows, conversationID string, limit int) ([]models.Message, error) {
 	msgs := make([]models.Message, 0, min(limit, 32))
 	for rows.Next() {
 		m := models.Message{ConversationID: conversationID}
 		var turnID sql.NullString
 		if err := rows.Scan(&m.ID, &m.Type, &m.Text, &turnID); err != nil {
-			return nil, translate(err, "messages")
+			return nil, err
 		}
 		if turnID.Valid {
 			m.TurnID = &turnID.String
 		}
 		msgs = append(msgs, m)
 	}
-	return msgs, translate(rows.Err(), "messages")
+	return msgs, rows.Err()
 }
 
 // dialogueSQL reads a conversation's newest limit dialogue messages, the

@@ -45,16 +45,9 @@ func (s *Store) postWithHistory(ctx context.Context, post string, args []any, co
 		if rows, err = br.Query(); err != nil {
 			return err
 		}
-		defer rows.Close()
-		msgs = make([]models.Message, 0, min(limit, 32))
-		for rows.Next() {
-			m := models.Message{ConversationID: conversationID}
-			if err := rows.Scan(&m.ID, &m.Type, &m.Text, &m.TurnID); err != nil {
-				return err
-			}
-			msgs = append(msgs, m)
-		}
-		if err := rows.Err(); err != nil {
+		msgs, err = scanDialogue(rows, conversationID, limit)
+		rows.Close()
+		if err != nil {
 			return err
 		}
 		return br.Close()

@@ -15,6 +15,7 @@ import (
 	"parley/app/channel/telegram/telegramtest"
 	"parley/app/config"
 	"parley/models"
+	"parley/models/store"
 	"parley/models/store/storetest"
 )
 
@@ -593,4 +594,63 @@ func (a *chanApp) waitDelivery(integrationID string, u telegram.Update) *models.
 	}
 	a.t.Fatalf("update %d: its delivery did not finish", u.UpdateID)
 	return nil
+}
+
+// TestTelegramRepliesBehindAWaitingOne holds a chat's first reply waiting
+// for its answer while the 59 after it are ready: their delivery jobs leave
+// them to the first one's (replies never overtake), and when the first is
+// answered its job sends all 60, in order — more than one read of the
+// thread's open deliveries (a job that stopped after its first batch left
+// the rest unsent for good).
+func TestTelegramRepliesBehindAWaitingOne(t *testing.T) {
+	eachChanApp(t, func(t *testing.T, a *chanApp) {
+		ctx := t.Context()
+		b := a.newTelegram()
+		const n = 60
+		later := time.Now().Add(time.Hour) // the events' own jobs do not run
+		ids := make([]string, n)
+		for i := range n {
+			ev, _, err := a.st.ReceiveEvent(ctx, models.InboundEvent{IntegrationID: b.it.ID, ExternalID: fmt.Sprint(5000 + i),
+				ExternalKey: "777", ChatID: "777", ChatType: "private", Kind: models.EventKindText, Text: fmt.Sprintf("q%d", i)}, later)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = ev.ID
+			if _, _, err := a.st.RecordEventStep(ctx, ev.ID, store.EventStep{Reply: &store.Reply{Kind: models.DeliveryReply, Waiting: true}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		answer := func(i int) {
+			t.Helper()
+			if _, _, err := a.st.RecordEventStep(ctx, ids[i], store.EventStep{Status: models.EventProcessed,
+				Reply: &store.Reply{Kind: models.DeliveryReply, Text: fmt.Sprintf("reply %02d", i)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 1; i < n; i++ {
+			answer(i)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for a.count("river_job", "kind = ? AND state = ?", "channel_delivery", "completed") < n-1 {
+			if time.Now().After(deadline) {
+				t.Fatal("the delivery jobs of the ready replies did not finish")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if sent := a.sentTo(777); len(sent) != 0 {
+			t.Fatalf("sent %q while the first reply was waiting", sent)
+		}
+		answer(0)
+		got := a.wantSent(777, n)
+		var want []string
+		for i := range n {
+			want = append(want, fmt.Sprintf("reply %02d", i))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("replies:\n got %q\nwant %q", got, want)
+		}
+		if open := a.count("outbound_deliveries", "status IN ?", []string{models.DeliveryWaiting, models.DeliveryPending}); open != 0 {
+			t.Errorf("%d deliveries still open", open)
+		}
+	})
 }

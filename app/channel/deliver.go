@@ -76,35 +76,42 @@ func (s *Service) Deliver(ctx context.Context, deliveryID string) error {
 		return err
 	}
 	defer unlock()
-	open, err := s.st.OpenDeliveries(ctx, it.ID, d.ExternalKey, 50)
-	if err != nil {
-		return err
-	}
 	snd := s.senderFor(it)
-	for i := range open {
-		od := &open[i]
-		if od.Status == models.DeliveryWaiting {
-			return nil // its answer comes first; its job sends what follows
-		}
-		if od.NextAttemptAt != nil && od.NextAttemptAt.After(s.now()) {
-			return nil // the job that tried it runs again then
-		}
-		if it, err = s.st.FindIntegration(ctx, it.ID); err != nil {
-			return err
-		}
-		if wait := s.paused(it); wait > 0 {
-			return jobs.Later(wait)
-		}
-		done, err := s.sendOne(ctx, it, snd, od)
+	const batch = 50
+	for {
+		open, err := s.st.OpenDeliveries(ctx, it.ID, d.ExternalKey, batch)
 		if err != nil {
 			return err
 		}
-		if !done {
-			// This job tries again when od is due; the rest waits for it.
-			return jobs.Later(od.NextAttemptAt.Sub(s.now()))
+		for i := range open {
+			od := &open[i]
+			if od.Status == models.DeliveryWaiting {
+				return nil // its answer comes first; its job sends what follows
+			}
+			if od.NextAttemptAt != nil && od.NextAttemptAt.After(s.now()) {
+				return nil // the job that tried it runs again then
+			}
+			if it, err = s.st.FindIntegration(ctx, it.ID); err != nil {
+				return err
+			}
+			if wait := s.paused(it); wait > 0 {
+				return jobs.Later(wait)
+			}
+			done, err := s.sendOne(ctx, it, snd, od)
+			if err != nil {
+				return err
+			}
+			if !done {
+				// This job tries again when od is due; the rest waits for it.
+				return jobs.Later(od.NextAttemptAt.Sub(s.now()))
+			}
+		}
+		// Every delivery read was finished: the thread may hold more (their
+		// jobs found an earlier one waiting and left them to this one).
+		if len(open) < batch {
+			return nil
 		}
 	}
-	return nil
 }
 
 // paused is how long the integration must still wait before sending.

@@ -19,13 +19,38 @@ import (
 // last. (fasthttp on its own applies ReadTimeout from accept to the first
 // request, so a browser's pre-opened socket failed its first request.)
 func (s *Server) Serve(ln net.Listener) error {
-	return s.app.Listener(&timedListener{Listener: ln, read: s.cfg.Timeouts.Read, idle: s.cfg.Timeouts.Idle})
+	tl := &timedListener{Listener: ln, read: s.cfg.Timeouts.Read, idle: s.cfg.Timeouts.Idle, fresh: map[*timedConn]struct{}{}}
+	s.listenersMu.Lock()
+	s.listeners = append(s.listeners, tl)
+	s.listenersMu.Unlock()
+	return s.app.Listener(tl)
 }
 
-// timedListener wraps accepted connections in timedConn.
+// freshGrace is how long, once shutdown begins, a connection that has not
+// sent a byte yet may still begin its request before it is closed.
+const freshGrace = 300 * time.Millisecond
+
+// drainFresh gives the connections that have not begun a request
+// freshGrace more (fasthttp's shutdown waits for them otherwise: it closes
+// only connections idle between requests, so a browser's or a client
+// pool's unused socket held shutdown for the whole grace period).
+func (s *Server) drainFresh() {
+	s.listenersMu.Lock()
+	defer s.listenersMu.Unlock()
+	for _, l := range s.listeners {
+		l.drain(time.Now().Add(freshGrace))
+	}
+}
+
+// timedListener wraps accepted connections in timedConn and keeps those
+// that have not received a byte yet, for shutdown.
 type timedListener struct {
 	net.Listener
 	read, idle time.Duration
+
+	mu      sync.Mutex
+	fresh   map[*timedConn]struct{}
+	drainBy time.Time // set when shutting down
 }
 
 // Accept implements net.Listener.
@@ -34,7 +59,43 @@ func (l *timedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &timedConn{Conn: c, read: l.read, idle: l.idle, atStart: true}, nil
+	tc := &timedConn{Conn: c, l: l, read: l.read, idle: l.idle, atStart: true}
+	l.mu.Lock()
+	l.fresh[tc] = struct{}{}
+	l.mu.Unlock()
+	return tc, nil
+}
+
+// drain makes every connection without a byte yet, and any accepted
+// later, wait for its first byte until by at the latest.
+func (l *timedListener) drain(by time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.drainBy = by
+	for c := range l.fresh {
+		_ = c.Conn.SetReadDeadline(by)
+	}
+}
+
+// firstByteBy is when a fresh connection's wait for its first byte ends.
+func (l *timedListener) firstByteBy(idle time.Duration) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var by time.Time
+	if idle > 0 {
+		by = time.Now().Add(idle)
+	}
+	if !l.drainBy.IsZero() && (by.IsZero() || l.drainBy.Before(by)) {
+		by = l.drainBy
+	}
+	return by
+}
+
+// forget drops a connection from the fresh ones.
+func (l *timedListener) forget(c *timedConn) {
+	l.mu.Lock()
+	delete(l.fresh, c)
+	l.mu.Unlock()
 }
 
 // timedConn gives a connection's first request the idle timeout until its
@@ -43,6 +104,7 @@ func (l *timedListener) Accept() (net.Conn, error) {
 // timeout) can still answer in the API's JSON.
 type timedConn struct {
 	net.Conn
+	l          *timedListener
 	read, idle time.Duration
 
 	mu sync.Mutex
@@ -80,9 +142,11 @@ func (c *timedConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	started := c.started
 	c.mu.Unlock()
-	if !started && c.idle > 0 {
-		if err := c.Conn.SetReadDeadline(time.Now().Add(c.idle)); err != nil {
-			return 0, err
+	if !started {
+		if by := c.l.firstByteBy(c.idle); !by.IsZero() {
+			if err := c.Conn.SetReadDeadline(by); err != nil {
+				return 0, err
+			}
 		}
 	}
 	n, err := c.Conn.Read(p)
@@ -92,6 +156,7 @@ func (c *timedConn) Read(p []byte) (int, error) {
 			c.mu.Lock()
 			c.started = true
 			c.mu.Unlock()
+			c.l.forget(c)
 			var d time.Time
 			if c.read > 0 {
 				d = time.Now().Add(c.read)
@@ -107,6 +172,12 @@ func (c *timedConn) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, err
+}
+
+// Close implements net.Conn.
+func (c *timedConn) Close() error {
+	c.l.forget(c)
+	return c.Conn.Close()
 }
 
 // Write implements net.Conn: after a response, the next bytes read start a request.

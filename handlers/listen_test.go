@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -221,4 +222,52 @@ func TestAPIErrorsAreJSON(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestShutdownUnusedConnection: a connection opened ahead of time that has
+// not sent a byte (a browser's pre-opened socket, a client pool's spare
+// one) does not hold shutdown until its deadline — the server closes it
+// shortly after shutdown begins — while a connection whose request begins
+// in that moment is still answered.
+func TestShutdownUnusedConnection(t *testing.T) {
+	st := storetest.Open(t, "sqlite")
+	srv := newServer(t, st, func(su *serverSetup) {
+		su.Config.Timeouts = shortTimeouts
+		su.Config.Timeouts.Idle = time.Minute // longer than the shutdown below may take
+	})
+	addr := listening(t, srv)
+	dial := func() (net.Conn, *bufio.Reader) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn, bufio.NewReader(conn)
+	}
+	unused, unusedBr := dial()
+	late, lateBr := dial()
+	// Both connections are accepted and waiting for a request.
+	if res, _ := http.Get("http://" + addr + "/healthz"); res != nil {
+		res.Body.Close()
+	}
+
+	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	go func() { done <- srv.Shutdown(ctx) }()
+
+	time.Sleep(50 * time.Millisecond)
+	if _, err := io.WriteString(late, "GET /healthz HTTP/1.1\r\nHost: parley.test\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if res, body := rawResponse(t, late, lateBr); res.StatusCode != http.StatusOK {
+		t.Errorf("a request begun as shutdown started: status %d; body: %s", res.StatusCode, body)
+	}
+	_ = unused.SetReadDeadline(time.Now().Add(4 * time.Second))
+	if b, err := unusedBr.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Errorf("the unused connection: read %q, %v; want EOF (closed by the server)", b, err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v (it waited for the unused connection)", err)
+	}
 }

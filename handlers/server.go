@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -93,6 +94,9 @@ type Server struct {
 	api         *api.API
 	qa          *qa.Runner
 	widgetJS    *widgetScript
+	// listeners are Serve's, for shutdown.
+	listenersMu sync.Mutex
+	listeners   []*timedListener
 }
 
 // New builds the Fiber app with every route.
@@ -277,12 +281,14 @@ func (s *Server) AssetURL(path string) string {
 	return "/assets/" + s.assetHash[path] + "/" + path
 }
 
-// Shutdown ends live event streams, stops accepting connections, drains
+// Shutdown ends live event streams, stops accepting connections, closes
+// connections that have not begun a request within freshGrace, drains
 // in-flight requests, lets QA runs stop after their current turn (they
 // resume on the next start) and lets running turns finish (their user
 // messages are already stored), waiting at most until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopStreams()
+	s.drainFresh()
 	err := s.app.ShutdownWithContext(ctx)
 	if qerr := s.qa.Shutdown(ctx); qerr != nil && err == nil {
 		err = qerr

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -651,6 +652,86 @@ func TestTelegramRepliesBehindAWaitingOne(t *testing.T) {
 		}
 		if open := a.count("outbound_deliveries", "status IN ?", []string{models.DeliveryWaiting, models.DeliveryPending}); open != 0 {
 			t.Errorf("%d deliveries still open", open)
+		}
+	})
+}
+
+// TestTelegramRecoverEveryPage leaves more queued events and pending
+// replies than start-up recovery reads at once (500) — the integration is
+// paused, so nothing is sent — and recovers: every one of them gets a job
+// again, not only the first page's.
+func TestTelegramRecoverEveryPage(t *testing.T) {
+	eachChanApp(t, func(t *testing.T, a *chanApp) {
+		ctx := t.Context()
+		b := a.newTelegram(func(it *models.Integration) { it.Telegram.AllowFrom = "1" })
+		if err := a.st.PauseIntegration(ctx, b.it.ID, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		const n = 510
+		later := time.Now().Add(time.Hour) // the events' own jobs do not run
+		var events, deliveries []string
+		for i := range 2 * n {
+			chat := fmt.Sprint(10_000 + i)
+			ev, _, err := a.st.ReceiveEvent(ctx, models.InboundEvent{IntegrationID: b.it.ID, ExternalID: fmt.Sprint(90_000 + i),
+				ExternalKey: chat, ChatID: chat, ChatType: "private", Kind: models.EventKindText, Text: "hi",
+				Sender: models.EventSender{Fingerprint: "telegram:42", UserID: 42}}, later)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i < n {
+				events = append(events, ev.ID) // stays queued
+				continue
+			}
+			_, d, err := a.st.RecordEventStep(ctx, ev.ID, store.EventStep{Status: models.EventRejected, Reason: "test",
+				Reply: &store.Reply{Kind: models.DeliveryRefusal, Text: channel.RefusalText}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deliveries = append(deliveries, d.ID)
+		}
+		jobs := func(kind, field string) map[string]int {
+			var args []string
+			text := "json(args)" // SQLite keeps JSONB
+			if a.st.DB().Dialector.Name() == "postgres" {
+				text = "args::text"
+			}
+			if err := a.st.DB().Raw("SELECT "+text+" FROM river_job WHERE kind = ?", kind).Scan(&args).Error; err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]int{}
+			for _, s := range args {
+				var m map[string]string
+				if err := json.Unmarshal([]byte(s), &m); err != nil {
+					t.Fatalf("%s args %q: %v", kind, s, err)
+				}
+				out[m[field]]++
+			}
+			return out
+		}
+		if err := a.r.parts.channels.Recover(ctx); err != nil {
+			t.Fatal(err)
+		}
+		evJobs, dJobs := jobs("channel_event", "eventId"), jobs("channel_delivery", "deliveryId")
+		missed := 0
+		for _, id := range events {
+			if evJobs[id] < 2 {
+				missed++
+			}
+		}
+		if missed > 0 {
+			t.Errorf("%d of %d queued events got no job from recovery", missed, n)
+		}
+		missed = 0
+		for _, id := range deliveries {
+			if dJobs[id] < 2 {
+				missed++
+			}
+		}
+		if missed > 0 {
+			t.Errorf("%d of %d pending replies got no job from recovery", missed, n)
+		}
+		if sent := a.tg.Calls("sendMessage"); len(sent) != 0 {
+			t.Errorf("%d messages sent while the integration was paused", len(sent))
 		}
 	})
 }

@@ -60,11 +60,12 @@ func (s *Store) OpenDeliveries(ctx context.Context, integrationID, externalKey s
 	return ds, translate(err, "deliveries")
 }
 
-// PendingDeliveries returns up to limit deliveries waiting to be sent,
-// oldest first, for requeueing their jobs at start-up.
-func (s *Store) PendingDeliveries(ctx context.Context, limit int) ([]models.OutboundDelivery, error) {
+// PendingDeliveries returns up to limit deliveries waiting to be sent
+// whose id comes after after ("": from the first), oldest first, for
+// requeueing their jobs at start-up.
+func (s *Store) PendingDeliveries(ctx context.Context, after string, limit int) ([]models.OutboundDelivery, error) {
 	var ds []models.OutboundDelivery
-	err := s.conn(ctx).Omit("text").Where("status = ?", models.DeliveryPending).Order("id").Limit(limit).Find(&ds).Error
+	err := s.conn(ctx).Omit("text").Where("status = ? AND id > ?", models.DeliveryPending, after).Order("id").Limit(limit).Find(&ds).Error
 	return ds, translate(err, "deliveries")
 }
 

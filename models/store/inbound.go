@@ -146,11 +146,12 @@ func (s *Store) UnpostedEvents(ctx context.Context, integrationID, externalKey, 
 	return evs, translate(err, "inbound events")
 }
 
-// OpenEvents returns up to limit events still queued, oldest first, for
-// requeueing their jobs at start-up.
-func (s *Store) OpenEvents(ctx context.Context, limit int) ([]models.InboundEvent, error) {
+// OpenEvents returns up to limit events still queued whose id comes after
+// after ("": from the first), oldest first, for requeueing their jobs at
+// start-up.
+func (s *Store) OpenEvents(ctx context.Context, after string, limit int) ([]models.InboundEvent, error) {
 	var evs []models.InboundEvent
-	err := s.conn(ctx).Omit("payload").Where("status = ?", models.EventQueued).Order("id").Limit(limit).Find(&evs).Error
+	err := s.conn(ctx).Omit("payload").Where("status = ? AND id > ?", models.EventQueued, after).Order("id").Limit(limit).Find(&evs).Error
 	return evs, translate(err, "inbound events")
 }
 

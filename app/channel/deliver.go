@@ -89,7 +89,10 @@ func (s *Service) Deliver(ctx context.Context, deliveryID string) error {
 				return nil // its answer comes first; its job sends what follows
 			}
 			if od.NextAttemptAt != nil && od.NextAttemptAt.After(s.now()) {
-				return nil // the job that tried it runs again then
+				// Not due yet: this job comes back when it is, not trusting
+				// the job that tried it to (it may be gone, discarded after
+				// an outage outlasted its attempts).
+				return jobs.Later(od.NextAttemptAt.Sub(s.now()))
 			}
 			if it, err = s.st.FindIntegration(ctx, it.ID); err != nil {
 				return err

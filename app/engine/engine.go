@@ -431,40 +431,57 @@ func (e *Engine) interruptLeft(ctx context.Context, pending []models.Turn, emit 
 // about to take the lock). It returns the activity entries it wrote.
 func (e *Engine) Recover(ctx context.Context, grace time.Duration) ([]models.Message, error) {
 	st := e.opts.Store
-	convs, err := st.ConversationsWithUnfinishedTurns(ctx, 1000)
+	var out []models.Message
+	after := ""
+	for {
+		convs, err := st.ConversationsWithUnfinishedTurns(ctx, after, recoverPage)
+		if err != nil {
+			return out, err
+		}
+		for _, id := range convs {
+			msgs, err := e.recoverConversation(ctx, id, grace)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, msgs...)
+		}
+		if len(convs) < recoverPage {
+			return out, nil
+		}
+		after = convs[len(convs)-1]
+	}
+}
+
+// recoverPage is how many conversations Recover reads at a time.
+var recoverPage = 1000
+
+// recoverConversation closes what a stopped process left in one
+// conversation, unless its lock is taken (a turn runs there now: it closes
+// what was left itself).
+func (e *Engine) recoverConversation(ctx context.Context, id string, grace time.Duration) ([]models.Message, error) {
+	st := e.opts.Store
+	unlock, ok, err := e.opts.Locker.TryLock(ctx, id)
+	if err != nil || !ok {
+		return nil, err
+	}
+	defer unlock()
+	pending, err := st.UnfinishedTurns(ctx, id, 100)
 	if err != nil {
 		return nil, err
 	}
-	var out []models.Message
-	for _, id := range convs {
-		unlock, ok, err := e.opts.Locker.TryLock(ctx, id)
-		if err != nil {
-			return out, err
+	cutoff := e.opts.Now().Add(-grace)
+	var left []models.Turn
+	for _, t := range pending {
+		if t.Status == models.TurnRunning || t.QueuedAt.Before(cutoff) {
+			left = append(left, t)
 		}
-		if !ok {
-			continue // a turn runs there now: it closes what was left itself
-		}
-		pending, err := st.UnfinishedTurns(ctx, id, 100)
-		if err != nil {
-			unlock()
-			return out, err
-		}
-		cutoff := e.opts.Now().Add(-grace)
-		var left []models.Turn
-		for _, t := range pending {
-			if t.Status == models.TurnRunning || t.QueuedAt.Before(cutoff) {
-				left = append(left, t)
-			}
-		}
-		msgs, err := st.InterruptTurns(ctx, left, InterruptedWhy)
-		unlock()
-		if err != nil {
-			return out, err
-		}
-		e.opts.Metrics.Recovered(len(msgs))
-		out = append(out, msgs...)
 	}
-	return out, nil
+	msgs, err := st.InterruptTurns(ctx, left, InterruptedWhy)
+	if err != nil {
+		return nil, err
+	}
+	e.opts.Metrics.Recovered(len(msgs))
+	return msgs, nil
 }
 
 // stored returns a finished turn's result as the store has it.

@@ -459,3 +459,42 @@ func TestRetryKeepsBothAnswers(t *testing.T) {
 		}
 	})
 }
+
+// TestRecoverEveryPage: turns a stop left unfinished in more conversations
+// than recovery reads at once are all closed, each with its activity entry,
+// not only the first page's.
+func TestRecoverEveryPage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s, echo)
+		defer engine.SetRecoverPage(2)()
+		var turns []string
+		for i := range 5 {
+			conv, err := s.CreateConversation(ctx, models.Conversation{BotID: &f.bot.ID}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, err := s.CreateMessage(ctx, models.Message{ConversationID: conv.ID, Type: models.MessageUser, Text: fmt.Sprintf("q%d", i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			turn, err := s.QueueTurn(ctx, conv.ID, msg.ID, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			turns = append(turns, turn.ID)
+		}
+		msgs, err := f.e.Recover(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != len(turns) {
+			t.Errorf("%d activity entries, want %d", len(msgs), len(turns))
+		}
+		for _, id := range turns {
+			if turn, err := s.FindTurn(ctx, id); err != nil || turn.Status != models.TurnInterrupted {
+				t.Errorf("turn %s after recovery: %v, %v", id, turn.Status, err)
+			}
+		}
+	})
+}

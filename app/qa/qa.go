@@ -230,33 +230,52 @@ func (r *Runner) Cancel(ctx context.Context, runID string) error {
 // scratch conversation's history would differ), is marked interrupted. Work
 // another live instance holds is left to it.
 func (r *Runner) Resume(ctx context.Context) error {
-	runs, err := r.st.UnfinishedRuns(ctx, 100)
-	if err != nil {
-		return err
-	}
-	for _, run := range runs {
-		r.log.Info("qa: resuming run", "run_id", run.ID, "done", run.Done, "total", run.Total)
-		r.spawn(run.ID, true)
-	}
-	replays, err := r.st.UnfinishedReplays(ctx, 100)
-	if err != nil {
-		return err
-	}
-	for _, rp := range replays {
-		unlock, ok, err := r.st.TryLock(ctx, ReplayTopic(rp.ID))
+	for after := ""; ; {
+		runs, err := r.st.UnfinishedRuns(ctx, after, resumePage)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			continue // another instance replays it now
+		for _, run := range runs {
+			r.log.Info("qa: resuming run", "run_id", run.ID, "done", run.Done, "total", run.Total)
+			r.spawn(run.ID, true)
 		}
-		err = r.st.FinishReplay(ctx, rp.ID, models.RunInterrupted, "Parley stopped while the conversation was being replayed: replay it again.")
-		unlock()
+		if len(runs) < resumePage {
+			break
+		}
+		after = runs[len(runs)-1].ID
+	}
+	for after := ""; ; {
+		replays, err := r.st.UnfinishedReplays(ctx, after, resumePage)
 		if err != nil {
 			return err
 		}
-		r.log.Warn("qa: replay interrupted by a stop", "replay_id", rp.ID)
+		for _, rp := range replays {
+			if err := r.interruptReplay(ctx, rp.ID); err != nil {
+				return err
+			}
+		}
+		if len(replays) < resumePage {
+			return nil
+		}
+		after = replays[len(replays)-1].ID
 	}
+}
+
+// resumePage is how many runs, then replays, Resume reads at a time.
+var resumePage = 100
+
+// interruptReplay marks a replay a stop left unfinished interrupted, unless
+// another live instance replays it now.
+func (r *Runner) interruptReplay(ctx context.Context, id string) error {
+	unlock, ok, err := r.st.TryLock(ctx, ReplayTopic(id))
+	if err != nil || !ok {
+		return err
+	}
+	defer unlock()
+	if err := r.st.FinishReplay(ctx, id, models.RunInterrupted, "Parley stopped while the conversation was being replayed: replay it again."); err != nil {
+		return err
+	}
+	r.log.Warn("qa: replay interrupted by a stop", "replay_id", id)
 	return nil
 }
 

@@ -659,3 +659,60 @@ func TestSimilarity(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeEveryPage: more runs and replays than Resume reads at once are
+// left unfinished by a stop; every run is resumed to its end and every
+// replay marked interrupted, not only the first page's.
+func TestResumeEveryPage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st)
+		defer qa.SetResumePage(2)()
+		suite, _ := e.suite(t)
+		msgs, _, err := st.FindMessages(ctx, e.seeded.ConversationID, models.Page{Limit: 10, Order: models.OrderAsc})
+		if err != nil || len(msgs) == 0 {
+			t.Fatalf("seeded messages: %v, %v", msgs, err)
+		}
+		var runs, replays []string
+		for range 5 {
+			run, err := st.CreateRun(ctx, models.TestRun{SuiteID: suite.ID, Target: models.TargetCurrent, Version: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs = append(runs, run.ID)
+			rp, err := st.CreateReplay(ctx, models.Replay{SourceConversationID: e.seeded.ConversationID, BotID: e.seeded.BotID,
+				Target: models.TargetCurrent, Version: 1}, []models.ReplayTurn{{UserMessageID: msgs[0].ID, Text: msgs[0].Text}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			replays = append(replays, rp.ID)
+		}
+		if err := e.runner.Resume(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range replays {
+			if rp, err := st.FindReplay(ctx, id); err != nil || rp.Status != models.RunInterrupted {
+				t.Errorf("replay %s after Resume: %v, %v", id, rp.Status, err)
+			}
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for _, id := range runs {
+			for {
+				run, err := st.FindRun(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if models.RunFinished(run.Status) {
+					if run.Resumed != 1 {
+						t.Errorf("run %s: resumed %d times, want 1", id, run.Resumed)
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("run %s is still %s: not resumed", id, run.Status)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	})
+}

@@ -429,11 +429,11 @@ func (s *Store) PreviousRun(ctx context.Context, run *models.TestRun) (*models.T
 	return &rs[0], nil
 }
 
-// UnfinishedRuns lists (up to limit) runs queued or running, oldest first,
-// for resuming them at start-up.
-func (s *Store) UnfinishedRuns(ctx context.Context, limit int) ([]models.TestRun, error) {
+// UnfinishedRuns lists (up to limit, by id, after after; "": from the first)
+// runs queued or running, oldest first, for resuming them at start-up.
+func (s *Store) UnfinishedRuns(ctx context.Context, after string, limit int) ([]models.TestRun, error) {
 	var rs []models.TestRun
-	err := s.conn(ctx).Where("status IN ?", []string{models.RunQueued, models.RunRunning}).Order("id").Limit(limit).Find(&rs).Error
+	err := s.conn(ctx).Where("status IN ? AND id > ?", []string{models.RunQueued, models.RunRunning}, after).Order("id").Limit(limit).Find(&rs).Error
 	return rs, translate(err, "runs")
 }
 
@@ -714,10 +714,11 @@ func (s *Store) FinishReplay(ctx context.Context, id, status, why string) error 
 		Updates(map[string]any{"status": status, "error": why, "finished_at": s.now()}).Error, "replay")
 }
 
-// UnfinishedReplays lists (up to limit) replays queued or running.
-func (s *Store) UnfinishedReplays(ctx context.Context, limit int) ([]models.Replay, error) {
+// UnfinishedReplays lists (up to limit, by id, after after; "": from the
+// first) replays queued or running.
+func (s *Store) UnfinishedReplays(ctx context.Context, after string, limit int) ([]models.Replay, error) {
 	var rs []models.Replay
-	err := s.conn(ctx).Where("status IN ?", []string{models.RunQueued, models.RunRunning}).Order("id").Limit(limit).Find(&rs).Error
+	err := s.conn(ctx).Where("status IN ? AND id > ?", []string{models.RunQueued, models.RunRunning}, after).Order("id").Limit(limit).Find(&rs).Error
 	return rs, translate(err, "replays")
 }
 

@@ -326,12 +326,13 @@ func (s *Store) UnfinishedTurns(ctx context.Context, convID string, limit int) (
 	return ts, translate(err, "turns")
 }
 
-// ConversationsWithUnfinishedTurns lists (up to limit) conversations that have
-// a queued or running turn, for recovery at start-up.
-func (s *Store) ConversationsWithUnfinishedTurns(ctx context.Context, limit int) ([]string, error) {
+// ConversationsWithUnfinishedTurns lists (up to limit, by id, after after;
+// "": from the first) conversations that have a queued or running turn, for
+// recovery at start-up.
+func (s *Store) ConversationsWithUnfinishedTurns(ctx context.Context, after string, limit int) ([]string, error) {
 	var ids []string
 	err := s.conn(ctx).Model(&models.Turn{}).Distinct("conversation_id").
-		Where(unfinishedTurn).Limit(limit).Pluck("conversation_id", &ids).Error
+		Where(unfinishedTurn).Where("conversation_id > ?", after).Order("conversation_id").Limit(limit).Pluck("conversation_id", &ids).Error
 	return ids, translate(err, "turns")
 }
 

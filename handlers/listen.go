@@ -18,6 +18,7 @@ import (
 // while ReadTimeout bounds reading one request from its first byte to its
 // last. (fasthttp on its own applies ReadTimeout from accept to the first
 // request, so a browser's pre-opened socket failed its first request.)
+// Once Shutdown begins, a connection with no byte yet has freshGrace left.
 func (s *Server) Serve(ln net.Listener) error {
 	tl := &timedListener{Listener: ln, read: s.cfg.Timeouts.Read, idle: s.cfg.Timeouts.Idle, fresh: map[*timedConn]struct{}{}}
 	s.listenersMu.Lock()
@@ -77,18 +78,23 @@ func (l *timedListener) drain(by time.Time) {
 	}
 }
 
-// firstByteBy is when a fresh connection's wait for its first byte ends.
-func (l *timedListener) firstByteBy(idle time.Duration) time.Time {
+// armFirstByte sets how long a fresh connection waits for its first byte:
+// the idle timeout, or less once shutdown began (set under the listener's
+// lock, so drain cannot slip in between and be overwritten).
+func (l *timedListener) armFirstByte(c *timedConn) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var by time.Time
-	if idle > 0 {
-		by = time.Now().Add(idle)
+	if c.idle > 0 {
+		by = time.Now().Add(c.idle)
 	}
 	if !l.drainBy.IsZero() && (by.IsZero() || l.drainBy.Before(by)) {
 		by = l.drainBy
 	}
-	return by
+	if by.IsZero() {
+		return nil
+	}
+	return c.Conn.SetReadDeadline(by)
 }
 
 // forget drops a connection from the fresh ones.
@@ -143,10 +149,8 @@ func (c *timedConn) Read(p []byte) (int, error) {
 	started := c.started
 	c.mu.Unlock()
 	if !started {
-		if by := c.l.firstByteBy(c.idle); !by.IsZero() {
-			if err := c.Conn.SetReadDeadline(by); err != nil {
-				return 0, err
-			}
+		if err := c.l.armFirstByte(c); err != nil {
+			return 0, err
 		}
 	}
 	n, err := c.Conn.Read(p)

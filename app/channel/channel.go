@@ -135,33 +135,40 @@ func (s *Service) findIntegration(ctx context.Context, id, typ string) (*models.
 // its rescue, much later). Work is idempotent, so a job that was not lost
 // after all does no harm. Run it at start-up, after the turn service's.
 func (s *Service) Recover(ctx context.Context) error {
-	events, err := requeuePages(ctx, s.st, func(after string) ([]store.Job, string, error) {
-		evs, err := s.st.OpenEvents(ctx, after, recoverBatch)
-		jobs := make([]store.Job, len(evs))
-		for i, ev := range evs {
-			jobs[i] = store.Job{Kind: store.JobEvent, ID: ev.ID}
-			if ev.Wait {
-				// A request may still wait for it (on another instance): its
-				// safety net runs when it would have.
-				jobs[i].At = ev.ReceivedAt.Add(s.lim.WaitSafetyNet)
+	var events, deliveries int
+	err := store.EachPage(recoverBatch, func(after string, n int) ([]models.InboundEvent, error) { return s.st.OpenEvents(ctx, after, n) },
+		func(ev models.InboundEvent) string { return ev.ID },
+		func(evs []models.InboundEvent) error {
+			jobs := make([]store.Job, len(evs))
+			for i, ev := range evs {
+				jobs[i] = store.Job{Kind: store.JobEvent, ID: ev.ID}
+				if ev.Wait {
+					// A request may still wait for it (on another instance): its
+					// safety net runs when it would have.
+					jobs[i].At = ev.ReceivedAt.Add(s.lim.WaitSafetyNet)
+				}
 			}
-		}
-		return jobs, lastID(jobs), err
-	})
+			events += len(jobs)
+			return s.st.Requeue(ctx, jobs...)
+		})
 	if err != nil {
 		return err
 	}
-	deliveries, err := requeuePages(ctx, s.st, func(after string) ([]store.Job, string, error) {
-		ds, err := s.st.PendingDeliveries(ctx, after, recoverBatch)
-		jobs := make([]store.Job, len(ds))
-		for i, d := range ds {
-			jobs[i] = store.Job{Kind: store.JobDelivery, ID: d.ID}
-			if d.NextAttemptAt != nil {
-				jobs[i].At = *d.NextAttemptAt
+	err = store.EachPage(recoverBatch, func(after string, n int) ([]models.OutboundDelivery, error) {
+		return s.st.PendingDeliveries(ctx, after, n)
+	},
+		func(d models.OutboundDelivery) string { return d.ID },
+		func(ds []models.OutboundDelivery) error {
+			jobs := make([]store.Job, len(ds))
+			for i, d := range ds {
+				jobs[i] = store.Job{Kind: store.JobDelivery, ID: d.ID}
+				if d.NextAttemptAt != nil {
+					jobs[i].At = *d.NextAttemptAt
+				}
 			}
-		}
-		return jobs, lastID(jobs), err
-	})
+			deliveries += len(jobs)
+			return s.st.Requeue(ctx, jobs...)
+		})
 	if err != nil {
 		return err
 	}
@@ -171,36 +178,9 @@ func (s *Service) Recover(ctx context.Context) error {
 	return nil
 }
 
-// recoverBatch is how many jobs Recover reads and requeues at a time.
+// recoverBatch is how many events, then replies, Recover reads and
+// requeues at a time.
 const recoverBatch = 500
-
-// requeuePages requeues the jobs page returns, page after page (after is
-// the last id of the page before), until a page is short; it returns how
-// many it requeued.
-func requeuePages(ctx context.Context, st *store.Store, page func(after string) ([]store.Job, string, error)) (int, error) {
-	n, after := 0, ""
-	for {
-		jobs, last, err := page(after)
-		if err != nil {
-			return n, err
-		}
-		if err := st.Requeue(ctx, jobs...); err != nil {
-			return n, err
-		}
-		n += len(jobs)
-		if len(jobs) < recoverBatch {
-			return n, nil
-		}
-		after = last
-	}
-}
-
-func lastID(jobs []store.Job) string {
-	if len(jobs) == 0 {
-		return ""
-	}
-	return jobs[len(jobs)-1].ID
-}
 
 // threadLock names the lock of an external conversation's processing.
 func threadLock(integrationID, key string) string { return "channel:" + integrationID + ":" + key }

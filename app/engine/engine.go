@@ -430,26 +430,20 @@ func (e *Engine) interruptLeft(ctx context.Context, pending []models.Turn, emit 
 // and queued turns older than grace (younger ones may belong to a request
 // about to take the lock). It returns the activity entries it wrote.
 func (e *Engine) Recover(ctx context.Context, grace time.Duration) ([]models.Message, error) {
-	st := e.opts.Store
 	var out []models.Message
-	after := ""
-	for {
-		convs, err := st.ConversationsWithUnfinishedTurns(ctx, after, recoverPage)
-		if err != nil {
-			return out, err
-		}
+	err := store.EachPage(recoverPage, func(after string, n int) ([]string, error) {
+		return e.opts.Store.ConversationsWithUnfinishedTurns(ctx, after, n)
+	}, func(id string) string { return id }, func(convs []string) error {
 		for _, id := range convs {
 			msgs, err := e.recoverConversation(ctx, id, grace)
 			if err != nil {
-				return out, err
+				return err
 			}
 			out = append(out, msgs...)
 		}
-		if len(convs) < recoverPage {
-			return out, nil
-		}
-		after = convs[len(convs)-1]
-	}
+		return nil
+	})
+	return out, err
 }
 
 // recoverPage is how many conversations Recover reads at a time.

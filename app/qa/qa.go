@@ -230,35 +230,28 @@ func (r *Runner) Cancel(ctx context.Context, runID string) error {
 // scratch conversation's history would differ), is marked interrupted. Work
 // another live instance holds is left to it.
 func (r *Runner) Resume(ctx context.Context) error {
-	for after := ""; ; {
-		runs, err := r.st.UnfinishedRuns(ctx, after, resumePage)
-		if err != nil {
-			return err
-		}
-		for _, run := range runs {
-			r.log.Info("qa: resuming run", "run_id", run.ID, "done", run.Done, "total", run.Total)
-			r.spawn(run.ID, true)
-		}
-		if len(runs) < resumePage {
-			break
-		}
-		after = runs[len(runs)-1].ID
-	}
-	for after := ""; ; {
-		replays, err := r.st.UnfinishedReplays(ctx, after, resumePage)
-		if err != nil {
-			return err
-		}
-		for _, rp := range replays {
-			if err := r.interruptReplay(ctx, rp.ID); err != nil {
-				return err
+	err := store.EachPage(resumePage, func(after string, n int) ([]models.TestRun, error) { return r.st.UnfinishedRuns(ctx, after, n) },
+		func(run models.TestRun) string { return run.ID },
+		func(runs []models.TestRun) error {
+			for _, run := range runs {
+				r.log.Info("qa: resuming run", "run_id", run.ID, "done", run.Done, "total", run.Total)
+				r.spawn(run.ID, true)
 			}
-		}
-		if len(replays) < resumePage {
 			return nil
-		}
-		after = replays[len(replays)-1].ID
+		})
+	if err != nil {
+		return err
 	}
+	return store.EachPage(resumePage, func(after string, n int) ([]models.Replay, error) { return r.st.UnfinishedReplays(ctx, after, n) },
+		func(rp models.Replay) string { return rp.ID },
+		func(replays []models.Replay) error {
+			for _, rp := range replays {
+				if err := r.interruptReplay(ctx, rp.ID); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 }
 
 // resumePage is how many runs, then replays, Resume reads at a time.

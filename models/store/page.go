@@ -52,6 +52,26 @@ func deleteRowTx(tx *gorm.DB, model any, id, what string, cleanup ...string) err
 	return nil
 }
 
+// EachPage walks a set page after page by id: read returns up to limit
+// items whose id comes after after ("": from the first), in id order; do
+// gets each page; the walk ends at the first short page. It is how
+// start-up recovery reads everything a stop left, however much.
+func EachPage[T any](size int, read func(after string, limit int) ([]T, error), id func(T) string, do func([]T) error) error {
+	for after := ""; ; {
+		page, err := read(after, size)
+		if err != nil {
+			return err
+		}
+		if err := do(page); err != nil {
+			return err
+		}
+		if len(page) < size {
+			return nil
+		}
+		after = id(page[len(page)-1])
+	}
+}
+
 // paginate runs q as one cursor page ordered by the id column (ids are
 // time-ordered). It fetches one row more than asked to know whether a next page
 // exists and returns the cursor for it ("" on the last page).
